@@ -73,6 +73,7 @@ def system_repositories():
         pkg_config_modules = [
             "absl_flags",
             "absl_flags_parse",
+            "absl_flags_usage",
             "absl_status",
             "absl_statusor",
             "absl_str_format",

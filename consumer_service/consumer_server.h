@@ -1,0 +1,78 @@
+// A running consumer: the ConsumerService plus health and reflection, and
+// the graceful shutdown a platform expects.
+//
+// Usage:
+//   ConsumerOptions options;
+//   options.address = "127.0.0.1:0";  // port 0: pick a free port
+//   absl::StatusOr<std::unique_ptr<ConsumerServer>> server =
+//       ConsumerServer::Start(options, &std::cout);
+//   int port = (*server)->port();
+//   ...
+//   (*server)->Shutdown(absl::Seconds(10));
+#ifndef CONSUMER_SERVICE_CONSUMER_SERVER_H_
+#define CONSUMER_SERVICE_CONSUMER_SERVER_H_
+
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "consumer_service/consumer_service_impl.h"
+#include "consumer_service/consumer_stats.h"
+#include "grpcpp/server.h"
+
+namespace messaging {
+
+struct ConsumerOptions {
+  // Where to listen, host:port; port 0 picks a free port.
+  std::string address = "0.0.0.0:50051";
+  // One "Consumiendo: ..." line per message on stdout.
+  bool print_messages = true;
+  // Larger messages end their stream with RESOURCE_EXHAUSTED.
+  int max_message_bytes = 4 * 1024 * 1024;
+  // How long open streams may go on after SIGTERM before they are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// OK, or INVALID_ARGUMENT naming the flag at fault and what it accepts.
+absl::Status ValidateConsumerOptions(const ConsumerOptions& options);
+
+class ConsumerServer {
+ public:
+  // Starts serving; `console` gets the per-message lines when
+  // options.print_messages is set. UNAVAILABLE if the address cannot be
+  // bound.
+  static absl::StatusOr<std::unique_ptr<ConsumerServer>> Start(
+      const ConsumerOptions& options, std::ostream* console);
+
+  // Shuts down with no grace period unless Shutdown() was called.
+  ~ConsumerServer();
+
+  // The port actually bound (the chosen one when options.address had port 0).
+  int port() const { return port_; }
+
+  // Marks health NOT_SERVING, refuses new streams, lets open streams finish
+  // for up to `grace`, then cancels the rest. Returns when all are done.
+  void Shutdown(absl::Duration grace);
+
+  const ConsumerStatsRecorder& stats() const { return stats_; }
+
+ private:
+  ConsumerServer(std::ostream* console);
+
+  ConsumerStatsRecorder stats_;
+  ConsumerServiceImpl service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+// Serves until SIGINT or SIGTERM, then shuts down gracefully. Requires
+// BlockTerminationSignals() before any thread starts.
+absl::Status RunConsumer(const ConsumerOptions& options);
+
+}  // namespace messaging
+
+#endif  // CONSUMER_SERVICE_CONSUMER_SERVER_H_
