@@ -65,6 +65,9 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(),
                            &consumer->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  // gRPC sets SO_REUSEPORT by default, which would let a second consumer
+  // silently share the port of a running one instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(&consumer->service_);
   consumer->server_ = builder.BuildAndStart();
   if (consumer->server_ == nullptr || consumer->port_ == 0) {
@@ -73,12 +76,15 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
                      ": the address is invalid or the port is in use "
                      "(choose another with --address)"));
   }
-  consumer->server_->GetHealthCheckService()->SetServingStatus(true);
+  grpc::HealthCheckServiceInterface* health =
+      consumer->server_->GetHealthCheckService();
+  health->SetServingStatus(v1::ConsumerService::service_full_name(), true);
+  health->SetServingStatus(true);
   return consumer;
 }
 
 ConsumerServer::~ConsumerServer() {
-  if (!shut_down_) Shutdown(absl::ZeroDuration());
+  if (server_ != nullptr && !shut_down_) Shutdown(absl::ZeroDuration());
 }
 
 void ConsumerServer::Shutdown(absl::Duration grace) {

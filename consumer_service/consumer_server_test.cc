@@ -1,0 +1,59 @@
+#include "consumer_service/consumer_server.h"
+
+#include "gtest/gtest.h"
+
+namespace messaging {
+namespace {
+
+TEST(ValidateConsumerOptionsTest, DefaultsAreValid) {
+  EXPECT_TRUE(ValidateConsumerOptions(ConsumerOptions()).ok());
+}
+
+TEST(ValidateConsumerOptionsTest, RejectsAddressWithoutPortNamingTheFlag) {
+  for (const char* address : {"", "localhost", "host:http", "[::]:70000"}) {
+    ConsumerOptions options;
+    options.address = address;
+    absl::Status status = ValidateConsumerOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << address;
+    EXPECT_NE(status.message().find("--address"), std::string::npos) << status;
+  }
+}
+
+TEST(ValidateConsumerOptionsTest, AcceptsIpv6AndEphemeralPort) {
+  ConsumerOptions options;
+  options.address = "[::]:0";
+  EXPECT_TRUE(ValidateConsumerOptions(options).ok());
+}
+
+TEST(ValidateConsumerOptionsTest, RejectsOutOfRangeMessageSize) {
+  ConsumerOptions options;
+  options.max_message_bytes = 0;
+  EXPECT_NE(
+      ValidateConsumerOptions(options).message().find("--max_message_bytes"),
+      std::string::npos);
+}
+
+TEST(ValidateConsumerOptionsTest, RejectsNegativeGrace) {
+  ConsumerOptions options;
+  options.shutdown_grace = absl::Seconds(-1);
+  EXPECT_NE(ValidateConsumerOptions(options).message().find("--shutdown_grace"),
+            std::string::npos);
+}
+
+TEST(ConsumerServerTest, ReportsAnAddressInUse) {
+  ConsumerOptions options;
+  options.address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<ConsumerServer>> first =
+      ConsumerServer::Start(options, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  options.address = "127.0.0.1:" + std::to_string((*first)->port());
+  absl::StatusOr<std::unique_ptr<ConsumerServer>> second =
+      ConsumerServer::Start(options, nullptr);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find(options.address), std::string::npos)
+      << second.status();
+}
+
+}  // namespace
+}  // namespace messaging

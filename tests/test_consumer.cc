@@ -1,0 +1,36 @@
+#include "tests/test_consumer.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace messaging {
+
+ConsumerOptions TestConsumer::QuietOptions() {
+  ConsumerOptions options;
+  options.print_messages = false;
+  return options;
+}
+
+TestConsumer TestConsumer::Start(ConsumerOptions options,
+                                 std::ostream* console) {
+  options.address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<ConsumerServer>> server =
+      ConsumerServer::Start(options, console);
+  if (!server.ok()) {
+    std::cerr << "test consumer did not start: " << server.status() << "\n";
+    std::abort();
+  }
+  TestConsumer consumer;
+  consumer.target_ = "127.0.0.1:" + std::to_string((*server)->port());
+  consumer.server_ = std::move(*server);
+  return consumer;
+}
+
+std::shared_ptr<grpc::Channel> TestConsumer::NewChannel() const {
+  return grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+}
+
+}  // namespace messaging
