@@ -9,28 +9,26 @@ uint64_t CountedBytes(const v1::Mensaje& message) {
   return message.text().size() + message.payload().size();
 }
 
-absl::Status ConsumeStream::Accept(const v1::Mensaje& message,
-                                   absl::Time received_at) {
+absl::Status ConsumeStream::Check(const v1::Mensaje& message) {
   if (message.producer_id().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Mensaje.producer_id is empty in message ", messages_received_,
+        "Mensaje.producer_id is empty in message ", messages_checked_,
         " of the stream; every message must name its producer"));
   }
-  if (messages_received_ > 0) {
-    if (message.producer_id() != producer_id_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Mensaje.producer_id changed within the stream from '", producer_id_,
-          "' to '", message.producer_id(), "'; use one stream per producer"));
-    }
-    if (message.sequence() != last_sequence_ + 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Mensaje.sequence ", message.sequence(),
-                       " does not follow ", last_sequence_,
-                       "; within a stream each sequence must be the "
-                       "previous plus one"));
-    }
-  } else {
+  if (messages_checked_ == 0) {
     producer_id_ = message.producer_id();
+  } else if (message.producer_id() != producer_id_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Mensaje.producer_id changed within the stream from '", producer_id_,
+        "' to '", message.producer_id(), "'; use one stream per producer"));
+  }
+  ++messages_checked_;
+  return absl::OkStatus();
+}
+
+void ConsumeStream::RecordAccepted(const v1::Mensaje& message,
+                                   absl::Time received_at) {
+  if (messages_received_ == 0) {
     first_sequence_ = message.sequence();
     first_received_at_ = received_at;
   }
@@ -38,14 +36,15 @@ absl::Status ConsumeStream::Accept(const v1::Mensaje& message,
   bytes_received_ += CountedBytes(message);
   last_sequence_ = message.sequence();
   last_received_at_ = received_at;
-  return absl::OkStatus();
 }
 
-v1::ConsumeSummary ConsumeStream::Summary() const {
+v1::ConsumeSummary ConsumeStream::Summary(uint64_t next_sequence) const {
   v1::ConsumeSummary summary;
   summary.set_producer_id(producer_id_);
   summary.set_messages_received(messages_received_);
   summary.set_bytes_received(bytes_received_);
+  summary.set_duplicates_dropped(duplicates_dropped_);
+  summary.set_next_sequence(next_sequence);
   if (messages_received_ > 0) {
     summary.set_first_sequence(first_sequence_);
     summary.set_last_sequence(last_sequence_);

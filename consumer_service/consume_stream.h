@@ -1,17 +1,20 @@
-// The rules one Consume stream must follow, and what it has received so far.
+// The rules of one Consume stream, and what it has received so far.
 //
 // Pure logic with no gRPC dependency, so every rule is unit-testable; the
-// reactor in consumer_service_impl.h feeds it each message it reads.
+// reactor in consumer_service_impl.cc feeds it each message it reads. Rules
+// across streams (sequence order, duplicates) belong to ProducerLedger.
 //
 // Usage:
-//   ConsumeStream stream(absl::Now());
-//   absl::Status accepted = stream.Accept(message, absl::Now());
-//   if (!accepted.ok()) { /* end the RPC with this status */ }
-//   messaging::v1::ConsumeSummary summary = stream.Summary();
+//   ConsumeStream stream;
+//   absl::Status valid = stream.Check(message);
+//   if (!valid.ok()) { /* end the RPC with this status */ }
+//   stream.RecordAccepted(message, absl::Now());  // or RecordDuplicate()
+//   v1::ConsumeSummary summary = stream.Summary(next_sequence);
 #ifndef CONSUMER_SERVICE_CONSUME_STREAM_H_
 #define CONSUMER_SERVICE_CONSUME_STREAM_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -24,19 +27,26 @@ uint64_t CountedBytes(const v1::Mensaje& message);
 
 class ConsumeStream {
  public:
-  // Returns OK and records the message if it may follow the messages
-  // accepted so far; otherwise INVALID_ARGUMENT naming the field at fault,
-  // and the stream's state is unchanged.
-  absl::Status Accept(const v1::Mensaje& message, absl::Time received_at);
+  // OK if `message` may come next on this stream; otherwise
+  // INVALID_ARGUMENT naming the field at fault.
+  absl::Status Check(const v1::Mensaje& message);
 
-  // What this stream has accepted.
-  v1::ConsumeSummary Summary() const;
+  void RecordAccepted(const v1::Mensaje& message, absl::Time received_at);
+  void RecordDuplicate() { ++duplicates_dropped_; }
 
-  uint64_t messages_received() const { return messages_received_; }
+  // What this stream has accepted; `next_sequence` is the producer's
+  // standing when the stream closed.
+  v1::ConsumeSummary Summary(uint64_t next_sequence) const;
+
+  // The producer id of the stream's first message, empty before it.
+  const std::string& producer_id() const { return producer_id_; }
+  uint64_t messages_checked() const { return messages_checked_; }
 
  private:
   std::string producer_id_;
+  uint64_t messages_checked_ = 0;
   uint64_t messages_received_ = 0;
+  uint64_t duplicates_dropped_ = 0;
   uint64_t bytes_received_ = 0;
   uint64_t first_sequence_ = 0;
   uint64_t last_sequence_ = 0;

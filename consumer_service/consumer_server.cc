@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -26,6 +27,16 @@ bool HasValidPort(absl::string_view address) {
   return colon != absl::string_view::npos &&
          absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 0 &&
          port <= 65535;
+}
+
+std::string FormatLatency(const v1::LatencySummary& latency) {
+  auto format = [](const google::protobuf::Duration& duration) {
+    return absl::FormatDuration(absl::Nanoseconds(
+        google::protobuf::util::TimeUtil::DurationToNanoseconds(duration)));
+  };
+  return absl::StrCat(
+      "p50=", format(latency.p50()), " p99=", format(latency.p99()),
+      " p99.9=", format(latency.p999()), " max=", format(latency.max()));
 }
 
 }  // namespace
@@ -51,24 +62,51 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
   return absl::OkStatus();
 }
 
-ConsumerServer::ConsumerServer(std::ostream* console)
-    : stats_(absl::Now()), service_(&stats_, console) {}
+ConsumerServer::ConsumerServer() : stats_(absl::Now()) {}
 
 absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
     const ConsumerOptions& options, std::ostream* console) {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+
+  std::unique_ptr<ConsumerServer> consumer(new ConsumerServer());
+  if (!options.data_dir.empty()) {
+    ProducerLedger& ledger = consumer->ledger_;
+    absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
+        {options.data_dir, options.log_sync},
+        [&ledger](const v1::Mensaje& message, uint64_t position) {
+          ledger.Restore(message, position);
+        });
+    if (!log.ok()) return log.status();
+    consumer->log_ = std::move(*log);
+  }
+  consumer->service_ = std::make_unique<ConsumerServiceImpl>(
+      &consumer->stats_, &consumer->ledger_, consumer->log_.get(),
+      options.limits, options.print_messages ? console : nullptr);
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-
-  std::unique_ptr<ConsumerServer> consumer(
-      new ConsumerServer(options.print_messages ? console : nullptr));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(),
-                           &consumer->port_);
+  builder.AddListeningPort(options.address, *credentials, &consumer->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second consumer
   // silently share the port of a running one instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.RegisterService(&consumer->service_);
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(
+          absl::ToInt64Milliseconds(options.min_client_ping_interval)));
+  builder.AddChannelArgument(
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
+  builder.RegisterService(consumer->service_.get());
   consumer->server_ = builder.BuildAndStart();
   if (consumer->server_ == nullptr || consumer->port_ == 0) {
     return absl::UnavailableError(
@@ -100,8 +138,24 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
   if (!server.ok()) return server.status();
   const std::string host =
       options.address.substr(0, options.address.rfind(':'));
+  if (const MessageLog* log = (*server)->log(); log != nullptr) {
+    LogInfo(absl::StrCat(
+        "message log ", log->path(), ": replayed ", log->recovery().records,
+        " messages",
+        log->recovery().truncated_bytes > 0
+            ? absl::StrCat(", cut a torn last record of ",
+                           log->recovery().truncated_bytes, " bytes")
+            : ""));
+  } else {
+    LogWarning(
+        "no --data_dir: accepted messages are kept in memory only and do not "
+        "survive a restart");
+  }
   LogInfo(absl::StrCat("consumer_service listening on ", host, ":",
-                       (*server)->port()));
+                       (*server)->port(),
+                       options.tls.certificate.empty() ? " (plaintext)"
+                       : options.tls.ca.empty()        ? " (TLS)"
+                                                       : " (mutual TLS)"));
 
   const int signal = WaitForTerminationSignal(absl::InfiniteDuration());
   LogInfo(absl::StrCat(
@@ -113,7 +167,9 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
   LogInfo(absl::StrCat("consumer_service stopped: ", stats.messages_received(),
                        " messages in ", stats.completed_streams(),
                        " completed and ", stats.failed_streams(),
-                       " failed streams"));
+                       " failed streams, ", stats.duplicates_dropped(),
+                       " duplicates dropped; end-to-end latency ",
+                       FormatLatency(stats.end_to_end_latency())));
   return absl::OkStatus();
 }
 

@@ -19,8 +19,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls_credentials.h"
 #include "consumer_service/consumer_service_impl.h"
 #include "consumer_service/consumer_stats.h"
+#include "consumer_service/message_log.h"
+#include "consumer_service/producer_ledger.h"
 #include "grpcpp/server.h"
 
 namespace messaging {
@@ -34,6 +37,21 @@ struct ConsumerOptions {
   int max_message_bytes = 4 * 1024 * 1024;
   // How long open streams may go on after SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Where the message log lives; empty keeps everything in memory only.
+  std::string data_dir;
+  LogSync log_sync = LogSync::kGroupCommit;
+  StreamLimits limits;
+  // Ping an idle connection this often, and drop it when the ping is not
+  // answered within keepalive_timeout (a vanished peer).
+  absl::Duration keepalive_time = absl::Hours(2);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Clients pinging more often than this are disconnected.
+  absl::Duration min_client_ping_interval = absl::Minutes(1);
+  // A connection must complete its TLS/HTTP2 handshake within this time: a
+  // peer that connects and never speaks is dropped.
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  // Server certificate and key for TLS, and a client CA for mutual TLS.
+  TlsFiles tls;
 };
 
 // OK, or INVALID_ARGUMENT naming the flag at fault and what it accepts.
@@ -41,9 +59,10 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options);
 
 class ConsumerServer {
  public:
-  // Starts serving; `console` gets the per-message lines when
-  // options.print_messages is set. UNAVAILABLE if the address cannot be
-  // bound.
+  // Replays the log (when options.data_dir is set) and starts serving;
+  // `console` gets the per-message lines when options.print_messages is set.
+  // UNAVAILABLE if the address cannot be bound; the log's or the TLS
+  // files' error when they cannot be used.
   static absl::StatusOr<std::unique_ptr<ConsumerServer>> Start(
       const ConsumerOptions& options, std::ostream* console);
 
@@ -58,12 +77,18 @@ class ConsumerServer {
   void Shutdown(absl::Duration grace);
 
   const ConsumerStatsRecorder& stats() const { return stats_; }
+  const ProducerLedger& ledger() const { return ledger_; }
+  // Null without options.data_dir.
+  const MessageLog* log() const { return log_.get(); }
 
  private:
-  ConsumerServer(std::ostream* console);
+  ConsumerServer();
 
+  // Destroyed in reverse: the server first, the log (flushed) last.
   ConsumerStatsRecorder stats_;
-  ConsumerServiceImpl service_;
+  ProducerLedger ledger_;
+  std::unique_ptr<MessageLog> log_;
+  std::unique_ptr<ConsumerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -1,50 +1,100 @@
 // The messaging.v1.ConsumerService implementation, on gRPC's callback API.
 //
 // Each Consume stream is one ConsumeReactor (in the .cc): no thread per
-// stream, so one consumer holds thousands of producers.
+// stream, so one consumer holds thousands of producers. A background
+// reaper ends streams that stay idle longer than the limit.
 //
 // Usage:
 //   ConsumerStatsRecorder stats(absl::Now());
-//   ConsumerServiceImpl service(&stats, &std::cout);  // or nullptr: quiet
+//   ProducerLedger ledger;
+//   ConsumerServiceImpl service(&stats, &ledger, /*log=*/nullptr,
+//                               StreamLimits(), &std::cout);
 //   grpc::ServerBuilder builder;
 //   builder.RegisterService(&service);
 #ifndef CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_
 #define CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_
 
+#include <atomic>
+#include <memory>
 #include <ostream>
+#include <set>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "consumer_service/consumer_stats.h"
+#include "consumer_service/message_log.h"
+#include "consumer_service/producer_ledger.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
 namespace messaging {
 
+// Trailing metadata on a Consume refused for too many open streams: how
+// long the producer should wait before it tries again, in milliseconds.
+inline constexpr char kRetryPushbackKey[] = "retry-pushback-ms";
+
+struct StreamLimits {
+  // Consume streams open at once; more are refused with RESOURCE_EXHAUSTED.
+  int max_concurrent_streams = 10000;
+  // A stream that sends nothing for this long ends with DEADLINE_EXCEEDED.
+  absl::Duration idle_timeout = absl::Minutes(5);
+};
+
+// Shared by a stream's reactor and the callbacks that may outlive it (the
+// log's durability callback, the idle reaper): they reach the reactor only
+// through this, under its mutex, and only while it is alive.
+struct StreamLink;
+
 class ConsumerServiceImpl final : public v1::ConsumerService::CallbackService {
  public:
-  // `console`, when not null, gets one "Consumiendo: <text>" line per
-  // accepted message. `stats` must outlive the service.
-  ConsumerServiceImpl(ConsumerStatsRecorder* stats, std::ostream* console)
-      : stats_(stats), console_(console) {}
+  // `log` may be null (nothing survives a restart). `console`, when not
+  // null, gets one "Consumiendo: <text>" line per accepted message. All
+  // pointers must outlive the service.
+  ConsumerServiceImpl(ConsumerStatsRecorder* stats, ProducerLedger* ledger,
+                      MessageLog* log, StreamLimits limits,
+                      std::ostream* console);
+  ~ConsumerServiceImpl() override;
 
   grpc::ServerReadReactor<v1::Mensaje>* Consume(
       grpc::CallbackServerContext* context,
       v1::ConsumeSummary* summary) override;
 
+  grpc::ServerUnaryReactor* GetProducerState(
+      grpc::CallbackServerContext* context,
+      const v1::GetProducerStateRequest* request,
+      v1::ProducerState* state) override;
+
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const v1::GetStatsRequest* request,
                                      v1::ConsumerStats* stats) override;
 
-  // Writes the demo's line for an accepted message, whole, even when many
-  // streams print at once.
-  void PrintConsumed(const v1::Mensaje& message);
-
+  // For the reactors.
   ConsumerStatsRecorder* stats() const { return stats_; }
+  ProducerLedger* ledger() const { return ledger_; }
+  MessageLog* log() const { return log_; }
+  void PrintConsumed(const v1::Mensaje& message);
+  void StreamOpened(std::shared_ptr<StreamLink> link);
+  void StreamClosed(const std::shared_ptr<StreamLink>& link);
 
  private:
+  void ReapIdleStreams();
+
   ConsumerStatsRecorder* const stats_;
+  ProducerLedger* const ledger_;
+  MessageLog* const log_;
+  const StreamLimits limits_;
+
+  std::atomic<int> open_streams_{0};
+
   absl::Mutex console_mutex_;
   std::ostream* const console_ ABSL_PT_GUARDED_BY(console_mutex_);
+
+  absl::Mutex streams_mutex_;
+  std::set<std::shared_ptr<StreamLink>> streams_
+      ABSL_GUARDED_BY(streams_mutex_);
+  bool stopping_ ABSL_GUARDED_BY(streams_mutex_) = false;
+  std::thread reaper_;
 };
 
 }  // namespace messaging

@@ -3,19 +3,27 @@
 #include <thread>
 #include <vector>
 
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 
 namespace messaging {
 namespace {
 
+using google::protobuf::util::TimeUtil;
+
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
 
-v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
+v1::Mensaje Message(absl::Time created_at) {
   v1::Mensaje message;
-  message.set_producer_id(producer_id);
-  message.set_sequence(sequence);
+  message.set_producer_id("p");
   message.set_text("abcd");
+  *message.mutable_created_at() =
+      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(created_at));
   return message;
+}
+
+int64_t Micros(const google::protobuf::Duration& duration) {
+  return TimeUtil::DurationToMicroseconds(duration);
 }
 
 TEST(ConsumerStatsRecorderTest, StartsEmptyWithUptime) {
@@ -24,32 +32,52 @@ TEST(ConsumerStatsRecorderTest, StartsEmptyWithUptime) {
   EXPECT_EQ(snapshot.uptime().seconds(), 3);
   EXPECT_EQ(snapshot.active_streams(), 0u);
   EXPECT_EQ(snapshot.messages_received(), 0u);
-  EXPECT_EQ(snapshot.producers_size(), 0);
+  EXPECT_EQ(snapshot.end_to_end_latency().samples(), 0u);
 }
 
-TEST(ConsumerStatsRecorderTest, TracksStreamsAndProducersInIdOrder) {
+TEST(ConsumerStatsRecorderTest, TracksStreamsMessagesAndDuplicates) {
   ConsumerStatsRecorder stats(kStart);
   stats.StreamStarted();
   stats.StreamStarted();
   stats.StreamStarted();
-  stats.MessageAccepted(Message("zeta", 0));
-  stats.MessageAccepted(Message("alpha", 4));
-  stats.MessageAccepted(Message("alpha", 5));
+  stats.MessageAccepted(Message(kStart), kStart);
+  stats.MessageAccepted(Message(kStart), kStart);
+  stats.DuplicateDropped();
   stats.StreamEnded(/*completed=*/true);
   stats.StreamEnded(/*completed=*/false);
 
   v1::ConsumerStats snapshot = stats.Snapshot(kStart);
   EXPECT_EQ(snapshot.active_streams(), 1u);
+  EXPECT_EQ(stats.active_streams(), 1u);
   EXPECT_EQ(snapshot.completed_streams(), 1u);
   EXPECT_EQ(snapshot.failed_streams(), 1u);
-  EXPECT_EQ(snapshot.messages_received(), 3u);
-  EXPECT_EQ(snapshot.bytes_received(), 12u);
-  ASSERT_EQ(snapshot.producers_size(), 2);
-  EXPECT_EQ(snapshot.producers(0).producer_id(), "alpha");
-  EXPECT_EQ(snapshot.producers(0).messages_received(), 2u);
-  EXPECT_EQ(snapshot.producers(0).last_sequence(), 5u);
-  EXPECT_EQ(snapshot.producers(1).producer_id(), "zeta");
-  EXPECT_EQ(snapshot.producers(1).last_sequence(), 0u);
+  EXPECT_EQ(snapshot.messages_received(), 2u);
+  EXPECT_EQ(snapshot.bytes_received(), 8u);
+  EXPECT_EQ(snapshot.duplicates_dropped(), 1u);
+}
+
+TEST(ConsumerStatsRecorderTest, LatencyPercentilesWithinSixPercent) {
+  ConsumerStatsRecorder stats(kStart);
+  // 1..1000 microseconds, one sample each.
+  for (int micros = 1; micros <= 1000; ++micros) {
+    stats.MessageAccepted(Message(kStart), kStart + absl::Microseconds(micros));
+  }
+  const v1::LatencySummary latency =
+      stats.Snapshot(kStart).end_to_end_latency();
+  EXPECT_EQ(latency.samples(), 1000u);
+  EXPECT_NEAR(Micros(latency.p50()), 500, 500 * 0.07);
+  EXPECT_NEAR(Micros(latency.p99()), 990, 990 * 0.07);
+  EXPECT_NEAR(Micros(latency.p999()), 999, 999 * 0.07);
+  EXPECT_EQ(Micros(latency.max()), 1000);
+}
+
+TEST(ConsumerStatsRecorderTest, NegativeLatencyFromSkewedClocksCountsAsZero) {
+  ConsumerStatsRecorder stats(kStart);
+  stats.MessageAccepted(Message(kStart + absl::Seconds(1)), kStart);
+  const v1::LatencySummary latency =
+      stats.Snapshot(kStart).end_to_end_latency();
+  EXPECT_EQ(latency.samples(), 1u);
+  EXPECT_EQ(Micros(latency.max()), 0);
 }
 
 TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
@@ -58,10 +86,10 @@ TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
   constexpr int kMessagesPerThread = 10'000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&stats, t] {
+    threads.emplace_back([&stats] {
       stats.StreamStarted();
       for (int i = 0; i < kMessagesPerThread; ++i) {
-        stats.MessageAccepted(Message("p" + std::to_string(t), i));
+        stats.MessageAccepted(Message(kStart), kStart);
       }
       stats.StreamEnded(/*completed=*/true);
     });
@@ -69,12 +97,10 @@ TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
   for (std::thread& thread : threads) thread.join();
   v1::ConsumerStats snapshot = stats.Snapshot(kStart);
   EXPECT_EQ(snapshot.messages_received(), kThreads * kMessagesPerThread);
+  EXPECT_EQ(snapshot.end_to_end_latency().samples(),
+            kThreads * kMessagesPerThread);
   EXPECT_EQ(snapshot.completed_streams(), static_cast<uint64_t>(kThreads));
   EXPECT_EQ(snapshot.active_streams(), 0u);
-  ASSERT_EQ(snapshot.producers_size(), kThreads);
-  for (const v1::ProducerStats& producer : snapshot.producers()) {
-    EXPECT_EQ(producer.last_sequence(), kMessagesPerThread - 1u);
-  }
 }
 
 }  // namespace

@@ -23,6 +23,41 @@ ABSL_FLAG(absl::Duration, shutdown_grace,
           messaging::ConsumerOptions().shutdown_grace,
           "On SIGTERM/SIGINT, how long open streams may go on before they are "
           "cancelled.");
+ABSL_FLAG(std::string, data_dir, "",
+          "Directory of the durable message log; empty keeps accepted "
+          "messages in memory only (lost on restart).");
+ABSL_FLAG(messaging::LogSync, log_sync, messaging::ConsumerOptions().log_sync,
+          "'group': fdatasync once per group of messages before confirming "
+          "them (survives power loss); 'none': leave flushing to the kernel "
+          "(survives a crash of the process only).");
+ABSL_FLAG(int, max_concurrent_streams,
+          messaging::ConsumerOptions().limits.max_concurrent_streams,
+          "Consume streams open at once; more are refused with "
+          "RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, stream_idle_timeout,
+          messaging::ConsumerOptions().limits.idle_timeout,
+          "A stream that sends nothing for this long is ended with "
+          "DEADLINE_EXCEEDED.");
+ABSL_FLAG(absl::Duration, keepalive_time,
+          messaging::ConsumerOptions().keepalive_time,
+          "Ping idle connections this often to find vanished peers.");
+ABSL_FLAG(absl::Duration, keepalive_timeout,
+          messaging::ConsumerOptions().keepalive_timeout,
+          "Drop a connection whose keepalive ping is not answered in time.");
+ABSL_FLAG(absl::Duration, min_client_ping_interval,
+          messaging::ConsumerOptions().min_client_ping_interval,
+          "Disconnect clients that send keepalive pings more often.");
+ABSL_FLAG(absl::Duration, handshake_timeout,
+          messaging::ConsumerOptions().handshake_timeout,
+          "Drop connections that do not finish the TLS/HTTP2 handshake in "
+          "time (peers that connect and never speak).");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the server; with --tls_key turns on "
+          "TLS.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA; when set, every client must present a certificate it "
+          "signed (mutual TLS).");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -34,6 +69,18 @@ int main(int argc, char** argv) {
   options.print_messages = absl::GetFlag(FLAGS_print_messages);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.log_sync = absl::GetFlag(FLAGS_log_sync);
+  options.limits.max_concurrent_streams =
+      absl::GetFlag(FLAGS_max_concurrent_streams);
+  options.limits.idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  options.min_client_ping_interval =
+      absl::GetFlag(FLAGS_min_client_ping_interval);
+  options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                 absl::GetFlag(FLAGS_tls_client_ca)};
   if (absl::Status valid = messaging::ValidateConsumerOptions(options);
       !valid.ok()) {
     std::cerr << "consumer_service: " << valid.message() << std::endl;

@@ -27,8 +27,31 @@ ABSL_FLAG(std::string, producer_id, "",
           "name).");
 ABSL_FLAG(absl::Duration, connect_timeout,
           messaging::ProducerOptions().connect_timeout,
-          "How long to wait for the consumer to be reachable before giving "
-          "up.");
+          "How long to wait for the consumer to be reachable the first time "
+          "before giving up.");
+ABSL_FLAG(absl::Duration, deadline, messaging::ProducerOptions().deadline,
+          "The whole run, retries included, must end within this; then the "
+          "producer gives up with exit code 1.");
+ABSL_FLAG(int64_t, max_unconfirmed,
+          messaging::ProducerOptions().max_unconfirmed,
+          "Messages kept until the consumer confirms them; when that many "
+          "wait, the producer gets them confirmed before producing more.");
+ABSL_FLAG(absl::Duration, initial_backoff,
+          messaging::ProducerOptions().initial_backoff,
+          "First pause before retrying after a failure; doubles each time.");
+ABSL_FLAG(absl::Duration, max_backoff, messaging::ProducerOptions().max_backoff,
+          "Longest pause between retries.");
+ABSL_FLAG(bool, tls, false,
+          "Connect with TLS (verifying the consumer with --tls_ca, or the "
+          "system's roots).");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA that signed the consumer's certificate.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate chain, for mutual TLS (with --tls_key).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name the consumer's certificate must carry, when it differs from "
+          "the host in --target.");
 ABSL_FLAG(bool, print_messages, true,
           "Print one 'Produciendo: ...' line per message on stdout; turn off "
           "under load.");
@@ -55,6 +78,14 @@ int main(int argc, char** argv) {
   options.producer_id = absl::GetFlag(FLAGS_producer_id);
   if (options.producer_id.empty()) options.producer_id = HostName();
   options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
+  options.deadline = absl::GetFlag(FLAGS_deadline);
+  options.max_unconfirmed = absl::GetFlag(FLAGS_max_unconfirmed);
+  options.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
+  options.max_backoff = absl::GetFlag(FLAGS_max_backoff);
+  options.use_tls = absl::GetFlag(FLAGS_tls);
+  options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                 absl::GetFlag(FLAGS_tls_ca)};
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   options.print_messages = absl::GetFlag(FLAGS_print_messages);
   if (absl::Status valid = messaging::ValidateProducerOptions(options);
       !valid.ok()) {

@@ -1,6 +1,8 @@
-// The producer side: builds the demo's Mensaje sequence and streams it into
-// a consumer's Consume RPC, closing the stream (WritesDone) as the FIN
-// signal.
+// The producer side: numbers and builds the demo's Mensaje sequence and
+// streams it into a consumer's Consume RPC, closing the stream (WritesDone)
+// as the FIN signal. It keeps every message until the consumer confirms
+// it, and after any failure reconnects and resumes right after the last
+// sequence the consumer holds, so nothing is lost or duplicated.
 //
 // Usage:
 //   ProducerOptions options;
@@ -8,13 +10,16 @@
 //   options.count = 10;
 //   absl::Status done = RunProducer(options, std::cout);
 //
-// Or, with a channel of your own (tests):
-//   ProduceReactor reactor(stub.get(), options, &std::cout);
+// Or one stream on a channel of your own (tests):
+//   Production production(options, /*first_sequence=*/0);
+//   ProduceReactor reactor(stub.get(), &production, &std::cout);
 //   absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
 #ifndef PRODUCER_SERVICE_PRODUCER_H_
 #define PRODUCER_SERVICE_PRODUCER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <ostream>
 #include <string>
 
@@ -23,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/tls_credentials.h"
 #include "grpcpp/alarm.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
@@ -31,18 +37,33 @@ namespace messaging {
 struct ProducerOptions {
   // The consumer's address, in gRPC target syntax (host:port, dns:///...).
   std::string target = "localhost:50051";
-  // Messages to send, "Mensaje 0" to "Mensaje <count-1>".
+  // Messages to send, "Mensaje <n>" for the next `count` sequences.
   int64_t count = 5;
-  // Pause between two messages; zero sends as fast as the stream allows.
+  // Pause between two new messages; zero sends as fast as the stream allows.
   absl::Duration interval = absl::Milliseconds(100);
   // Size of each message's payload field, in bytes.
   int64_t payload_bytes = 0;
   // Names this producer in every message; required.
   std::string producer_id;
-  // How long to wait for the consumer to become reachable.
+  // How long to wait for the consumer the first time.
   absl::Duration connect_timeout = absl::Seconds(10);
+  // The whole run, retries included, must end within this.
+  absl::Duration deadline = absl::Minutes(10);
+  // Messages kept until the consumer confirms them. When that many wait,
+  // the producer closes the stream to get them confirmed before going on.
+  int64_t max_unconfirmed = 65536;
+  // Backoff between retries: doubles from initial to max, with jitter.
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
   // One "Produciendo: ..." line per message on stdout.
   bool print_messages = true;
+  // TLS: verify the consumer with tls.ca (system roots when empty); present
+  // tls.certificate/private_key for mutual TLS.
+  bool use_tls = false;
+  TlsFiles tls;
+  // The name the consumer's certificate must carry, when it differs from
+  // the target's host (for example when dialing an IP address).
+  std::string tls_server_name;
 };
 
 // OK, or INVALID_ARGUMENT naming the flag at fault and what it accepts.
@@ -62,24 +83,71 @@ class MensajeFactory {
   const std::string payload_;
 };
 
+// The messages of one run: those produced so far and not yet confirmed by
+// the consumer, oldest first, and how many are still to produce. Each
+// stream first sends the unconfirmed ones again (the consumer drops what it
+// already has), then new ones.
+//
+// Not thread-safe, except Stop(): a stream's reactor uses it between
+// StartStream() and the end of that stream; Confirm() runs between streams.
+class Production {
+ public:
+  Production(const ProducerOptions& options, uint64_t first_sequence);
+
+  // Rewinds to the oldest unconfirmed message, for a new stream.
+  void StartStream();
+  // The next message for the current stream, producing (and printing to
+  // `console`, when not null) a new one if all unconfirmed ones are sent;
+  // null when the stream should close: everything is sent, the unconfirmed
+  // messages reached the limit, or Stop() was called.
+  const v1::Mensaje* NextToSend(std::ostream* console);
+  // Whether NextToSend() would produce a new message (not resend one).
+  bool NextIsNew() const { return cursor_ == unconfirmed_.size(); }
+  // The consumer holds every sequence below `next_sequence`.
+  void Confirm(uint64_t next_sequence);
+
+  // No more new messages; thread-safe.
+  void Stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
+
+  // Everything produced is confirmed, and nothing is left to produce.
+  bool Finished() const;
+  uint64_t produced() const { return produced_; }
+  size_t unconfirmed() const { return unconfirmed_.size(); }
+  // The sequence of the oldest unconfirmed message, or of the next new one.
+  uint64_t first_unconfirmed_sequence() const;
+
+ private:
+  const uint64_t count_;
+  const size_t max_unconfirmed_;
+  const MensajeFactory factory_;
+  uint64_t next_sequence_;
+  uint64_t produced_ = 0;
+  std::deque<v1::Mensaje> unconfirmed_;
+  // Index in unconfirmed_ of the next message to send on this stream.
+  size_t cursor_ = 0;
+  std::atomic<bool> stopped_{false};
+};
+
 // One Consume stream, written by gRPC's callback API: each OnWriteDone
-// starts the next write (after options.interval), and after the last
-// message the reactor closes the stream, which is the FIN signal.
+// starts the next write (a new message after `interval`), and when
+// `production` has nothing more for this stream the reactor closes it,
+// which is the FIN signal.
 class ProduceReactor final : public grpc::ClientWriteReactor<v1::Mensaje> {
  public:
   // Starts the call at once. `console`, when not null, gets one
-  // "Produciendo: ..." line per message.
-  ProduceReactor(v1::ConsumerService::Stub* stub,
-                 const ProducerOptions& options, std::ostream* console);
+  // "Produciendo: ..." line per new message.
+  ProduceReactor(v1::ConsumerService::Stub* stub, Production* production,
+                 absl::Duration interval, std::ostream* console);
 
-  // Blocks until the call ends; the consumer's summary, or the RPC's error.
+  // Blocks until the call ends; the consumer's summary, or the RPC's error
+  // (with the consumer's retry pushback, when it sent one, in
+  // `retry_pushback`).
   absl::StatusOr<v1::ConsumeSummary> Await();
+  absl::Duration retry_pushback() const { return retry_pushback_; }
 
-  // Stops after the message in flight and closes the stream. Thread-safe.
-  void Stop();
-
-  // Messages handed to the stream so far.
-  uint64_t messages_sent() const;
+  // Ends a pause between messages early (after Production::Stop()).
+  void WakeUp() { interval_alarm_.Cancel(); }
 
   void OnWriteDone(bool ok) override;
   void OnDone(const grpc::Status& status) override;
@@ -87,28 +155,31 @@ class ProduceReactor final : public grpc::ClientWriteReactor<v1::Mensaje> {
  private:
   void WriteNextOrClose();
 
-  const ProducerOptions options_;
+  Production* const production_;
+  const absl::Duration interval_;
   std::ostream* const console_;
-  const MensajeFactory factory_;
   grpc::ClientContext context_;
   v1::ConsumeSummary summary_;
-  v1::Mensaje outgoing_;
   grpc::Alarm interval_alarm_;
+  absl::Duration retry_pushback_;
 
-  mutable absl::Mutex mutex_;
-  uint64_t next_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
-  bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Mutex mutex_;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
   grpc::Status status_ ABSL_GUARDED_BY(mutex_);
 };
+
+// Whether a failed call may succeed if tried again: the consumer or the
+// network was unavailable, not the request wrong.
+bool IsRetryable(absl::StatusCode code, bool consumer_asked_to_retry);
 
 // One line describing the consumer's summary, for the console.
 std::string FormatSummary(const v1::ConsumeSummary& summary);
 
 // Connects to options.target (waiting up to options.connect_timeout), sends
-// the messages, prints the consumer's summary and the demo's closing line to
-// `out`. SIGINT/SIGTERM stop it early, which is reported as CANCELLED.
-// Requires BlockTerminationSignals() before any thread starts.
+// the messages, retrying and resuming after failures until
+// options.deadline, then prints the consumer's summary and the demo's
+// closing line to `out`. SIGINT/SIGTERM stop it early (CANCELLED) after a
+// clean close. Requires BlockTerminationSignals() before any thread starts.
 absl::Status RunProducer(const ProducerOptions& options, std::ostream& out);
 
 }  // namespace messaging

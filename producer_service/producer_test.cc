@@ -1,5 +1,8 @@
 #include "producer_service/producer.h"
 
+#include <sstream>
+#include <vector>
+
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 
@@ -32,6 +35,13 @@ TEST(ValidateProducerOptionsTest, EachBadValueNamesItsFlag) {
       {"--producer_id", [](ProducerOptions& o) { o.producer_id = ""; }},
       {"--connect_timeout",
        [](ProducerOptions& o) { o.connect_timeout = absl::ZeroDuration(); }},
+      {"--deadline",
+       [](ProducerOptions& o) { o.deadline = absl::Seconds(-1); }},
+      {"--max_unconfirmed", [](ProducerOptions& o) { o.max_unconfirmed = 0; }},
+      {"--initial_backoff",
+       [](ProducerOptions& o) { o.initial_backoff = absl::ZeroDuration(); }},
+      {"--max_backoff",
+       [](ProducerOptions& o) { o.max_backoff = absl::Milliseconds(1); }},
   };
   for (const Case& c : cases) {
     ProducerOptions options = ValidOptions();
@@ -80,9 +90,105 @@ TEST(FormatSummaryTest, DescribesMessagesAndSequences) {
             "sequences 0..4 in 250ms");
 }
 
+TEST(FormatSummaryTest, MentionsDuplicatesWhenThereAreAny) {
+  v1::ConsumeSummary summary;
+  summary.set_duplicates_dropped(3);
+  EXPECT_EQ(FormatSummary(summary),
+            "Consumer summary: 0 messages, 0 bytes, 3 duplicates dropped");
+}
+
 TEST(FormatSummaryTest, EmptyStreamHasNoSequences) {
   EXPECT_EQ(FormatSummary(v1::ConsumeSummary()),
             "Consumer summary: 0 messages, 0 bytes");
+}
+
+ProducerOptions Options(int64_t count, int64_t max_unconfirmed) {
+  ProducerOptions options = ValidOptions();
+  options.count = count;
+  options.max_unconfirmed = max_unconfirmed;
+  return options;
+}
+
+std::vector<uint64_t> SendStream(Production& production) {
+  std::vector<uint64_t> sent;
+  production.StartStream();
+  while (const v1::Mensaje* message = production.NextToSend(nullptr)) {
+    sent.push_back(message->sequence());
+  }
+  return sent;
+}
+
+TEST(ProductionTest, ProducesCountMessagesFromTheFirstSequence) {
+  Production production(Options(3, 100), /*first_sequence=*/10);
+  std::ostringstream console;
+  production.StartStream();
+  std::vector<std::string> texts;
+  while (const v1::Mensaje* message = production.NextToSend(&console)) {
+    texts.push_back(message->text());
+  }
+  EXPECT_EQ(texts, (std::vector<std::string>{"Mensaje 10", "Mensaje 11",
+                                             "Mensaje 12"}));
+  EXPECT_EQ(console.str(),
+            "Produciendo: Mensaje 10\nProduciendo: Mensaje 11\n"
+            "Produciendo: Mensaje 12\n");
+  EXPECT_FALSE(production.Finished());  // nothing confirmed yet
+  production.Confirm(13);
+  EXPECT_TRUE(production.Finished());
+}
+
+TEST(ProductionTest, ANewStreamResendsWhatIsUnconfirmedWithoutReprinting) {
+  Production production(Options(5, 100), 0);
+  production.StartStream();
+  production.NextToSend(nullptr);
+  production.NextToSend(nullptr);
+  production.NextToSend(nullptr);
+  // The stream broke; the consumer confirmed 0 only.
+  production.Confirm(1);
+  std::ostringstream console;
+  production.StartStream();
+  std::vector<uint64_t> sent;
+  while (const v1::Mensaje* message = production.NextToSend(&console)) {
+    sent.push_back(message->sequence());
+  }
+  EXPECT_EQ(sent, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(console.str(), "Produciendo: Mensaje 3\nProduciendo: Mensaje 4\n");
+}
+
+TEST(ProductionTest, StopsAStreamWhenTheUnconfirmedLimitIsReached) {
+  Production production(Options(5, 2), 0);
+  EXPECT_EQ(SendStream(production), (std::vector<uint64_t>{0, 1}));
+  EXPECT_EQ(production.unconfirmed(), 2u);
+  production.Confirm(2);
+  EXPECT_EQ(SendStream(production), (std::vector<uint64_t>{2, 3}));
+  production.Confirm(4);
+  EXPECT_EQ(SendStream(production), (std::vector<uint64_t>{4}));
+  production.Confirm(5);
+  EXPECT_TRUE(production.Finished());
+}
+
+TEST(ProductionTest, StopEndsProductionButKeepsUnconfirmedMessages) {
+  Production production(Options(100, 100), 0);
+  production.StartStream();
+  production.NextToSend(nullptr);
+  production.Stop();
+  EXPECT_EQ(production.NextToSend(nullptr), nullptr);
+  EXPECT_FALSE(production.Finished());
+  EXPECT_EQ(SendStream(production), (std::vector<uint64_t>{0}));
+  production.Confirm(1);
+  EXPECT_TRUE(production.Finished());
+  EXPECT_EQ(production.produced(), 1u);
+}
+
+TEST(IsRetryableTest, RetriesOnlyWhatMaySucceedLater) {
+  EXPECT_TRUE(IsRetryable(absl::StatusCode::kUnavailable, false));
+  EXPECT_TRUE(IsRetryable(absl::StatusCode::kCancelled, false));
+  EXPECT_TRUE(IsRetryable(absl::StatusCode::kDeadlineExceeded, false));
+  EXPECT_TRUE(IsRetryable(absl::StatusCode::kResourceExhausted, true));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kResourceExhausted, false));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kInvalidArgument, true));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kFailedPrecondition, false));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kPermissionDenied, false));
+  EXPECT_FALSE(IsRetryable(absl::StatusCode::kUnauthenticated, false));
 }
 
 }  // namespace

@@ -35,6 +35,18 @@ v1::ConsumerStats GetStats(const TestConsumer& consumer) {
   return stats;
 }
 
+// Stats once every stream has ended: a client sees its status slightly
+// before the consumer has counted the stream.
+v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer) {
+  v1::ConsumerStats stats;
+  for (int i = 0; i < 500; ++i) {
+    stats = GetStats(consumer);
+    if (stats.active_streams() == 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return stats;
+}
+
 // Writes `messages` on one Consume stream with the synchronous API, then
 // closes the stream; returns the final status.
 grpc::Status SendRaw(const TestConsumer& consumer,
@@ -69,8 +81,8 @@ TEST(ConsumeRpcTest, ClosingTheStreamIsTheFinAndReturnsTheSummary) {
   options.payload_bytes = 3;
 
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ProduceReactor reactor(stub.get(), options, &producer_console);
-  absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
+  TestStream stream(stub.get(), options, &producer_console);
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
 
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->producer_id(), "p1");
@@ -86,7 +98,7 @@ TEST(ConsumeRpcTest, ClosingTheStreamIsTheFinAndReturnsTheSummary) {
             "Produciendo: Mensaje 0\nProduciendo: Mensaje 1\nProduciendo: "
             "Mensaje 2\nProduciendo: Mensaje 3\nProduciendo: Mensaje 4\n");
 
-  v1::ConsumerStats stats = GetStats(consumer);
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
   EXPECT_EQ(stats.completed_streams(), 1u);
   EXPECT_EQ(stats.failed_streams(), 0u);
   EXPECT_EQ(stats.active_streams(), 0u);
@@ -98,12 +110,11 @@ TEST(ConsumeRpcTest, ClosingTheStreamIsTheFinAndReturnsTheSummary) {
 TEST(ConsumeRpcTest, EmptyStreamGetsAnEmptySummary) {
   TestConsumer consumer = TestConsumer::Start();
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ProduceReactor reactor(stub.get(), FastProducer(consumer, "idle", 0),
-                         nullptr);
-  absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
+  TestStream stream(stub.get(), FastProducer(consumer, "idle", 0));
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 0u);
-  EXPECT_EQ(GetStats(consumer).completed_streams(), 1u);
+  EXPECT_EQ(StatsWhenIdle(consumer).completed_streams(), 1u);
 }
 
 TEST(ConsumeRpcTest, IntervalSpacesTheMessages) {
@@ -111,8 +122,8 @@ TEST(ConsumeRpcTest, IntervalSpacesTheMessages) {
   ProducerOptions options = FastProducer(consumer, "slow", 3);
   options.interval = absl::Milliseconds(50);
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ProduceReactor reactor(stub.get(), options, nullptr);
-  absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
+  TestStream stream(stub.get(), options);
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 3u);
   // Two pauses between three messages.
@@ -124,20 +135,19 @@ TEST(ConsumeRpcTest, ManyConcurrentStreamsAreEachSummarizedAndCounted) {
   constexpr int kStreams = 64;
   constexpr int kMessages = 200;
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  std::vector<std::unique_ptr<ProduceReactor>> reactors;
+  std::vector<std::unique_ptr<TestStream>> streams;
   for (int i = 0; i < kStreams; ++i) {
-    reactors.push_back(std::make_unique<ProduceReactor>(
-        stub.get(), FastProducer(consumer, absl::StrCat("p", i), kMessages),
-        nullptr));
+    streams.push_back(std::make_unique<TestStream>(
+        stub.get(), FastProducer(consumer, absl::StrCat("p", i), kMessages)));
   }
   for (int i = 0; i < kStreams; ++i) {
-    absl::StatusOr<v1::ConsumeSummary> summary = reactors[i]->Await();
+    absl::StatusOr<v1::ConsumeSummary> summary = streams[i]->Await();
     ASSERT_TRUE(summary.ok()) << summary.status();
     EXPECT_EQ(summary->producer_id(), absl::StrCat("p", i));
     EXPECT_EQ(summary->messages_received(), kMessages);
     EXPECT_EQ(summary->last_sequence(), kMessages - 1u);
   }
-  v1::ConsumerStats stats = GetStats(consumer);
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
   EXPECT_EQ(stats.completed_streams(), kStreams);
   EXPECT_EQ(stats.messages_received(), kStreams * kMessages);
   EXPECT_EQ(stats.producers_size(), kStreams);
@@ -153,19 +163,130 @@ TEST(ConsumeRpcTest, InvalidMessageEndsTheStreamNamingTheField) {
             std::string::npos)
       << status.error_message();
 
-  v1::ConsumerStats stats = GetStats(consumer);
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
   EXPECT_EQ(stats.messages_received(), 2u);
   EXPECT_EQ(stats.failed_streams(), 1u);
 }
 
-TEST(ConsumeRpcTest, SequenceGapEndsTheStream) {
+TEST(ConsumeRpcTest, SequenceGapIsFailedPreconditionNamingTheResumePoint) {
   TestConsumer consumer = TestConsumer::Start();
   v1::ConsumeSummary summary;
   grpc::Status status =
       SendRaw(consumer, {Message("p", 0), Message("p", 5)}, &summary);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_NE(status.error_message().find("Mensaje.sequence"), std::string::npos);
-  EXPECT_EQ(GetStats(consumer).messages_received(), 1u);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("Mensaje.sequence 5"),
+            std::string::npos);
+  EXPECT_NE(status.error_message().find("expects 1"), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(StatsWhenIdle(consumer).messages_received(), 1u);
+}
+
+TEST(ConsumeRpcTest, ResentMessagesAreDroppedAsDuplicatesAndCounted) {
+  TestConsumer consumer = TestConsumer::Start();
+  v1::ConsumeSummary first;
+  ASSERT_TRUE(
+      SendRaw(consumer, {Message("p", 0), Message("p", 1)}, &first).ok());
+  EXPECT_EQ(first.next_sequence(), 2u);
+
+  v1::ConsumeSummary second;
+  ASSERT_TRUE(SendRaw(consumer,
+                      {Message("p", 0), Message("p", 1), Message("p", 2)},
+                      &second)
+                  .ok());
+  EXPECT_EQ(second.messages_received(), 1u);
+  EXPECT_EQ(second.duplicates_dropped(), 2u);
+  EXPECT_EQ(second.first_sequence(), 2u);
+  EXPECT_EQ(second.next_sequence(), 3u);
+
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
+  EXPECT_EQ(stats.messages_received(), 3u);
+  EXPECT_EQ(stats.duplicates_dropped(), 2u);
+  EXPECT_FALSE(stats.durable());
+}
+
+TEST(ConsumeRpcTest, GetProducerStateSaysWhereToResume) {
+  TestConsumer consumer = TestConsumer::Start();
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  auto ask = [&](const std::string& producer_id, v1::ProducerState* state) {
+    grpc::ClientContext context;
+    v1::GetProducerStateRequest request;
+    request.set_producer_id(producer_id);
+    return stub->GetProducerState(&context, request, state);
+  };
+  v1::ProducerState state;
+  ASSERT_TRUE(ask("p", &state).ok());
+  EXPECT_FALSE(state.known());
+  EXPECT_EQ(state.next_sequence(), 0u);
+
+  v1::ConsumeSummary summary;
+  ASSERT_TRUE(
+      SendRaw(consumer, {Message("p", 7), Message("p", 8)}, &summary).ok());
+  ASSERT_TRUE(ask("p", &state).ok());
+  EXPECT_TRUE(state.known());
+  EXPECT_EQ(state.next_sequence(), 9u);
+
+  EXPECT_EQ(ask("", &state).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(ConsumeRpcTest, StreamsBeyondTheLimitAreRefusedWithARetryPushback) {
+  ConsumerOptions options = TestConsumer::QuietOptions();
+  options.limits.max_concurrent_streams = 2;
+  TestConsumer consumer = TestConsumer::Start(options);
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+
+  // Two streams that stay open.
+  grpc::ClientContext open_contexts[2];
+  v1::ConsumeSummary open_summaries[2];
+  std::unique_ptr<grpc::ClientWriter<v1::Mensaje>> open_writers[2];
+  for (int i = 0; i < 2; ++i) {
+    open_writers[i] = stub->Consume(&open_contexts[i], &open_summaries[i]);
+    ASSERT_TRUE(open_writers[i]->Write(Message(absl::StrCat("held", i), 0)));
+  }
+  for (int i = 0; i < 500 && GetStats(consumer).active_streams() < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+
+  grpc::ClientContext context;
+  v1::ConsumeSummary summary;
+  auto writer = stub->Consume(&context, &summary);
+  writer->Write(Message("third", 0));
+  writer->WritesDone();
+  grpc::Status refused = writer->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("--max_concurrent_streams"),
+            std::string::npos);
+  EXPECT_EQ(context.GetServerTrailingMetadata().count(kRetryPushbackKey), 1u);
+
+  // The held streams are unaffected.
+  for (int i = 0; i < 2; ++i) {
+    open_writers[i]->WritesDone();
+    EXPECT_TRUE(open_writers[i]->Finish().ok());
+    EXPECT_EQ(open_summaries[i].messages_received(), 1u);
+  }
+}
+
+TEST(ConsumeRpcTest, IdleStreamEndsWithDeadlineExceededKeepingItsMessages) {
+  ConsumerOptions options = TestConsumer::QuietOptions();
+  options.limits.idle_timeout = absl::Milliseconds(200);
+  TestConsumer consumer = TestConsumer::Start(options);
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  grpc::ClientContext context;
+  v1::ConsumeSummary summary;
+  auto writer = stub->Consume(&context, &summary);
+  ASSERT_TRUE(writer->Write(Message("sleepy", 0)));
+  // Then nothing: the consumer ends the stream.
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(status.error_message().find("--stream_idle_timeout"),
+            std::string::npos);
+
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
+  EXPECT_EQ(stats.messages_received(), 1u);
+  EXPECT_EQ(stats.failed_streams(), 1u);
+  // Others are still served.
+  v1::ConsumeSummary after;
+  EXPECT_TRUE(SendRaw(consumer, {Message("sleepy", 1)}, &after).ok());
+  EXPECT_EQ(after.messages_received(), 1u);
 }
 
 TEST(ConsumeRpcTest, OversizedMessageIsResourceExhaustedAndEarlierOnesCount) {
@@ -180,7 +301,7 @@ TEST(ConsumeRpcTest, OversizedMessageIsResourceExhaustedAndEarlierOnesCount) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
 
-  v1::ConsumerStats stats = GetStats(consumer);
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
   EXPECT_EQ(stats.messages_received(), 2u);
   EXPECT_EQ(stats.completed_streams(), 0u);
   EXPECT_EQ(stats.failed_streams(), 1u);
@@ -204,12 +325,7 @@ TEST(ConsumeRpcTest, CancelledStreamCountsAsFailedAndKeepsAcceptedMessages) {
   context.TryCancel();
   EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
 
-  v1::ConsumerStats stats;
-  for (int i = 0; i < 500; ++i) {
-    stats = GetStats(consumer);
-    if (stats.active_streams() == 0) break;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
   EXPECT_EQ(stats.active_streams(), 0u);
   EXPECT_EQ(stats.failed_streams(), 1u);
   EXPECT_EQ(stats.completed_streams(), 0u);
@@ -221,14 +337,14 @@ TEST(ConsumeRpcTest, ProducerStopClosesTheStreamEarlyWithASummary) {
   ProducerOptions options = FastProducer(consumer, "stopper", 1'000'000);
   options.interval = absl::Milliseconds(20);
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ProduceReactor reactor(stub.get(), options, nullptr);
+  TestStream stream(stub.get(), options);
   absl::SleepFor(absl::Milliseconds(100));
-  reactor.Stop();
-  absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
+  stream.Stop();
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_GT(summary->messages_received(), 0u);
   EXPECT_LT(summary->messages_received(), 1'000'000u);
-  EXPECT_EQ(summary->messages_received(), reactor.messages_sent());
+  EXPECT_EQ(summary->messages_received(), stream.production().produced());
 }
 
 TEST(RunProducerTest, UnreachableConsumerFailsFastWithOneClearMessage) {

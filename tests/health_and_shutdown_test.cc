@@ -73,12 +73,12 @@ TEST(ShutdownTest, OpenStreamFinishingWithinGraceGetsItsSummary) {
   options.interval = absl::Milliseconds(50);
   options.print_messages = false;
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ProduceReactor reactor(stub.get(), options, nullptr);
+  TestStream stream(stub.get(), options);
   absl::SleepFor(absl::Milliseconds(60));
 
   consumer.server().Shutdown(absl::Seconds(5));
 
-  absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 5u);
   EXPECT_EQ(consumer.server().stats().Snapshot(absl::Now()).completed_streams(),
@@ -94,14 +94,14 @@ TEST(ShutdownTest, StreamStillOpenAfterGraceIsCancelled) {
   options.interval = absl::Milliseconds(20);
   options.print_messages = false;
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ProduceReactor reactor(stub.get(), options, nullptr);
+  TestStream stream(stub.get(), options);
   absl::SleepFor(absl::Milliseconds(100));
 
   const absl::Time start = absl::Now();
   consumer.server().Shutdown(absl::Milliseconds(300));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 
-  absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   EXPECT_FALSE(summary.ok());
   v1::ConsumerStats stats = consumer.server().stats().Snapshot(absl::Now());
   EXPECT_EQ(stats.failed_streams(), 1u);
@@ -119,8 +119,8 @@ TEST(ShutdownTest, NewStreamsAreRefusedOnceShutdownBegins) {
   options.producer_id = "late";
   options.print_messages = false;
   auto stub = v1::ConsumerService::NewStub(channel);
-  ProduceReactor reactor(stub.get(), options, nullptr);
-  absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
+  TestStream stream(stub.get(), options);
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   EXPECT_EQ(summary.status().code(), absl::StatusCode::kUnavailable)
       << summary.status();
 }

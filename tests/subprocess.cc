@@ -155,9 +155,9 @@ ConsumerProcess ConsumerProcess::Start(
   }
   const std::string log = process.Stderr();
   const size_t start = log.find(marker) + marker.size();
+  const size_t end = log.find_first_not_of("0123456789", start);
   int port = 0;
-  if (!absl::SimpleAtoi(log.substr(start, log.find('\n', start) - start),
-                        &port)) {
+  if (!absl::SimpleAtoi(log.substr(start, end - start), &port)) {
     Fail("cannot read the consumer's port from:\n" + log);
   }
   return ConsumerProcess(std::move(process), port);

@@ -1,0 +1,75 @@
+#include "consumer_service/log_record.h"
+
+#include <array>
+
+namespace messaging {
+namespace {
+
+constexpr uint32_t kCastagnoliPolynomial = 0x82F63B78;
+
+std::array<uint32_t, 256> MakeCrcTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t crc = i;
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ ((crc & 1) ? kCastagnoliPolynomial : 0);
+    }
+    table[i] = crc;
+  }
+  return table;
+}
+
+void PutUint32(uint32_t value, char* out) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>(value >> (8 * i));
+}
+
+uint32_t GetUint32(const char* in) {
+  uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) {
+    value |= static_cast<uint32_t>(static_cast<unsigned char>(in[i]))
+             << (8 * i);
+  }
+  return value;
+}
+
+}  // namespace
+
+uint32_t Crc32c(absl::string_view data) {
+  static const std::array<uint32_t, 256> kTable = MakeCrcTable();
+  uint32_t crc = 0xFFFFFFFF;
+  for (char c : data) {
+    crc = kTable[(crc ^ static_cast<unsigned char>(c)) & 0xFF] ^ (crc >> 8);
+  }
+  return crc ^ 0xFFFFFFFF;
+}
+
+void AppendRecord(absl::string_view payload, std::string* out) {
+  char header[kRecordHeaderBytes];
+  PutUint32(static_cast<uint32_t>(payload.size()), header);
+  PutUint32(Crc32c(payload), header + 4);
+  out->append(header, kRecordHeaderBytes);
+  out->append(payload.data(), payload.size());
+}
+
+uint32_t DecodeRecordLength(absl::string_view input) {
+  return GetUint32(input.data());
+}
+
+DecodeResult DecodeRecord(absl::string_view input, absl::string_view* payload,
+                          size_t* record_size) {
+  if (input.size() < kRecordHeaderBytes) return DecodeResult::kIncomplete;
+  const uint32_t length = DecodeRecordLength(input);
+  if (length > kMaxRecordPayloadBytes) return DecodeResult::kCorrupt;
+  if (input.size() - kRecordHeaderBytes < length) {
+    return DecodeResult::kIncomplete;
+  }
+  const absl::string_view body = input.substr(kRecordHeaderBytes, length);
+  if (Crc32c(body) != GetUint32(input.data() + 4)) {
+    return DecodeResult::kCorrupt;
+  }
+  *payload = body;
+  *record_size = kRecordHeaderBytes + length;
+  return DecodeResult::kRecord;
+}
+
+}  // namespace messaging

@@ -1,0 +1,231 @@
+#include "consumer_service/message_log.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "consumer_service/log_record.h"
+#include "gtest/gtest.h"
+
+namespace messaging {
+namespace {
+
+// A fresh directory under TEST_TMPDIR for each call.
+std::string NewDirectory() {
+  static std::atomic<int> counter{0};
+  const char* root = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(root != nullptr ? root : "/tmp", "/log_", getpid(), "_",
+                      counter++);
+}
+
+v1::Mensaje Message(uint64_t sequence) {
+  v1::Mensaje message;
+  message.set_producer_id("producer");
+  message.set_sequence(sequence);
+  message.set_text(absl::StrCat("Mensaje ", sequence));
+  return message;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+void WriteAll(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
+}
+
+// Opens `directory`'s log and returns the sequences it replays.
+absl::StatusOr<std::vector<uint64_t>> Replay(const std::string& directory,
+                                             LogRecovery* recovery = nullptr) {
+  std::vector<uint64_t> sequences;
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      MessageLog::Open({directory}, [&](const v1::Mensaje& message, uint64_t) {
+        sequences.push_back(message.sequence());
+      });
+  if (!log.ok()) return log.status();
+  if (recovery != nullptr) *recovery = (*log)->recovery();
+  return sequences;
+}
+
+// Writes messages 0..count-1 to a new log; returns its directory.
+std::string WriteLog(int count) {
+  const std::string directory = NewDirectory();
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
+  EXPECT_TRUE(log.ok()) << log.status();
+  for (int i = 0; i < count; ++i) EXPECT_TRUE((*log)->Append(Message(i)).ok());
+  return directory;
+}
+
+std::string LogPath(const std::string& directory) {
+  return absl::StrCat(directory, "/", MessageLog::kFileName);
+}
+
+TEST(MessageLogTest, ReplaysAppendedMessagesInOrderAfterReopen) {
+  const std::string directory = WriteLog(100);
+  absl::StatusOr<std::vector<uint64_t>> sequences = Replay(directory);
+  ASSERT_TRUE(sequences.ok()) << sequences.status();
+  ASSERT_EQ(sequences->size(), 100u);
+  for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ((*sequences)[i], i);
+}
+
+TEST(MessageLogTest, ReplayReportsEachRecordsEndPosition) {
+  const std::string directory = WriteLog(3);
+  std::vector<uint64_t> positions;
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      MessageLog::Open({directory}, [&](const v1::Mensaje&, uint64_t position) {
+        positions.push_back(position);
+      });
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(positions.size(), 3u);
+  EXPECT_EQ(positions.back(), ReadAll(LogPath(directory)).size());
+}
+
+TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      MessageLog::Open({NewDirectory()}, [](const v1::Mensaje&, uint64_t) {});
+  ASSERT_TRUE(log.ok());
+  absl::StatusOr<uint64_t> position = (*log)->Append(Message(0));
+  ASSERT_TRUE(position.ok());
+  absl::Notification durable;
+  (*log)->WhenDurable(*position, [&](absl::Status status) {
+    EXPECT_TRUE(status.ok());
+    durable.Notify();
+  });
+  ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_GE(ReadAll((*log)->path()).size(), *position);
+
+  bool answered = false;
+  (*log)->WhenDurable(*position, [&](absl::Status) { answered = true; });
+  EXPECT_TRUE(answered);
+}
+
+TEST(MessageLogTest, ConcurrentAppendsAreAllKeptWhole) {
+  const std::string directory = NewDirectory();
+  {
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
+    ASSERT_TRUE(log.ok());
+    std::vector<std::thread> threads;
+    std::atomic<int> durable{0};
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 2500; ++i) {
+          v1::Mensaje message = Message(i);
+          message.set_producer_id(absl::StrCat("p", t));
+          absl::StatusOr<uint64_t> position = (*log)->Append(message);
+          ASSERT_TRUE(position.ok());
+          (*log)->WhenDurable(*position, [&](absl::Status) { ++durable; });
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }  // Closing makes everything durable and answers every waiter.
+  absl::StatusOr<std::vector<uint64_t>> sequences = Replay(directory);
+  ASSERT_TRUE(sequences.ok());
+  EXPECT_EQ(sequences->size(), 10'000u);
+}
+
+TEST(MessageLogTest, TornLastRecordAtEveryOffsetRecoversToTheLastWholeOne) {
+  const std::string directory = WriteLog(3);
+  const std::string whole = ReadAll(LogPath(directory));
+  std::string two_records;
+  for (int i = 0; i < 2; ++i) {
+    AppendRecord(Message(i).SerializeAsString(), &two_records);
+  }
+  ASSERT_EQ(whole.substr(0, two_records.size()), two_records);
+
+  for (size_t cut = two_records.size() + 1; cut < whole.size(); ++cut) {
+    const std::string torn = NewDirectory();
+    ASSERT_EQ(mkdir(torn.c_str(), 0750), 0);
+    WriteAll(LogPath(torn), whole.substr(0, cut));
+
+    LogRecovery recovery;
+    absl::StatusOr<std::vector<uint64_t>> sequences = Replay(torn, &recovery);
+    ASSERT_TRUE(sequences.ok())
+        << "cut at " << cut << ": " << sequences.status();
+    EXPECT_EQ(*sequences, (std::vector<uint64_t>{0, 1})) << "cut at " << cut;
+    EXPECT_EQ(recovery.truncated_bytes, cut - two_records.size());
+    EXPECT_EQ(ReadAll(LogPath(torn)), two_records) << "cut at " << cut;
+
+    // New records follow the whole ones.
+    {
+      absl::StatusOr<std::unique_ptr<MessageLog>> log =
+          MessageLog::Open({torn}, [](const v1::Mensaje&, uint64_t) {});
+      ASSERT_TRUE(log.ok());
+      ASSERT_TRUE((*log)->Append(Message(2)).ok());
+    }
+    EXPECT_EQ(*Replay(torn), (std::vector<uint64_t>{0, 1, 2}));
+  }
+}
+
+TEST(MessageLogTest, ZeroedTailIsCut) {
+  const std::string directory = WriteLog(2);
+  const std::string whole = ReadAll(LogPath(directory));
+  WriteAll(LogPath(directory), whole + std::string(4096, '\0'));
+  LogRecovery recovery;
+  absl::StatusOr<std::vector<uint64_t>> sequences =
+      Replay(directory, &recovery);
+  ASSERT_TRUE(sequences.ok()) << sequences.status();
+  EXPECT_EQ(sequences->size(), 2u);
+  EXPECT_EQ(recovery.truncated_bytes, 4096u);
+}
+
+TEST(MessageLogTest, CorruptionFollowedByWholeRecordsRefusesToOpen) {
+  const std::string directory = WriteLog(3);
+  std::string contents = ReadAll(LogPath(directory));
+  contents[kRecordHeaderBytes + 2] ^= 0x40;  // inside the first payload
+  WriteAll(LogPath(directory), contents);
+  absl::StatusOr<std::vector<uint64_t>> sequences = Replay(directory);
+  EXPECT_EQ(sequences.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(sequences.status().message().find("corrupt record at byte 0"),
+            std::string::npos)
+      << sequences.status();
+  // Nothing was cut: the file is left for a person to inspect.
+  EXPECT_EQ(ReadAll(LogPath(directory)), contents);
+}
+
+TEST(MessageLogTest, SecondOpenOfTheSameDirectoryIsRefused) {
+  const std::string directory = NewDirectory();
+  absl::StatusOr<std::unique_ptr<MessageLog>> first =
+      MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<std::unique_ptr<MessageLog>> second =
+      MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("in use by another process"),
+            std::string::npos);
+}
+
+TEST(MessageLogTest, UnusableDirectoryNamesTheFlag) {
+  absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
+      {"/proc/no/such/dir"}, [](const v1::Mensaje&, uint64_t) {});
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(log.status().message().find("--data_dir"), std::string::npos);
+}
+
+TEST(LogSyncFlagTest, ParsesAndUnparses) {
+  LogSync sync;
+  std::string error;
+  ASSERT_TRUE(AbslParseFlag("none", &sync, &error));
+  EXPECT_EQ(sync, LogSync::kNone);
+  EXPECT_EQ(AbslUnparseFlag(sync), "none");
+  ASSERT_TRUE(AbslParseFlag("group", &sync, &error));
+  EXPECT_EQ(sync, LogSync::kGroupCommit);
+  EXPECT_FALSE(AbslParseFlag("always", &sync, &error));
+  EXPECT_FALSE(error.empty());
+}
+
+}  // namespace
+}  // namespace messaging
