@@ -89,7 +89,22 @@ Subprocess::Subprocess(Subprocess&& other)
   other.pid_ = -1;
 }
 
-Subprocess::~Subprocess() {
+Subprocess& Subprocess::operator=(Subprocess&& other) {
+  if (this != &other) {
+    KillIfRunning();
+    pid_ = other.pid_;
+    exited_ = other.exited_;
+    exit_code_ = other.exit_code_;
+    stdout_path_ = std::move(other.stdout_path_);
+    stderr_path_ = std::move(other.stderr_path_);
+    other.pid_ = -1;
+  }
+  return *this;
+}
+
+Subprocess::~Subprocess() { KillIfRunning(); }
+
+void Subprocess::KillIfRunning() {
   if (pid_ > 0 && !exited_) {
     kill(pid_, SIGKILL);
     Wait();
@@ -108,15 +123,18 @@ int Subprocess::Wait() {
   return exit_code_;
 }
 
+bool Subprocess::HasExited() {
+  int status = 0;
+  if (!exited_ && waitpid(pid_, &status, WNOHANG) == pid_) {
+    exited_ = true;
+    exit_code_ = DecodeWaitStatus(status);
+  }
+  return exited_;
+}
+
 int Subprocess::WaitOrKill(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  while (!exited_ && absl::Now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      exit_code_ = DecodeWaitStatus(status);
-      return exit_code_;
-    }
+  while (!HasExited() && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   if (!exited_) kill(pid_, SIGKILL);
@@ -131,22 +149,17 @@ bool Subprocess::WaitForStderr(const std::string& text,
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     if (Stderr().find(text) != std::string::npos) return true;
-    int status = 0;
-    if (!exited_ && waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      exit_code_ = DecodeWaitStatus(status);
-    }
-    if (exited_) return Stderr().find(text) != std::string::npos;
+    if (HasExited()) return Stderr().find(text) != std::string::npos;
     absl::SleepFor(absl::Milliseconds(10));
   }
   return false;
 }
 
 ConsumerProcess ConsumerProcess::Start(
-    const std::vector<std::string>& extra_flags) {
+    const std::vector<std::string>& extra_flags, int port) {
   std::vector<std::string> argv = {
       RunfilePath("consumer_service/consumer_service"),
-      "--address=127.0.0.1:0"};
+      absl::StrCat("--address=127.0.0.1:", port)};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   Subprocess process = Subprocess::Start(argv);
   const std::string marker = "listening on 127.0.0.1:";
@@ -156,11 +169,11 @@ ConsumerProcess ConsumerProcess::Start(
   const std::string log = process.Stderr();
   const size_t start = log.find(marker) + marker.size();
   const size_t end = log.find_first_not_of("0123456789", start);
-  int port = 0;
-  if (!absl::SimpleAtoi(log.substr(start, end - start), &port)) {
+  int bound_port = 0;
+  if (!absl::SimpleAtoi(log.substr(start, end - start), &bound_port)) {
     Fail("cannot read the consumer's port from:\n" + log);
   }
-  return ConsumerProcess(std::move(process), port);
+  return ConsumerProcess(std::move(process), bound_port);
 }
 
 }  // namespace messaging

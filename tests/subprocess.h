@@ -30,11 +30,14 @@ class Subprocess {
   static Subprocess Start(const std::vector<std::string>& argv);
 
   Subprocess(Subprocess&& other);
-  Subprocess& operator=(Subprocess&&) = delete;
+  // Kills this process if it is still running, then takes `other`'s.
+  Subprocess& operator=(Subprocess&& other);
   // Kills the process if it is still running.
   ~Subprocess();
 
   void Signal(int signal) const;
+  // Whether the process has ended (reaping it if so).
+  bool HasExited();
   // Waits for the exit; the exit code, or 128 + the signal that killed it.
   int Wait();
   // Waits at most `timeout`; kills the process with SIGKILL if it is still
@@ -49,6 +52,7 @@ class Subprocess {
 
  private:
   Subprocess() = default;
+  void KillIfRunning();
 
   pid_t pid_ = -1;
   bool exited_ = false;
@@ -60,8 +64,10 @@ class Subprocess {
 // consumer_service on 127.0.0.1 with an ephemeral port.
 class ConsumerProcess {
  public:
-  // Starts it with `extra_flags` and waits until it listens.
-  static ConsumerProcess Start(const std::vector<std::string>& extra_flags);
+  // Starts it with `extra_flags` and waits until it listens, on `port` (0:
+  // an ephemeral one).
+  static ConsumerProcess Start(const std::vector<std::string>& extra_flags,
+                               int port = 0);
 
   int port() const { return port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
