@@ -95,7 +95,13 @@ TEST(ShutdownTest, StreamStillOpenAfterGraceIsCancelled) {
   options.print_messages = false;
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
   TestStream stream(stub.get(), options);
-  absl::SleepFor(absl::Milliseconds(100));
+  // Shut down only once the stream is under way.
+  for (int i = 0;
+       i < 1000 &&
+       consumer.server().stats().Snapshot(absl::Now()).messages_received() == 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
 
   const absl::Time start = absl::Now();
   consumer.server().Shutdown(absl::Milliseconds(300));

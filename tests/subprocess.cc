@@ -144,12 +144,22 @@ int Subprocess::WaitOrKill(absl::Duration timeout) {
 std::string Subprocess::Stdout() const { return ReadFile(stdout_path_); }
 std::string Subprocess::Stderr() const { return ReadFile(stderr_path_); }
 
+bool Subprocess::WaitForStdout(const std::string& text,
+                               absl::Duration timeout) {
+  return WaitForOutput(stdout_path_, text, timeout);
+}
+
 bool Subprocess::WaitForStderr(const std::string& text,
+                               absl::Duration timeout) {
+  return WaitForOutput(stderr_path_, text, timeout);
+}
+
+bool Subprocess::WaitForOutput(const std::string& path, const std::string& text,
                                absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
-    if (Stderr().find(text) != std::string::npos) return true;
-    if (HasExited()) return Stderr().find(text) != std::string::npos;
+    if (ReadFile(path).find(text) != std::string::npos) return true;
+    if (HasExited()) return ReadFile(path).find(text) != std::string::npos;
     absl::SleepFor(absl::Milliseconds(10));
   }
   return false;

@@ -46,13 +46,16 @@ class Subprocess {
 
   std::string Stdout() const;
   std::string Stderr() const;
-  // Waits until stderr contains `text`; false after `timeout` or if the
-  // process exited first.
+  // Wait until stdout/stderr contains `text`; false after `timeout` or if
+  // the process exited without writing it.
+  bool WaitForStdout(const std::string& text, absl::Duration timeout);
   bool WaitForStderr(const std::string& text, absl::Duration timeout);
 
  private:
   Subprocess() = default;
   void KillIfRunning();
+  bool WaitForOutput(const std::string& path, const std::string& text,
+                     absl::Duration timeout);
 
   pid_t pid_ = -1;
   bool exited_ = false;

@@ -144,10 +144,12 @@ TEST(SystemTest, SecondConsumerOnATakenPortExitsWithOneLine) {
 
 TEST(SystemTest, SigtermStopsTheProducerAfterClosingItsStream) {
   ConsumerProcess consumer = ConsumerProcess::Start({"--print_messages=false"});
-  Subprocess producer = Subprocess::Start(
-      {Producer(), "--target=" + consumer.target(), "--count=100000",
-       "--interval=10ms", "--print_messages=false"});
-  absl::SleepFor(absl::Milliseconds(300));
+  Subprocess producer =
+      Subprocess::Start({Producer(), "--target=" + consumer.target(),
+                         "--count=100000", "--interval=10ms"});
+  // Signal it once it is producing (and so handles signals).
+  ASSERT_TRUE(
+      producer.WaitForStdout("Produciendo: Mensaje 2\n", absl::Seconds(30)));
   producer.Signal(SIGTERM);
   EXPECT_EQ(producer.WaitOrKill(absl::Seconds(30)), 1);
   EXPECT_THAT(producer.Stdout(), HasSubstr("Consumer summary: "));
