@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   bazel-bootstrap bazel-platforms bazel-rules-cc bazel-rules-java
-  g++ pkg-config openssl
+  g++ pkg-config openssl python-is-python3
   grpc-proto libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libgmock-dev libgtest-dev
 )

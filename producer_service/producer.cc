@@ -1,5 +1,8 @@
 #include "producer_service/producer.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <optional>
 #include <random>
@@ -470,6 +473,9 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
   });
   absl::Status status = run.Run();
   finished.Notify();
+  // Wake the watcher now rather than at its next poll: a signal aimed at
+  // its thread ends its wait (and it no longer matters).
+  pthread_kill(signal_watcher.native_handle(), SIGTERM);
   signal_watcher.join();
   return status;
 }

@@ -1,0 +1,171 @@
+"""Smoke test of //benchmarks: a --quick run of a few scenarios prints the
+table with positive numbers, and a run whose producer or consumer fails
+exits non-zero. No timed assertions: only that numbers exist and are sane.
+"""
+
+import importlib.util
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+WORKSPACE = "grpc_producer_consumer"
+
+
+def runfile(relative):
+    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
+        if root and os.path.exists(os.path.join(root, WORKSPACE, relative)):
+            return os.path.join(root, WORKSPACE, relative)
+    raise FileNotFoundError(f"{relative} is not in the runfiles")
+
+
+HARNESS = runfile("benchmarks/run_benchmarks.py")
+SCENARIOS = "1x64B,1x64B-durable,8x64B-batch"
+
+
+def load_harness():
+    spec = importlib.util.spec_from_file_location("run_benchmarks", HARNESS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_harness(*flags):
+    return subprocess.run([sys.executable, HARNESS, *flags],
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=240, check=False)
+
+
+def write_script(directory, name, body):
+    path = os.path.join(directory, name)
+    with open(path, "w") as script:
+        script.write("#!/bin/sh\n" + body + "\n")
+    os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR)
+    return path
+
+
+class QuickRunTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        cls.json_path = os.path.join(cls.tmp, "results.json")
+        cls.done = run_harness("--quick", "--messages=400",
+                               f"--scenarios={SCENARIOS}",
+                               f"--json={cls.json_path}")
+        if cls.done.returncode == 0:
+            with open(cls.json_path) as results:
+                cls.rows = json.load(results)["rows"]
+
+    def test_exits_zero(self):
+        self.assertEqual(self.done.returncode, 0,
+                         f"stdout:\n{self.done.stdout}\n"
+                         f"stderr:\n{self.done.stderr}")
+
+    def test_prints_the_table_and_the_ratio(self):
+        out = self.done.stdout
+        self.assertIn("| scenario | streams | payload | RPC | log | messages |"
+                      " msgs/s | MB/s | p50 ms | p99 ms | p99.9 ms |", out)
+        for row in ("| 1x64B |", "| 1x64B-durable |", "| 8x64B-batch |",
+                    "| python-queue-64B |"):
+            self.assertIn(row, out)
+        self.assertRegex(out, r"Ratio, messages/s of gRPC per-message single "
+                         r"stream 64 B .*: \d+\.\d\dx")
+
+    def check_positive(self, name, keys):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        row = self.rows[name]
+        self.assertIsNone(row["status"], f"{name}: {row['status']}")
+        self.assertTrue(row["runs"], name)
+        for run in row["runs"]:
+            for key in keys:
+                self.assertGreater(run[key], 0, f"{name}: {key} in {run}")
+            self.assertGreaterEqual(run["p99_ms"], run["p50_ms"], name)
+            self.assertGreaterEqual(run["max_ms"], run["p999_ms"], name)
+
+    GRPC_KEYS = ["messages", "messages_per_second", "mb_per_second", "p50_ms",
+                 "p99_ms", "consumer_cpu_s", "consumer_rss_mib",
+                 "producer_cpu_s", "producer_rss_mib", "consumer_threads"]
+
+    def test_grpc_numbers_are_positive(self):
+        self.check_positive("1x64B", self.GRPC_KEYS)
+        self.check_positive("1x64B-durable", self.GRPC_KEYS)
+        for run in self.rows["1x64B"]["runs"]:
+            self.assertEqual(run["messages"], 400)
+
+    def test_batched_is_measured_or_reported_missing(self):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        status = self.rows["8x64B-batch"]["status"]
+        if status is None:
+            self.check_positive("8x64B-batch", self.GRPC_KEYS)
+        else:
+            self.assertTrue(status.startswith("n/a (flag missing: --"), status)
+
+    def test_baseline_numbers_are_positive(self):
+        self.check_positive("python-queue-64B", [
+            "messages", "messages_per_second", "mb_per_second", "p50_ms",
+            "consumer_cpu_s", "consumer_rss_mib", "producer_cpu_s",
+            "producer_rss_mib"])
+
+
+class FailureTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+    def test_failing_producer_fails_the_run(self):
+        producer = write_script(self.tmp, "producer",
+                                'echo "fake producer: failing" >&2; exit 1')
+        done = run_harness("--quick", "--scenarios=1x64B",
+                           f"--producer_binary={producer}")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("producer_service exited with 1", done.stderr)
+        self.assertIn("fake producer: failing", done.stderr)
+        self.assertIn("| 1x64B | 1 | 64 B | per-message | memory | FAILED |",
+                      done.stdout)
+
+    def test_failing_consumer_fails_the_run(self):
+        consumer = write_script(self.tmp, "consumer",
+                                'echo "fake consumer: failing" >&2; exit 1')
+        done = run_harness("--quick", "--scenarios=1x64B",
+                           f"--consumer_binary={consumer}")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("consumer_service did not start", done.stderr)
+
+    def test_consumer_missing_messages_fails_the_run(self):
+        # Starts like the consumer, then logs fewer messages than were sent.
+        consumer = write_script(self.tmp, "consumer", """
+trap 'echo "consumer_service stopped: 3 messages in 1 completed and 0 \
+failed streams, 0 duplicates dropped; end-to-end latency p50=1ms p99=2ms \
+p99.9=2ms max=2ms" >&2; exit 0' TERM
+echo "consumer_service listening on 127.0.0.1:1 (plaintext)" >&2
+while :; do sleep 0.05; done""")
+        producer = write_script(self.tmp, "producer", "exit 0")
+        done = run_harness("--quick", "--scenarios=1x64B",
+                           f"--consumer_binary={consumer}",
+                           f"--producer_binary={producer}")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("consumer_service accepted 3 messages, expected 1000",
+                      done.stderr)
+
+
+class ParseDurationTest(unittest.TestCase):
+
+    def test_abseil_durations(self):
+        parse = load_harness().parse_duration_ms
+        self.assertEqual(parse("0"), 0.0)
+        self.assertAlmostEqual(parse("2.490367ms"), 2.490367)
+        self.assertAlmostEqual(parse("950us"), 0.95)
+        self.assertAlmostEqual(parse("120ns"), 0.00012)
+        self.assertAlmostEqual(parse("1.2s"), 1200.0)
+        self.assertAlmostEqual(parse("1m2.5s"), 62500.0)
+        self.assertAlmostEqual(parse("1h0m1s"), 3601000.0)
+        with self.assertRaises(ValueError):
+            parse("12 parsecs")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
