@@ -1,9 +1,10 @@
 #include "common/termination_signals.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
-#include <cerrno>
+#include <utility>
 
 namespace messaging {
 namespace {
@@ -32,6 +33,30 @@ int WaitForTerminationSignal(absl::Duration timeout) {
   timespec wait = absl::ToTimespec(timeout);
   int signal = sigtimedwait(&signals, nullptr, &wait);
   return signal > 0 ? signal : 0;
+}
+
+TerminationSignalWatcher::TerminationSignalWatcher(
+    std::function<void(int signal)> on_signal) {
+  // The thread starts with the signals blocked, so that the wake-up in the
+  // destructor is waited for rather than delivered.
+  sigset_t signals = TerminationSignalSet();
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+  thread_ = std::thread([this, on_signal = std::move(on_signal)] {
+    while (true) {
+      const int signal = WaitForTerminationSignal(absl::InfiniteDuration());
+      if (stopping_) return;
+      if (signal != 0) on_signal(signal);
+    }
+  });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+TerminationSignalWatcher::~TerminationSignalWatcher() {
+  stopping_ = true;
+  // Aimed at the watcher's thread only: ends its wait.
+  pthread_kill(thread_.native_handle(), SIGTERM);
+  thread_.join();
 }
 
 }  // namespace messaging

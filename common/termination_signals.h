@@ -6,9 +6,16 @@
 // Usage, in main() before any thread exists (gRPC threads inherit the mask):
 //   BlockTerminationSignals();
 //   ...
-//   while (WaitForTerminationSignal(absl::Seconds(1)) == 0) { ... }
+//   int signal = WaitForTerminationSignal(absl::InfiniteDuration());
+//
+// Or, to react while other work goes on:
+//   TerminationSignalWatcher watcher([&](int signal) { job.Stop(); });
 #ifndef COMMON_TERMINATION_SIGNALS_H_
 #define COMMON_TERMINATION_SIGNALS_H_
+
+#include <atomic>
+#include <functional>
+#include <thread>
 
 #include "absl/time/time.h"
 
@@ -21,6 +28,21 @@ void BlockTerminationSignals();
 // Waits up to `timeout` for SIGINT or SIGTERM; returns the signal number, or
 // 0 if none arrived. Requires BlockTerminationSignals() first.
 int WaitForTerminationSignal(absl::Duration timeout);
+
+// Calls `on_signal` on a thread of its own for every SIGINT/SIGTERM, until
+// destroyed. With BlockTerminationSignals() in main, every such signal of
+// the process comes here; without it (tests), only the process's default
+// handling applies.
+class TerminationSignalWatcher {
+ public:
+  explicit TerminationSignalWatcher(std::function<void(int signal)> on_signal);
+  // Stops watching at once.
+  ~TerminationSignalWatcher();
+
+ private:
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
 
 }  // namespace messaging
 

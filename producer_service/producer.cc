@@ -1,16 +1,11 @@
 #include "producer_service/producer.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <algorithm>
 #include <optional>
 #include <random>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
@@ -465,19 +460,8 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
       v1::ConsumerService::NewStub(channel);
 
   ProducerRun run(options, out, stub.get());
-  absl::Notification finished;
-  std::thread signal_watcher([&] {
-    while (!finished.HasBeenNotified()) {
-      if (WaitForTerminationSignal(absl::Milliseconds(100)) != 0) run.Stop();
-    }
-  });
-  absl::Status status = run.Run();
-  finished.Notify();
-  // Wake the watcher now rather than at its next poll: a signal aimed at
-  // its thread ends its wait (and it no longer matters).
-  pthread_kill(signal_watcher.native_handle(), SIGTERM);
-  signal_watcher.join();
-  return status;
+  TerminationSignalWatcher stop_on_signal([&run](int) { run.Stop(); });
+  return run.Run();
 }
 
 }  // namespace messaging
