@@ -4,7 +4,9 @@
 // log holds every sequence exactly once.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -33,11 +35,12 @@ std::vector<std::string> ConsumerFlags(const std::string& data_dir) {
           "--shutdown_grace=1s"};
 }
 
-Subprocess StartProducer(int port, const std::string& producer_id) {
+Subprocess StartProducer(int port, const std::string& producer_id,
+                         int count = kMessages) {
   return Subprocess::Start(
       {RunfilePath("producer_service/producer_service"),
        absl::StrCat("--target=127.0.0.1:", port),
-       absl::StrCat("--count=", kMessages), "--interval=0",
+       absl::StrCat("--count=", count), "--interval=0",
        "--print_messages=false", "--producer_id=" + producer_id,
        // Small segments confirm often, so failures hit mid-stream and
        // mid-confirmation alike.
@@ -45,30 +48,36 @@ Subprocess StartProducer(int port, const std::string& producer_id) {
        "--max_backoff=300ms", "--deadline=240s", "--connect_timeout=60s"});
 }
 
-// How many times each sequence of `producer_id` is in the log.
-std::vector<int> CountSequences(const std::string& data_dir,
-                                const std::string& producer_id) {
-  std::vector<int> counts(kMessages, 0);
+// How many times each sequence of each producer is in the log.
+std::map<std::string, std::vector<int>> CountSequences(
+    const std::string& data_dir) {
+  std::map<std::string, std::vector<int>> counts;
   absl::StatusOr<LogRecovery> read = ReadMessageLog(
       absl::StrCat(data_dir, "/", MessageLog::kFileName),
       [&](const v1::Mensaje& message, uint64_t) {
-        ASSERT_EQ(message.producer_id(), producer_id);
+        std::vector<int>& producer = counts[message.producer_id()];
         ASSERT_LT(message.sequence(), static_cast<uint64_t>(kMessages));
-        ++counts[message.sequence()];
+        producer.resize(
+            std::max<size_t>(producer.size(), message.sequence() + 1));
+        ++producer[message.sequence()];
       });
   EXPECT_TRUE(read.ok()) << read.status();
   return counts;
 }
 
-void ExpectEachSequenceExactlyOnce(const std::vector<int>& counts) {
+// Every sequence from 0 to `count` - 1 is logged once.
+void ExpectEachSequenceExactlyOnce(std::vector<int> counts, int count) {
+  counts.resize(std::max<size_t>(counts.size(), count));
   int lost = 0;
   int duplicated = 0;
-  for (int count : counts) {
-    lost += count == 0;
-    duplicated += count > 1;
+  for (int sequence = 0; sequence < count; ++sequence) {
+    lost += counts[sequence] == 0;
+    duplicated += counts[sequence] > 1;
   }
   EXPECT_EQ(lost, 0);
   EXPECT_EQ(duplicated, 0);
+  EXPECT_EQ(counts.size(), static_cast<size_t>(count))
+      << "unexpected sequences";
 }
 
 // Random pauses, with the seed printed so that a failure can be replayed.
@@ -109,7 +118,8 @@ TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
 
   consumer.process().Signal(SIGTERM);
   ASSERT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
-  ExpectEachSequenceExactlyOnce(CountSequences(data_dir, "crash-test"));
+  ExpectEachSequenceExactlyOnce(CountSequences(data_dir)["crash-test"],
+                                kMessages);
 }
 
 TEST(DeliveryTest, NetworkCutMidStreamLosesAndDuplicatesNothing) {
@@ -132,7 +142,45 @@ TEST(DeliveryTest, NetworkCutMidStreamLosesAndDuplicatesNothing) {
   consumer.process().Signal(SIGTERM);
   ASSERT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
   EXPECT_THAT(consumer.process().Stderr(), HasSubstr("stopped: "));
-  ExpectEachSequenceExactlyOnce(CountSequences(data_dir, "cut-test"));
+  ExpectEachSequenceExactlyOnce(CountSequences(data_dir)["cut-test"],
+                                kMessages);
+}
+
+TEST(DeliveryTest, GracefulRestartsUnderLoadLoseAndDuplicateNothing) {
+  // SIGTERM with several streams open: health goes NOT_SERVING, open
+  // streams get the grace period, and the producers resume on the
+  // restarted consumer.
+  constexpr int kProducers = 4;
+  constexpr int kRestarts = 3;
+  const std::string data_dir = NewDataDir("graceful");
+  ConsumerProcess consumer = ConsumerProcess::Start(ConsumerFlags(data_dir));
+  const int port = consumer.port();
+  std::vector<Subprocess> producers;
+  for (int i = 0; i < kProducers; ++i) {
+    producers.push_back(StartProducer(port, absl::StrCat("graceful-", i),
+                                      kMessages / kProducers));
+  }
+
+  RandomPauses pauses;
+  for (int restart = 0; restart < kRestarts; ++restart) {
+    absl::SleepFor(pauses.Next(100, 400));
+    consumer.process().Signal(SIGTERM);
+    EXPECT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
+    EXPECT_THAT(consumer.process().Stderr(), HasSubstr("shutting down"));
+    consumer = ConsumerProcess::Start(ConsumerFlags(data_dir), port);
+  }
+  for (Subprocess& producer : producers) {
+    EXPECT_EQ(producer.WaitOrKill(absl::Seconds(240)), 0) << producer.Stderr();
+  }
+  consumer.process().Signal(SIGTERM);
+  ASSERT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
+
+  std::map<std::string, std::vector<int>> counts = CountSequences(data_dir);
+  for (int i = 0; i < kProducers; ++i) {
+    SCOPED_TRACE(absl::StrCat("producer ", i));
+    ExpectEachSequenceExactlyOnce(counts[absl::StrCat("graceful-", i)],
+                                  kMessages / kProducers);
+  }
 }
 
 }  // namespace
