@@ -32,10 +32,12 @@ COPY . .
 RUN bazel --batch build -c opt //consumer_service //producer_service \
  && install -D -m 0755 bazel-bin/consumer_service/consumer_service /out/bin/consumer_service \
  && install -D -m 0755 bazel-bin/producer_service/producer_service /out/bin/producer_service \
- && for lib in $(ldd /out/bin/* | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u); do \
+ && ldd /out/bin/* | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u > /tmp/libs \
+ && while read -r lib; do \
       dpkg-query -S "$lib" 2>/dev/null || dpkg-query -S "/usr$lib" \
         || { echo "no Debian package owns $lib" >&2; exit 1; }; \
-    done | cut -d: -f1 | sort -u > /out/runtime-packages.txt \
+    done < /tmp/libs > /tmp/owners \
+ && cut -d: -f1 /tmp/owners | tr ',' '\n' | tr -d ' ' | sort -u > /out/runtime-packages.txt \
  && cat /out/runtime-packages.txt
 
 # ---------------------------------------------------------------------------

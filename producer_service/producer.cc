@@ -205,6 +205,10 @@ void ProduceReactor::WriteNextOrClose() {
   const v1::Mensaje* next = production_->NextToSend(console_);
   if (next == nullptr) {
     StartWritesDone();
+  } else if (interval_ <= absl::ZeroDuration()) {
+    // Back-to-back messages: let gRPC coalesce them into few frames and
+    // syscalls. WritesDone flushes what is left.
+    StartWrite(next, grpc::WriteOptions().set_buffer_hint());
   } else {
     StartWrite(next);
   }
