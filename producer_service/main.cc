@@ -15,6 +15,10 @@
 ABSL_FLAG(std::string, target, messaging::ProducerOptions().target,
           "The consumer's address, in gRPC target syntax (host:port, "
           "dns:///name:port).");
+ABSL_FLAG(int, consumer_shards, messaging::ProducerOptions().consumer_shards,
+          "Number of consumers sharing the producers; when above 1, --target "
+          "contains {shard}, replaced by a stable hash of --producer_id, so "
+          "each producer always reaches the consumer that holds its state.");
 ABSL_FLAG(int64_t, count, messaging::ProducerOptions().count,
           "Number of messages to send.");
 ABSL_FLAG(absl::Duration, interval, messaging::ProducerOptions().interval,
@@ -72,6 +76,7 @@ int main(int argc, char** argv) {
 
   messaging::ProducerOptions options;
   options.target = absl::GetFlag(FLAGS_target);
+  options.consumer_shards = absl::GetFlag(FLAGS_consumer_shards);
   options.count = absl::GetFlag(FLAGS_count);
   options.interval = absl::GetFlag(FLAGS_interval);
   options.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);

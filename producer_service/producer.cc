@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
@@ -23,6 +24,8 @@ using google::protobuf::util::TimeUtil;
 constexpr int64_t kMaxPayloadBytes = 64 * 1024 * 1024;
 // The consumer's trailing metadata asking to retry later.
 constexpr char kRetryPushbackKey[] = "retry-pushback-ms";
+// Stands for the producer's consumer shard in --target.
+constexpr char kShardPlaceholder[] = "{shard}";
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
@@ -87,6 +90,22 @@ absl::Status ValidateProducerOptions(const ProducerOptions& options) {
         "--target is empty; give the consumer's address, e.g. "
         "localhost:50051");
   }
+  const bool has_placeholder =
+      options.target.find(kShardPlaceholder) != std::string::npos;
+  if (options.consumer_shards < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--consumer_shards=", options.consumer_shards, " must be at least 1"));
+  }
+  if (has_placeholder != (options.consumer_shards > 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--target='", options.target,
+        "' and --consumer_shards=", options.consumer_shards,
+        " disagree: with more than one shard the "
+        "target must contain ",
+        kShardPlaceholder,
+        " (e.g. dns:///consumer-{shard}.consumer-headless:50051), and only "
+        "then"));
+  }
   if (options.count < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--count=", options.count, " is negative; use 0 or more"));
@@ -129,6 +148,22 @@ absl::Status ValidateProducerOptions(const ProducerOptions& options) {
         "--max_backoff must not be below --initial_backoff");
   }
   return absl::OkStatus();
+}
+
+int ConsumerShard(absl::string_view producer_id, int shards) {
+  uint64_t hash = 14695981039346656037u;  // FNV-1a, 64 bits
+  for (char c : producer_id) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211u;
+  }
+  return static_cast<int>(hash % static_cast<uint64_t>(shards));
+}
+
+std::string ResolveTarget(const ProducerOptions& options) {
+  if (options.consumer_shards <= 1) return options.target;
+  return absl::StrReplaceAll(
+      options.target, {{kShardPlaceholder,
+                        absl::StrCat(ConsumerShard(options.producer_id,
+                                                   options.consumer_shards))}});
 }
 
 MensajeFactory::MensajeFactory(std::string producer_id, int64_t payload_bytes)
@@ -423,7 +458,7 @@ absl::Status ProducerRun::Run() {
       if (!production_.has_value() &&
           resumed.code() == absl::StatusCode::kDeadlineExceeded) {
         return absl::UnavailableError(absl::StrCat(
-            "consumer at ", options_.target, " is not reachable after ",
+            "consumer at ", ResolveTarget(options_), " is not reachable after ",
             absl::FormatDuration(options_.connect_timeout),
             "; start consumer_service there, or set --target / "
             "--connect_timeout"));
@@ -458,8 +493,13 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
   if (!options.tls_server_name.empty()) {
     arguments.SetSslTargetNameOverride(options.tls_server_name);
   }
+  const std::string target = ResolveTarget(options);
+  if (target != options.target) {
+    LogInfo(absl::StrCat("producer ", options.producer_id, " uses consumer ",
+                         target));
+  }
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(options.target, *credentials, arguments);
+      grpc::CreateCustomChannel(target, *credentials, arguments);
   std::unique_ptr<v1::ConsumerService::Stub> stub =
       v1::ConsumerService::NewStub(channel);
 

@@ -36,7 +36,12 @@ namespace messaging {
 
 struct ProducerOptions {
   // The consumer's address, in gRPC target syntax (host:port, dns:///...).
+  // With consumer_shards > 1 it holds "{shard}", replaced by this
+  // producer's shard: see ResolveTarget.
   std::string target = "localhost:50051";
+  // How many consumers share the producers: each producer id always goes to
+  // the same one, which holds its sequence state.
+  int consumer_shards = 1;
   // Messages to send, "Mensaje <n>" for the next `count` sequences.
   int64_t count = 5;
   // Pause between two new messages; zero sends as fast as the stream allows.
@@ -68,6 +73,15 @@ struct ProducerOptions {
 
 // OK, or INVALID_ARGUMENT naming the flag at fault and what it accepts.
 absl::Status ValidateProducerOptions(const ProducerOptions& options);
+
+// The consumer's index for `producer_id`, from 0 to `shards` - 1: a stable
+// hash (FNV-1a), the same in every process and on every run.
+int ConsumerShard(absl::string_view producer_id, int shards);
+
+// options.target with "{shard}" replaced by the producer's shard, e.g.
+// "dns:///consumer-{shard}.consumer-headless:50051" with 3 shards gives
+// "dns:///consumer-2.consumer-headless:50051" for some producer id.
+std::string ResolveTarget(const ProducerOptions& options);
 
 // Fills messages of one producer. The payload is made once and kept, so a
 // reused message costs no allocation per sequence.

@@ -52,6 +52,48 @@ TEST(ValidateProducerOptionsTest, EachBadValueNamesItsFlag) {
   }
 }
 
+TEST(ValidateProducerOptionsTest, ShardsAndPlaceholderGoTogether) {
+  ProducerOptions options = ValidOptions();
+  options.consumer_shards = 3;
+  EXPECT_NE(ValidateProducerOptions(options).message().find("{shard}"),
+            std::string::npos);
+  options.target = "dns:///consumer-{shard}.consumer-headless:50051";
+  EXPECT_TRUE(ValidateProducerOptions(options).ok());
+  options.consumer_shards = 1;
+  EXPECT_FALSE(ValidateProducerOptions(options).ok());
+  options.consumer_shards = 0;
+  EXPECT_NE(
+      ValidateProducerOptions(options).message().find("--consumer_shards=0"),
+      std::string::npos);
+}
+
+TEST(ConsumerShardTest, IsStableAndSpreadsProducers) {
+  // Pinned values: a change of the hash would move running producers away
+  // from the consumers that hold their state.
+  EXPECT_EQ(ConsumerShard("producer-0", 3), 2);
+  EXPECT_EQ(ConsumerShard("producer-1", 3), 0);
+  EXPECT_EQ(ConsumerShard("consumer-job-abc12", 5), 2);
+  std::vector<int> per_shard(3, 0);
+  for (int i = 0; i < 300; ++i) {
+    const int shard = ConsumerShard("producer-" + std::to_string(i), 3);
+    ASSERT_GE(shard, 0);
+    ASSERT_LT(shard, 3);
+    ++per_shard[shard];
+  }
+  for (int count : per_shard) EXPECT_GT(count, 60);
+}
+
+TEST(ResolveTargetTest, ReplacesTheShardPlaceholder) {
+  ProducerOptions options = ValidOptions();
+  EXPECT_EQ(ResolveTarget(options), options.target);
+  options.target = "dns:///consumer-{shard}.consumer-headless:50051";
+  options.consumer_shards = 4;
+  EXPECT_EQ(ResolveTarget(options),
+            "dns:///consumer-" +
+                std::to_string(ConsumerShard(options.producer_id, 4)) +
+                ".consumer-headless:50051");
+}
+
 TEST(MensajeFactoryTest, FillsTheDemoMessage) {
   MensajeFactory factory("host-a", 0);
   v1::Mensaje message;
