@@ -1,11 +1,13 @@
 #include "consumer_service/consumer_service_impl.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "consumer_service/consume_stream.h"
+#include "google/protobuf/arena.h"
 
 namespace messaging {
 namespace {
@@ -18,14 +20,27 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 // How long a producer refused for too many streams should wait.
 constexpr absl::Duration kStreamLimitPushback = absl::Seconds(1);
 
+// Answers a stream over the limit at once.
+template <typename Request>
+class Refusal final : public grpc::ServerReadReactor<Request> {
+ public:
+  explicit Refusal(const StreamLimits& limits) {
+    this->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the consumer already has ", limits.max_concurrent_streams,
+                     " streams open (--max_concurrent_streams); retry later")));
+  }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
-class ConsumeReactor;
+class StreamReactor;
 
 struct StreamLink {
   absl::Mutex mutex;
   // Null once the reactor is done.
-  ConsumeReactor* reactor ABSL_GUARDED_BY(mutex);
+  StreamReactor* reactor ABSL_GUARDED_BY(mutex);
   // Finish has been called (or is about to be, by the holder of `mutex`).
   bool finished ABSL_GUARDED_BY(mutex) = false;
   // Reads are over; the stream waits for its messages to be durable.
@@ -33,79 +48,74 @@ struct StreamLink {
   // Time of the last message, in Unix nanoseconds; read by the reaper.
   std::atomic<int64_t> last_activity_nanos{0};
 
-  explicit StreamLink(ConsumeReactor* owner) : reactor(owner) {}
+  explicit StreamLink(StreamReactor* owner) : reactor(owner) {}
 };
 
-// Reads one producer's stream until the producer closes it (the FIN
-// signal), then, once its messages are durable, answers with the summary.
-class ConsumeReactor final : public grpc::ServerReadReactor<v1::Mensaje> {
+// What every Consume and ConsumeBatches stream shares: the rules applied
+// to each message, and the durable summary at the end.
+class StreamReactor {
  public:
-  ConsumeReactor(ConsumerServiceImpl* service, v1::ConsumeSummary* summary)
+  StreamReactor(ConsumerServiceImpl* service, v1::ConsumeSummary* summary)
       : service_(service),
         summary_(summary),
         link_(std::make_shared<StreamLink>(this)) {
     link_->last_activity_nanos = absl::ToUnixNanos(absl::Now());
     service_->stats()->StreamStarted();
     service_->StreamOpened(link_);
-    StartRead(&incoming_);
   }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      // The producer closed its side: the FIN. (Or the call broke; then
-      // OnCancel has run or will, and nobody receives the answer.)
-      CloseWhenDurable();
-      return;
-    }
-    const absl::Time now = absl::Now();
-    link_->last_activity_nanos.store(absl::ToUnixNanos(now),
-                                     std::memory_order_relaxed);
-    if (absl::Status valid = stream_.Check(incoming_); !valid.ok()) {
-      FinishOnce(ToGrpcStatus(valid));
-      return;
-    }
-    absl::StatusOr<ProducerLedger::Admission> admission =
-        service_->ledger()->Admit(incoming_, service_->log());
-    if (!admission.ok()) {
-      FinishOnce(ToGrpcStatus(admission.status()));
-      return;
-    }
-    if (admission->verdict == ProducerLedger::Verdict::kDuplicate) {
-      stream_.RecordDuplicate();
-      service_->stats()->DuplicateDropped();
-    } else {
-      stream_.RecordAccepted(incoming_, now);
-      service_->stats()->MessageAccepted(incoming_, now);
-      service_->PrintConsumed(incoming_);
-    }
-    StartRead(&incoming_);
-  }
-
-  void OnCancel() override { cancelled_ = true; }
-
-  void OnDone() override {
-    {
-      absl::MutexLock lock(&link_->mutex);
-      link_->reactor = nullptr;
-    }
-    service_->StreamClosed(link_);
-    service_->stats()->StreamEnded(completed_ && !cancelled_);
-    delete this;
-  }
+  virtual ~StreamReactor() = default;
 
   // For StreamLink holders, under link->mutex with link->finished unset:
   // end the stream now.
   void FinishLocked(const grpc::Status& status) {
     link_->finished = true;
-    Finish(status);
+    FinishCall(status);
   }
 
- private:
+ protected:
+  virtual void FinishCall(const grpc::Status& status) = 0;
+
+  // Applies the stream's and the ledger's rules to the messages of one
+  // read, in order, at `now`; an error ends the stream, and the messages
+  // before the one at fault stay accepted.
+  absl::Status Take(absl::Span<const v1::Mensaje* const> messages,
+                    absl::Time now) {
+    absl::Status invalid;
+    size_t valid = 0;
+    for (; valid < messages.size(); ++valid) {
+      invalid = stream_.Check(*messages[valid]);
+      if (!invalid.ok()) break;
+    }
+    const absl::Status admitted = service_->ledger()->Admit(
+        messages.subspan(0, valid), service_->log(), &verdicts_);
+    delta_.Clear();
+    for (size_t i = 0; i < verdicts_.size(); ++i) {
+      if (verdicts_[i] == ProducerLedger::Verdict::kDuplicate) {
+        stream_.RecordDuplicate();
+        ++delta_.duplicates;
+      } else {
+        stream_.RecordAccepted(*messages[i], now);
+        delta_.Accepted(*messages[i], now);
+        service_->PrintConsumed(*messages[i]);
+      }
+    }
+    service_->stats()->Record(delta_);
+    return admitted.ok() ? invalid : admitted;
+  }
+
+  void Touch(absl::Time now) {
+    link_->last_activity_nanos.store(absl::ToUnixNanos(now),
+                                     std::memory_order_relaxed);
+  }
+
   void FinishOnce(const grpc::Status& status) {
     absl::MutexLock lock(&link_->mutex);
     if (!link_->finished) FinishLocked(status);
   }
 
+  // The producer closed its side: the FIN. (Or the call broke; then
+  // OnCancel has run or will, and nobody receives the answer.) Answers
+  // once everything this producer sent is durable.
   void CloseWhenDurable() {
     const ProducerLedger::Standing standing =
         stream_.producer_id().empty()
@@ -118,7 +128,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<v1::Mensaje> {
     }
     auto answer = [link = link_, standing](absl::Status durable) {
       absl::MutexLock lock(&link->mutex);
-      ConsumeReactor* reactor = link->reactor;
+      StreamReactor* reactor = link->reactor;
       if (reactor == nullptr || link->finished) return;
       if (!durable.ok()) {
         reactor->FinishLocked(ToGrpcStatus(durable));
@@ -135,15 +145,91 @@ class ConsumeReactor final : public grpc::ServerReadReactor<v1::Mensaje> {
     }
   }
 
+  // The reactor's OnDone: the only place a stream dies.
+  void Done() {
+    {
+      absl::MutexLock lock(&link_->mutex);
+      link_->reactor = nullptr;
+    }
+    service_->StreamClosed(link_);
+    service_->stats()->StreamEnded(completed_ && !cancelled_);
+    delete this;
+  }
+
   ConsumerServiceImpl* const service_;
   v1::ConsumeSummary* const summary_;
   const std::shared_ptr<StreamLink> link_;
-  v1::Mensaje incoming_;
   ConsumeStream stream_;
+  // Reused from read to read, to spare allocations.
+  std::vector<ProducerLedger::Verdict> verdicts_;
+  StatsDelta delta_;
   // Set under link_->mutex before Finish, read in OnDone after it.
   bool completed_ = false;
   // Set by OnCancel, which may run on another thread than the reads.
   std::atomic<bool> cancelled_{false};
+};
+
+// Reads one producer's stream, a message (Mensaje) or a batch of them
+// (MensajeBatch) at a time, until the producer closes it.
+template <typename Request>
+class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
+                             public StreamReactor {
+ public:
+  ConsumeReactor(ConsumerServiceImpl* service, v1::ConsumeSummary* summary)
+      : StreamReactor(service, summary), arena_(ArenaOptions()) {
+    ReadNext();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      CloseWhenDurable();
+      return;
+    }
+    const absl::Time now = absl::Now();
+    Touch(now);
+    if (absl::Status taken = TakeAll(now); !taken.ok()) {
+      FinishOnce(ToGrpcStatus(taken));
+      return;
+    }
+    ReadNext();
+  }
+
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { Done(); }
+
+ private:
+  void FinishCall(const grpc::Status& status) override { this->Finish(status); }
+
+  static google::protobuf::ArenaOptions ArenaOptions() {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 4096;
+    options.max_block_size = 64 * 1024;  // below malloc's mmap threshold
+    return options;
+  }
+
+  // Each read parses into a fresh message on an arena emptied at once:
+  // no allocation and no destructor per message field.
+  void ReadNext() {
+    arena_.Reset();
+    incoming_ = google::protobuf::Arena::CreateMessage<Request>(&arena_);
+    this->StartRead(incoming_);
+  }
+
+  absl::Status TakeAll(absl::Time now) {
+    if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
+      messages_.clear();
+      for (const v1::Mensaje& message : incoming_->messages()) {
+        messages_.push_back(&message);
+      }
+      return Take(messages_, now);
+    } else {
+      return Take({incoming_}, now);
+    }
+  }
+
+  std::vector<const v1::Mensaje*> messages_;
+  google::protobuf::Arena arena_;
+  Request* incoming_ = nullptr;  // on arena_
 };
 
 ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
@@ -165,29 +251,29 @@ ConsumerServiceImpl::~ConsumerServiceImpl() {
   reaper_.join();
 }
 
+bool ConsumerServiceImpl::AdmitStream(grpc::CallbackServerContext* context) {
+  if (open_streams_.fetch_add(1) < limits_.max_concurrent_streams) {
+    return true;
+  }
+  open_streams_.fetch_sub(1);
+  stats_->StreamStarted();
+  stats_->StreamEnded(/*completed=*/false);
+  context->AddTrailingMetadata(
+      kRetryPushbackKey,
+      std::to_string(absl::ToInt64Milliseconds(kStreamLimitPushback)));
+  return false;
+}
+
 grpc::ServerReadReactor<v1::Mensaje>* ConsumerServiceImpl::Consume(
     grpc::CallbackServerContext* context, v1::ConsumeSummary* summary) {
-  if (open_streams_.fetch_add(1) >= limits_.max_concurrent_streams) {
-    open_streams_.fetch_sub(1);
-    stats_->StreamStarted();
-    stats_->StreamEnded(/*completed=*/false);
-    context->AddTrailingMetadata(
-        kRetryPushbackKey,
-        std::to_string(absl::ToInt64Milliseconds(kStreamLimitPushback)));
-    class Refusal final : public grpc::ServerReadReactor<v1::Mensaje> {
-     public:
-      explicit Refusal(int limit) {
-        Finish(grpc::Status(
-            grpc::StatusCode::RESOURCE_EXHAUSTED,
-            absl::StrCat("the consumer already has ", limit,
-                         " streams open (--max_concurrent_streams); retry "
-                         "later")));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Refusal(limits_.max_concurrent_streams);
-  }
-  return new ConsumeReactor(this, summary);
+  if (!AdmitStream(context)) return new Refusal<v1::Mensaje>(limits_);
+  return new ConsumeReactor<v1::Mensaje>(this, summary);
+}
+
+grpc::ServerReadReactor<v1::MensajeBatch>* ConsumerServiceImpl::ConsumeBatches(
+    grpc::CallbackServerContext* context, v1::ConsumeSummary* summary) {
+  if (!AdmitStream(context)) return new Refusal<v1::MensajeBatch>(limits_);
+  return new ConsumeReactor<v1::MensajeBatch>(this, summary);
 }
 
 grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(

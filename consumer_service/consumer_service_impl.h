@@ -1,8 +1,8 @@
 // The messaging.v1.ConsumerService implementation, on gRPC's callback API.
 //
-// Each Consume stream is one ConsumeReactor (in the .cc): no thread per
-// stream, so one consumer holds thousands of producers. A background
-// reaper ends streams that stay idle longer than the limit.
+// Each Consume or ConsumeBatches stream is one ConsumeReactor (in the .cc):
+// no thread per stream, so one consumer holds thousands of producers. A
+// background reaper ends streams that stay idle longer than the limit.
 //
 // Usage:
 //   ConsumerStatsRecorder stats(absl::Now());
@@ -60,6 +60,10 @@ class ConsumerServiceImpl final : public v1::ConsumerService::CallbackService {
       grpc::CallbackServerContext* context,
       v1::ConsumeSummary* summary) override;
 
+  grpc::ServerReadReactor<v1::MensajeBatch>* ConsumeBatches(
+      grpc::CallbackServerContext* context,
+      v1::ConsumeSummary* summary) override;
+
   grpc::ServerUnaryReactor* GetProducerState(
       grpc::CallbackServerContext* context,
       const v1::GetProducerStateRequest* request,
@@ -78,6 +82,9 @@ class ConsumerServiceImpl final : public v1::ConsumerService::CallbackService {
   void StreamClosed(const std::shared_ptr<StreamLink>& link);
 
  private:
+  // Counts a new stream in, or refuses it (with a retry pushback in
+  // `context`) when the limit is reached.
+  bool AdmitStream(grpc::CallbackServerContext* context);
   void ReapIdleStreams();
 
   ConsumerStatsRecorder* const stats_;

@@ -70,19 +70,29 @@ void ConsumerStatsRecorder::StreamStarted() {
   ++active_streams_;
 }
 
-void ConsumerStatsRecorder::MessageAccepted(const v1::Mensaje& message,
-                                            absl::Time accepted_at) {
-  const absl::Time created_at = absl::FromUnixNanos(
-      TimeUtil::TimestampToNanoseconds(message.created_at()));
-  absl::MutexLock lock(&mutex_);
-  ++messages_received_;
-  bytes_received_ += CountedBytes(message);
-  if (message.has_created_at()) latency_.Record(accepted_at - created_at);
+void StatsDelta::Accepted(const v1::Mensaje& message, absl::Time accepted_at) {
+  ++messages;
+  bytes += CountedBytes(message);
+  if (message.has_created_at()) {
+    latencies.push_back(accepted_at -
+                        absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(
+                            message.created_at())));
+  }
 }
 
-void ConsumerStatsRecorder::DuplicateDropped() {
+void StatsDelta::Clear() {
+  messages = 0;
+  bytes = 0;
+  duplicates = 0;
+  latencies.clear();
+}
+
+void ConsumerStatsRecorder::Record(const StatsDelta& delta) {
   absl::MutexLock lock(&mutex_);
-  ++duplicates_dropped_;
+  messages_received_ += delta.messages;
+  bytes_received_ += delta.bytes;
+  duplicates_dropped_ += delta.duplicates;
+  for (absl::Duration latency : delta.latencies) latency_.Record(latency);
 }
 
 void ConsumerStatsRecorder::StreamEnded(bool completed) {

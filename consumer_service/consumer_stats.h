@@ -7,7 +7,9 @@
 // Usage:
 //   ConsumerStatsRecorder stats(absl::Now());
 //   stats.StreamStarted();
-//   stats.MessageAccepted(message, absl::Now());
+//   StatsDelta delta;
+//   delta.Accepted(message, absl::Now());
+//   stats.Record(delta);
 //   stats.StreamEnded(/*completed=*/true);
 //   v1::ConsumerStats snapshot = stats.Snapshot(absl::Now());
 #ifndef CONSUMER_SERVICE_CONSUMER_STATS_H_
@@ -15,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -45,14 +48,27 @@ class LatencyHistogram {
   uint64_t max_nanos_ = 0;
 };
 
+// What one read of a stream (a message or a batch) adds to the totals, so
+// that the shared recorder is locked once per read, not per message.
+struct StatsDelta {
+  // Counts `message`, accepted at `accepted_at`.
+  void Accepted(const v1::Mensaje& message, absl::Time accepted_at);
+  void Clear();
+
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  uint64_t duplicates = 0;
+  // End-to-end latency of each accepted message that has created_at.
+  std::vector<absl::Duration> latencies;
+};
+
 class ConsumerStatsRecorder {
  public:
   explicit ConsumerStatsRecorder(absl::Time started_at)
       : started_at_(started_at) {}
 
   void StreamStarted();
-  void MessageAccepted(const v1::Mensaje& message, absl::Time accepted_at);
-  void DuplicateDropped();
+  void Record(const StatsDelta& delta);
   // `completed` is true when the stream ended with a summary, false when it
   // ended with an error or a cancellation.
   void StreamEnded(bool completed);

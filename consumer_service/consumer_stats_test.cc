@@ -13,6 +13,14 @@ using google::protobuf::util::TimeUtil;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
 
+// Records one accepted message, as a stream reading it would.
+void RecordAccepted(ConsumerStatsRecorder& stats, const v1::Mensaje& message,
+                    absl::Time accepted_at) {
+  StatsDelta delta;
+  delta.Accepted(message, accepted_at);
+  stats.Record(delta);
+}
+
 v1::Mensaje Message(absl::Time created_at) {
   v1::Mensaje message;
   message.set_producer_id("p");
@@ -40,9 +48,11 @@ TEST(ConsumerStatsRecorderTest, TracksStreamsMessagesAndDuplicates) {
   stats.StreamStarted();
   stats.StreamStarted();
   stats.StreamStarted();
-  stats.MessageAccepted(Message(kStart), kStart);
-  stats.MessageAccepted(Message(kStart), kStart);
-  stats.DuplicateDropped();
+  StatsDelta delta;
+  delta.Accepted(Message(kStart), kStart);
+  delta.Accepted(Message(kStart), kStart);
+  delta.duplicates = 1;
+  stats.Record(delta);
   stats.StreamEnded(/*completed=*/true);
   stats.StreamEnded(/*completed=*/false);
 
@@ -60,7 +70,7 @@ TEST(ConsumerStatsRecorderTest, LatencyPercentilesWithinSixPercent) {
   ConsumerStatsRecorder stats(kStart);
   // 1..1000 microseconds, one sample each.
   for (int micros = 1; micros <= 1000; ++micros) {
-    stats.MessageAccepted(Message(kStart), kStart + absl::Microseconds(micros));
+    RecordAccepted(stats, Message(kStart), kStart + absl::Microseconds(micros));
   }
   const v1::LatencySummary latency =
       stats.Snapshot(kStart).end_to_end_latency();
@@ -73,7 +83,7 @@ TEST(ConsumerStatsRecorderTest, LatencyPercentilesWithinSixPercent) {
 
 TEST(ConsumerStatsRecorderTest, NegativeLatencyFromSkewedClocksCountsAsZero) {
   ConsumerStatsRecorder stats(kStart);
-  stats.MessageAccepted(Message(kStart + absl::Seconds(1)), kStart);
+  RecordAccepted(stats, Message(kStart + absl::Seconds(1)), kStart);
   const v1::LatencySummary latency =
       stats.Snapshot(kStart).end_to_end_latency();
   EXPECT_EQ(latency.samples(), 1u);
@@ -89,7 +99,7 @@ TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
     threads.emplace_back([&stats] {
       stats.StreamStarted();
       for (int i = 0; i < kMessagesPerThread; ++i) {
-        stats.MessageAccepted(Message(kStart), kStart);
+        RecordAccepted(stats, Message(kStart), kStart);
       }
       stats.StreamEnded(/*completed=*/true);
     });

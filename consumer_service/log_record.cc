@@ -43,10 +43,14 @@ uint32_t Crc32c(absl::string_view data) {
   return crc ^ 0xFFFFFFFF;
 }
 
-void AppendRecord(absl::string_view payload, std::string* out) {
-  char header[kRecordHeaderBytes];
+void EncodeRecordHeader(absl::string_view payload, char* header) {
   PutUint32(static_cast<uint32_t>(payload.size()), header);
   PutUint32(Crc32c(payload), header + 4);
+}
+
+void AppendRecord(absl::string_view payload, std::string* out) {
+  char header[kRecordHeaderBytes];
+  EncodeRecordHeader(payload, header);
   out->append(header, kRecordHeaderBytes);
   out->append(payload.data(), payload.size());
 }

@@ -30,6 +30,10 @@ uint32_t Crc32c(absl::string_view data);
 
 void AppendRecord(absl::string_view payload, std::string* out);
 
+// Writes the kRecordHeaderBytes header of `payload` at `header`, for a
+// payload already in place right after it.
+void EncodeRecordHeader(absl::string_view payload, char* header);
+
 enum class DecodeResult {
   // A whole record: `payload` and `record_size` are set.
   kRecord,

@@ -6,6 +6,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "consumer_service/consumer_server.h"
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Debian builds Abseil with its mutex deadlock detector on, which costs
+  // a graph lookup on every lock of the hot path.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   messaging::BlockTerminationSignals();
   if (absl::Status served = messaging::RunConsumer(options); !served.ok()) {
     messaging::LogError(served.message());

@@ -9,6 +9,7 @@
 // only, as a regression test.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -41,10 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
     if (!stream.Check(message).ok()) continue;
-    absl::StatusOr<messaging::ProducerLedger::Admission> admission =
-        ledger.Admit(message, /*log=*/nullptr);
-    if (admission.ok() &&
-        admission->verdict == messaging::ProducerLedger::Verdict::kAccepted) {
+    std::vector<messaging::ProducerLedger::Verdict> verdicts;
+    if (ledger.Admit({&message}, /*log=*/nullptr, &verdicts).ok() &&
+        verdicts.at(0) == messaging::ProducerLedger::Verdict::kAccepted) {
       stream.RecordAccepted(message, absl::Now());
     }
   }

@@ -199,19 +199,20 @@ MessageLog::~MessageLog() {
   close(fd_);
 }
 
-absl::StatusOr<uint64_t> MessageLog::Append(const v1::Mensaje& message) {
-  const size_t size = message.ByteSizeLong();
+absl::StatusOr<uint64_t> MessageLog::Append(
+    absl::Span<const v1::Mensaje* const> messages) {
   absl::MutexLock lock(&mutex_);
   if (!failure_.ok()) return failure_;
-  // Serialize straight into the pending buffer, then frame it.
-  const size_t start = pending_.size();
-  pending_.resize(start + kRecordHeaderBytes + size);
-  char* body = pending_.data() + start + kRecordHeaderBytes;
-  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(body));
-  std::string header;
-  AppendRecord(absl::string_view(body, size), &header);
-  std::memcpy(pending_.data() + start, header.data(), kRecordHeaderBytes);
-  appended_position_ += kRecordHeaderBytes + size;
+  for (const v1::Mensaje* message : messages) {
+    // Serialize straight into the pending buffer, then frame it.
+    const size_t size = message->ByteSizeLong();
+    const size_t start = pending_.size();
+    pending_.resize(start + kRecordHeaderBytes + size);
+    char* body = pending_.data() + start + kRecordHeaderBytes;
+    message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(body));
+    EncodeRecordHeader(absl::string_view(body, size), pending_.data() + start);
+    appended_position_ += kRecordHeaderBytes + size;
+  }
   return appended_position_;
 }
 

@@ -10,7 +10,7 @@
 //   absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
 //       {.directory = "/var/lib/consumer"},
 //       [&](const v1::Mensaje& message, uint64_t position) { ... });
-//   absl::StatusOr<uint64_t> position = (*log)->Append(message);
+//   absl::StatusOr<uint64_t> position = (*log)->Append({&message});
 //   (*log)->WhenDurable(*position, [](absl::Status durable) { ... });
 #ifndef CONSUMER_SERVICE_MESSAGE_LOG_H_
 #define CONSUMER_SERVICE_MESSAGE_LOG_H_
@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
@@ -74,9 +75,11 @@ class MessageLog {
   // Makes everything appended durable, then closes the file.
   ~MessageLog();
 
-  // Queues the message; returns its position, which is durable once
-  // WhenDurable says so. UNAVAILABLE after a write error.
-  absl::StatusOr<uint64_t> Append(const v1::Mensaje& message);
+  // Queues the messages, in order; returns the position after the last,
+  // which is durable once WhenDurable says so. UNAVAILABLE after a write
+  // error.
+  absl::StatusOr<uint64_t> Append(
+      absl::Span<const v1::Mensaje* const> messages);
 
   // Calls `done` once everything up to `position` is durable, at once if
   // it already is; with UNAVAILABLE if writing failed. `done` runs on the

@@ -64,7 +64,10 @@ std::string WriteLog(int count) {
   absl::StatusOr<std::unique_ptr<MessageLog>> log =
       MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
   EXPECT_TRUE(log.ok()) << log.status();
-  for (int i = 0; i < count; ++i) EXPECT_TRUE((*log)->Append(Message(i)).ok());
+  for (int i = 0; i < count; ++i) {
+    const v1::Mensaje message = Message(i);
+    EXPECT_TRUE((*log)->Append({&message}).ok());
+  }
   return directory;
 }
 
@@ -96,7 +99,8 @@ TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
   absl::StatusOr<std::unique_ptr<MessageLog>> log =
       MessageLog::Open({NewDirectory()}, [](const v1::Mensaje&, uint64_t) {});
   ASSERT_TRUE(log.ok());
-  absl::StatusOr<uint64_t> position = (*log)->Append(Message(0));
+  const v1::Mensaje message = Message(0);
+  absl::StatusOr<uint64_t> position = (*log)->Append({&message});
   ASSERT_TRUE(position.ok());
   absl::Notification durable;
   (*log)->WhenDurable(*position, [&](absl::Status status) {
@@ -124,7 +128,7 @@ TEST(MessageLogTest, ConcurrentAppendsAreAllKeptWhole) {
         for (int i = 0; i < 2500; ++i) {
           v1::Mensaje message = Message(i);
           message.set_producer_id(absl::StrCat("p", t));
-          absl::StatusOr<uint64_t> position = (*log)->Append(message);
+          absl::StatusOr<uint64_t> position = (*log)->Append({&message});
           ASSERT_TRUE(position.ok());
           (*log)->WhenDurable(*position, [&](absl::Status) { ++durable; });
         }
@@ -164,7 +168,8 @@ TEST(MessageLogTest, TornLastRecordAtEveryOffsetRecoversToTheLastWholeOne) {
       absl::StatusOr<std::unique_ptr<MessageLog>> log =
           MessageLog::Open({torn}, [](const v1::Mensaje&, uint64_t) {});
       ASSERT_TRUE(log.ok());
-      ASSERT_TRUE((*log)->Append(Message(2)).ok());
+      const v1::Mensaje message = Message(2);
+      ASSERT_TRUE((*log)->Append({&message}).ok());
     }
     EXPECT_EQ(*Replay(torn), (std::vector<uint64_t>{0, 1, 2}));
   }

@@ -1,39 +1,60 @@
 #include "consumer_service/producer_ledger.h"
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace messaging {
 
-absl::StatusOr<ProducerLedger::Admission> ProducerLedger::Admit(
-    const v1::Mensaje& message, MessageLog* log) {
+absl::Status ProducerLedger::Admit(
+    absl::Span<const v1::Mensaje* const> messages, MessageLog* log,
+    std::vector<Verdict>* verdicts) {
+  verdicts->clear();
+  if (messages.empty()) return absl::OkStatus();
+  const std::string& producer_id = messages.front()->producer_id();
   absl::MutexLock lock(&mutex_);
-  auto found = producers_.find(message.producer_id());
+  auto found = producers_.find(producer_id);
   const bool known = found != producers_.end();
-  if (known) {
-    Producer& producer = found->second;
-    if (message.sequence() < producer.next_sequence) {
-      ++producer.duplicates_dropped;
-      return Admission{Verdict::kDuplicate, producer.log_position};
+  uint64_t next_sequence =
+      known ? found->second.next_sequence : messages.front()->sequence();
+  absl::InlinedVector<const v1::Mensaje*, 16> accepted;
+  absl::Status refused;
+  uint64_t duplicates = 0;
+  for (const v1::Mensaje* message : messages) {
+    if (message->sequence() > next_sequence) {
+      refused = absl::FailedPreconditionError(absl::StrCat(
+          "Mensaje.sequence ", message->sequence(), " of producer '",
+          producer_id, "' leaves a gap: the consumer expects ", next_sequence,
+          "; resume from there (GetProducerState)"));
+      break;
     }
-    if (message.sequence() > producer.next_sequence) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "Mensaje.sequence ", message.sequence(), " of producer '",
-          message.producer_id(), "' leaves a gap: the consumer expects ",
-          producer.next_sequence, "; resume from there (GetProducerState)"));
+    if (message->sequence() < next_sequence) {
+      verdicts->push_back(Verdict::kDuplicate);
+      ++duplicates;
+      continue;
     }
+    verdicts->push_back(Verdict::kAccepted);
+    accepted.push_back(message);
+    ++next_sequence;
   }
-  uint64_t position = 0;
-  if (log != nullptr) {
-    absl::StatusOr<uint64_t> appended = log->Append(message);
-    if (!appended.ok()) return appended.status();
+  uint64_t position = known ? found->second.log_position : 0;
+  if (log != nullptr && !accepted.empty()) {
+    absl::StatusOr<uint64_t> appended = log->Append(accepted);
+    if (!appended.ok()) {
+      verdicts->clear();  // nothing of this call was accepted after all
+      return appended.status();
+    }
     position = *appended;
   }
-  Producer& producer =
-      known ? found->second : producers_[message.producer_id()];
-  producer.next_sequence = message.sequence() + 1;
+  if (!known && accepted.empty()) {
+    // A new producer whose first message was refused leaves no trace.
+    return refused;
+  }
+  Producer& producer = known ? found->second : producers_[producer_id];
+  producer.next_sequence = next_sequence;
   producer.log_position = position;
-  ++producer.messages_received;
-  return Admission{Verdict::kAccepted, position};
+  producer.messages_received += accepted.size();
+  producer.duplicates_dropped += duplicates;
+  return refused;
 }
 
 void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t position) {

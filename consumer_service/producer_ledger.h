@@ -4,8 +4,9 @@
 //
 // Usage:
 //   ProducerLedger ledger;
-//   absl::StatusOr<Admission> admission = ledger.Admit(message, log);
-//   if (admission.ok() && admission->verdict == Verdict::kDuplicate) ...
+//   std::vector<ProducerLedger::Verdict> verdicts;
+//   absl::Status admitted = ledger.Admit({&message}, log, &verdicts);
+//   if (verdicts[0] == ProducerLedger::Verdict::kDuplicate) ...
 //   ProducerLedger::Standing standing = ledger.Lookup("producer-1");
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 #define CONSUMER_SERVICE_PRODUCER_LEDGER_H_
@@ -13,11 +14,13 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "consumer_service/message_log.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
@@ -27,20 +30,16 @@ class ProducerLedger {
  public:
   enum class Verdict { kAccepted, kDuplicate };
 
-  struct Admission {
-    Verdict verdict;
-    // Once the log is durable up to here, this message (accepted or a
-    // duplicate of an accepted one) is durable. 0 without a log.
-    uint64_t log_position;
-  };
-
-  // Accepts `message` if its sequence is the producer's next one (or the
-  // producer is new), appending it to `log` (null: keep nothing) in the
-  // same critical section, so the log holds each producer's messages in
-  // sequence order. A sequence below the next one is a duplicate and is
-  // not appended. FAILED_PRECONDITION for a gap; the log's error if it
-  // cannot take the message.
-  absl::StatusOr<Admission> Admit(const v1::Mensaje& message, MessageLog* log);
+  // Admits `messages`, all of one producer, in order: a message whose
+  // sequence is the producer's next one (or any sequence, for a producer
+  // not seen yet) is accepted and appended to `log` (null: keep nothing);
+  // one below is a duplicate and is not appended. Ledger and log are each
+  // locked once for all of them, and each producer's messages reach the
+  // log in sequence order. `verdicts` gets one verdict per admitted
+  // message. Stops at the first message refused: FAILED_PRECONDITION for a
+  // gap, or the log's error; the messages before it stay admitted.
+  absl::Status Admit(absl::Span<const v1::Mensaje* const> messages,
+                     MessageLog* log, std::vector<Verdict>* verdicts);
 
   // Records a message replayed from the log at `position`.
   void Restore(const v1::Mensaje& message, uint64_t position);

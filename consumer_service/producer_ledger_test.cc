@@ -1,5 +1,8 @@
 #include "consumer_service/producer_ledger.h"
 
+#include <cstdlib>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace messaging {
@@ -14,13 +17,20 @@ v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
   return message;
 }
 
+// Admits one message; its verdict, or the refusal.
+absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
+                                 const v1::Mensaje& message) {
+  std::vector<Verdict> verdicts;
+  absl::Status admitted = ledger.Admit({&message}, nullptr, &verdicts);
+  if (!admitted.ok()) return admitted;
+  return verdicts.at(0);
+}
+
 TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
   ProducerLedger ledger;
   EXPECT_FALSE(ledger.Lookup("p").known);
-  EXPECT_EQ(ledger.Admit(Message("p", 40), nullptr)->verdict,
-            Verdict::kAccepted);
-  EXPECT_EQ(ledger.Admit(Message("p", 41), nullptr)->verdict,
-            Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, Message("p", 40)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, Message("p", 41)), Verdict::kAccepted);
   const ProducerLedger::Standing standing = ledger.Lookup("p");
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 42u);
@@ -29,10 +39,9 @@ TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
 TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
   ProducerLedger ledger;
   for (uint64_t i = 0; i < 3; ++i)
-    ASSERT_TRUE(ledger.Admit(Message("p", i), nullptr).ok());
+    ASSERT_TRUE(AdmitOne(ledger, Message("p", i)).ok());
   for (uint64_t old : {0, 1, 2}) {
-    EXPECT_EQ(ledger.Admit(Message("p", old), nullptr)->verdict,
-              Verdict::kDuplicate);
+    EXPECT_EQ(*AdmitOne(ledger, Message("p", old)), Verdict::kDuplicate);
   }
   EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
   v1::ConsumerStats stats;
@@ -45,9 +54,8 @@ TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
 
 TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
   ProducerLedger ledger;
-  ASSERT_TRUE(ledger.Admit(Message("p", 0), nullptr).ok());
-  absl::StatusOr<ProducerLedger::Admission> gap =
-      ledger.Admit(Message("p", 5), nullptr);
+  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
+  absl::StatusOr<Verdict> gap = AdmitOne(ledger, Message("p", 5));
   EXPECT_EQ(gap.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(gap.status().message().find("the consumer expects 1"),
             std::string::npos)
@@ -57,10 +65,9 @@ TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
 
 TEST(ProducerLedgerTest, ProducersAreIndependent) {
   ProducerLedger ledger;
-  ASSERT_TRUE(ledger.Admit(Message("a", 0), nullptr).ok());
-  ASSERT_TRUE(ledger.Admit(Message("b", 9), nullptr).ok());
-  EXPECT_EQ(ledger.Admit(Message("a", 1), nullptr)->verdict,
-            Verdict::kAccepted);
+  ASSERT_TRUE(AdmitOne(ledger, Message("a", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, Message("b", 9)).ok());
+  EXPECT_EQ(*AdmitOne(ledger, Message("a", 1)), Verdict::kAccepted);
   EXPECT_EQ(ledger.Lookup("b").next_sequence, 10u);
   v1::ConsumerStats stats;
   ledger.AddProducerStats(&stats);
@@ -77,8 +84,50 @@ TEST(ProducerLedgerTest, RestoreRebuildsTheStandingFromTheLog) {
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 2u);
   EXPECT_EQ(standing.log_position, 20u);
-  EXPECT_EQ(ledger.Admit(Message("p", 1), nullptr)->verdict,
-            Verdict::kDuplicate);
+  EXPECT_EQ(*AdmitOne(ledger, Message("p", 1)), Verdict::kDuplicate);
+}
+
+TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
+  ProducerLedger ledger;
+  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
+  const v1::Mensaje batch[] = {Message("p", 0), Message("p", 1),
+                               Message("p", 2), Message("p", 9),
+                               Message("p", 3)};
+  std::vector<Verdict> verdicts;
+  absl::Status admitted =
+      ledger.Admit({&batch[0], &batch[1], &batch[2], &batch[3], &batch[4]},
+                   nullptr, &verdicts);
+  EXPECT_EQ(admitted.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(verdicts,
+            (std::vector<Verdict>{Verdict::kDuplicate, Verdict::kAccepted,
+                                  Verdict::kAccepted}));
+  EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
+}
+
+TEST(ProducerLedgerTest, AcceptedMessagesGoToTheLogInOrder) {
+  const std::string directory =
+      std::string(std::getenv("TEST_TMPDIR")) + "/ledger_log";
+  {
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
+    ASSERT_TRUE(log.ok());
+    ProducerLedger ledger;
+    const v1::Mensaje batch[] = {Message("p", 0), Message("p", 1),
+                                 Message("p", 0)};
+    std::vector<Verdict> verdicts;
+    ASSERT_TRUE(
+        ledger.Admit({&batch[0], &batch[1], &batch[2]}, log->get(), &verdicts)
+            .ok());
+    EXPECT_GT(ledger.Lookup("p").log_position, 0u);
+  }
+  std::vector<uint64_t> logged;
+  ASSERT_TRUE(
+      ReadMessageLog(directory + "/" + std::string(MessageLog::kFileName),
+                     [&](const v1::Mensaje& message, uint64_t) {
+                       logged.push_back(message.sequence());
+                     })
+          .ok());
+  EXPECT_EQ(logged, (std::vector<uint64_t>{0, 1}));
 }
 
 }  // namespace

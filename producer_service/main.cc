@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "producer_service/producer.h"
@@ -40,6 +41,15 @@ ABSL_FLAG(int64_t, max_unconfirmed,
           messaging::ProducerOptions().max_unconfirmed,
           "Messages kept until the consumer confirms them; when that many "
           "wait, the producer gets them confirmed before producing more.");
+ABSL_FLAG(int64_t, batch_size, messaging::ProducerOptions().batch_size,
+          "Messages per write: 1 streams them one by one (Consume); more "
+          "sends batches (ConsumeBatches), same semantics, far faster.");
+ABSL_FLAG(absl::Duration, batch_delay, messaging::ProducerOptions().batch_delay,
+          "A batch that is not full is sent once its first message has "
+          "waited this long.");
+ABSL_FLAG(int, streams, messaging::ProducerOptions().streams,
+          "Concurrent streams; stream i uses producer id <producer_id>-<i> "
+          "and sends --count messages.");
 ABSL_FLAG(absl::Duration, initial_backoff,
           messaging::ProducerOptions().initial_backoff,
           "First pause before retrying after a failure; doubles each time.");
@@ -85,6 +95,9 @@ int main(int argc, char** argv) {
   options.connect_timeout = absl::GetFlag(FLAGS_connect_timeout);
   options.deadline = absl::GetFlag(FLAGS_deadline);
   options.max_unconfirmed = absl::GetFlag(FLAGS_max_unconfirmed);
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  options.batch_delay = absl::GetFlag(FLAGS_batch_delay);
+  options.streams = absl::GetFlag(FLAGS_streams);
   options.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
   options.max_backoff = absl::GetFlag(FLAGS_max_backoff);
   options.use_tls = absl::GetFlag(FLAGS_tls);
@@ -98,6 +111,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Debian builds Abseil with its mutex deadlock detector on, which costs
+  // a graph lookup on every lock of the hot path.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   messaging::BlockTerminationSignals();
   if (absl::Status produced = messaging::RunProducer(options, std::cout);
       !produced.ok()) {

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <optional>
 #include <random>
+#include <thread>
+#include <type_traits>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -22,6 +26,10 @@ using google::protobuf::util::TimeUtil;
 
 // Far above any sensible payload, well below gRPC's own hard limits.
 constexpr int64_t kMaxPayloadBytes = 64 * 1024 * 1024;
+constexpr int64_t kMaxBatchSize = 65536;
+constexpr int kMaxStreams = 10000;
+// Messages of a per-message stream that share one arena.
+constexpr size_t kMessagesPerArena = 1024;
 // The consumer's trailing metadata asking to retry later.
 constexpr char kRetryPushbackKey[] = "retry-pushback-ms";
 // Stands for the producer's consumer shard in --target.
@@ -119,6 +127,16 @@ absl::Status ValidateProducerOptions(const ProducerOptions& options) {
     return absl::InvalidArgumentError(
         "--producer_id is empty; give this producer a name");
   }
+  if (options.batch_size < 1 || options.batch_size > kMaxBatchSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--batch_size=", options.batch_size,
+        " is out of range; use 1 (no batches) to ", kMaxBatchSize));
+  }
+  if (options.streams < 1 || options.streams > kMaxStreams) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--streams=", options.streams,
+                     " is out of range; use 1 to ", kMaxStreams));
+  }
   if (options.max_unconfirmed < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max_unconfirmed=", options.max_unconfirmed, " must be at least 1"));
@@ -129,6 +147,7 @@ absl::Status ValidateProducerOptions(const ProducerOptions& options) {
     bool zero_allowed;
   } durations[] = {
       {"interval", options.interval, true},
+      {"batch_delay", options.batch_delay, true},
       {"connect_timeout", options.connect_timeout, false},
       {"deadline", options.deadline, false},
       {"initial_backoff", options.initial_backoff, false},
@@ -185,89 +204,159 @@ void MensajeFactory::Fill(uint64_t sequence, absl::Time now,
       TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(now));
 }
 
+struct Production::Batch {
+  std::unique_ptr<google::protobuf::Arena> arena;
+  v1::MensajeBatch* messages;  // on `arena`
+};
+
 Production::Production(const ProducerOptions& options, uint64_t first_sequence)
     : count_(static_cast<uint64_t>(options.count)),
       max_unconfirmed_(static_cast<size_t>(options.max_unconfirmed)),
+      // Per-message streams group messages too, to share arenas.
+      batch_capacity_(options.batch_size > 1
+                          ? static_cast<size_t>(options.batch_size)
+                          : kMessagesPerArena),
       factory_(options.producer_id, options.payload_bytes),
       next_sequence_(first_sequence) {}
 
-void Production::StartStream() { cursor_ = 0; }
+Production::~Production() = default;
+
+void Production::StartStream() {
+  // A batch left open by a broken stream is resent like the others.
+  last_batch_open_ = false;
+  cursor_batch_ = 0;
+  cursor_message_ = 0;
+}
+
+bool Production::CanProduce() const {
+  return !stopped_ && produced_ < count_ && unconfirmed_ < max_unconfirmed_;
+}
+
+void Production::AppendBatch() {
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = 4096;
+  // Below malloc's mmap threshold (128 KiB): freed blocks are reused by
+  // the next arena instead of going back to the kernel and faulting in
+  // again.
+  arena_options.max_block_size = 64 * 1024;
+  auto arena = std::make_unique<google::protobuf::Arena>(arena_options);
+  v1::MensajeBatch* messages =
+      google::protobuf::Arena::CreateMessage<v1::MensajeBatch>(arena.get());
+  batches_.push_back(Batch{std::move(arena), messages});
+}
+
+const v1::Mensaje* Production::Produce(std::ostream* console) {
+  v1::Mensaje* message = batches_.back().messages->add_messages();
+  factory_.Fill(next_sequence_++, absl::Now(), message);
+  ++produced_;
+  ++unconfirmed_;
+  if (console != nullptr) {
+    *console << "Produciendo: " << message->text() << std::endl;
+  }
+  return message;
+}
 
 const v1::Mensaje* Production::NextToSend(std::ostream* console) {
-  if (cursor_ < unconfirmed_.size()) return &unconfirmed_[cursor_++];
-  if (stopped_ || produced_ >= count_ ||
-      unconfirmed_.size() >= max_unconfirmed_) {
-    return nullptr;
+  while (cursor_batch_ < batches_.size()) {
+    const v1::MensajeBatch& batch = *batches_[cursor_batch_].messages;
+    if (cursor_message_ < static_cast<size_t>(batch.messages_size())) {
+      return &batch.messages(static_cast<int>(cursor_message_++));
+    }
+    if (cursor_batch_ + 1 == batches_.size()) break;  // room left in it
+    ++cursor_batch_;
+    cursor_message_ = 0;
   }
-  unconfirmed_.emplace_back();
-  factory_.Fill(next_sequence_++, absl::Now(), &unconfirmed_.back());
-  ++produced_;
-  ++cursor_;
-  if (console != nullptr) {
-    *console << "Produciendo: " << unconfirmed_.back().text() << std::endl;
+  if (!CanProduce()) return nullptr;
+  if (batches_.empty() ||
+      static_cast<size_t>(batches_.back().messages->messages_size()) >=
+          batch_capacity_) {
+    AppendBatch();
   }
-  return &unconfirmed_.back();
+  const v1::Mensaje* message = Produce(console);
+  cursor_batch_ = batches_.size() - 1;
+  cursor_message_ = batches_.back().messages->messages_size();
+  return message;
+}
+
+bool Production::NextIsNew() const {
+  return batches_.empty() ||
+         (cursor_batch_ == batches_.size() - 1 &&
+          cursor_message_ ==
+              static_cast<size_t>(batches_.back().messages->messages_size()));
+}
+
+const v1::MensajeBatch* Production::NextUnsentBatch() {
+  const size_t sealed = batches_.size() - (last_batch_open_ ? 1 : 0);
+  if (cursor_batch_ >= sealed) return nullptr;
+  return batches_[cursor_batch_++].messages;
+}
+
+bool Production::ProduceIntoOpenBatch(std::ostream* console) {
+  if (!CanProduce()) return false;
+  if (!last_batch_open_) {
+    // Batches of a batch stream start empty, so no message is sent twice
+    // on one stream.
+    AppendBatch();
+    last_batch_open_ = true;
+    open_batch_started_ = absl::Now();
+  }
+  Produce(console);
+  return true;
+}
+
+size_t Production::open_batch_size() const {
+  return last_batch_open_ ? batches_.back().messages->messages_size() : 0;
+}
+
+const v1::MensajeBatch* Production::SealOpenBatch() {
+  last_batch_open_ = false;
+  cursor_batch_ = batches_.size();
+  return batches_.back().messages;
 }
 
 void Production::Confirm(uint64_t next_sequence) {
-  while (!unconfirmed_.empty() &&
-         unconfirmed_.front().sequence() < next_sequence) {
-    unconfirmed_.pop_front();
+  while (!batches_.empty()) {
+    v1::MensajeBatch& front = *batches_.front().messages;
+    const int size = front.messages_size();
+    if (size > 0 && front.messages(size - 1).sequence() < next_sequence) {
+      unconfirmed_ -= size;
+      batches_.pop_front();
+      continue;
+    }
+    int confirmed = 0;
+    while (confirmed < front.messages_size() &&
+           front.messages(confirmed).sequence() < next_sequence) {
+      ++confirmed;
+    }
+    unconfirmed_ -= confirmed;
+    if (confirmed < front.messages_size()) {
+      front.mutable_messages()->DeleteSubrange(0, confirmed);
+      break;
+    }
+    batches_.pop_front();
   }
-  cursor_ = 0;
+  last_batch_open_ = false;
+  cursor_batch_ = 0;
+  cursor_message_ = 0;
 }
 
 bool Production::Finished() const {
-  return unconfirmed_.empty() && (stopped_ || produced_ >= count_);
+  return unconfirmed_ == 0 && (stopped_ || produced_ >= count_);
 }
 
 uint64_t Production::first_unconfirmed_sequence() const {
-  return unconfirmed_.empty() ? next_sequence_
-                              : unconfirmed_.front().sequence();
+  return batches_.empty() ? next_sequence_
+                          : batches_.front().messages->messages(0).sequence();
 }
 
-ProduceReactor::ProduceReactor(v1::ConsumerService::Stub* stub,
-                               Production* production, absl::Duration interval,
-                               std::ostream* console)
-    : production_(production), interval_(interval), console_(console) {
-  production_->StartStream();
-  stub->async()->Consume(&context_, &summary_, this);
-  StartCall();
-  WriteNextOrClose();
+absl::StatusOr<v1::ConsumeSummary> ProduceCall::Await() {
+  absl::MutexLock lock(&mutex_);
+  mutex_.Await(absl::Condition(&done_));
+  if (!status_.ok()) return FromGrpcStatus(status_);
+  return summary_;
 }
 
-void ProduceReactor::WriteNextOrClose() {
-  const v1::Mensaje* next = production_->NextToSend(console_);
-  if (next == nullptr) {
-    StartWritesDone();
-  } else if (interval_ <= absl::ZeroDuration()) {
-    // Back-to-back messages: let gRPC coalesce them into few frames and
-    // syscalls. WritesDone flushes what is left.
-    StartWrite(next, grpc::WriteOptions().set_buffer_hint());
-  } else {
-    StartWrite(next);
-  }
-}
-
-void ProduceReactor::OnWriteDone(bool ok) {
-  // A failed write means the call is over; OnDone brings its status.
-  if (!ok) return;
-  if (interval_ <= absl::ZeroDuration() || !production_->NextIsNew() ||
-      production_->stopped()) {
-    WriteNextOrClose();
-    return;
-  }
-  // The hold keeps the call alive until the alarm has started the next
-  // operation. A cancelled alarm (WakeUp) also lands here.
-  AddHold();
-  interval_alarm_.Set(absl::ToChronoTime(absl::Now() + interval_),
-                      [this](bool /*fired*/) {
-                        WriteNextOrClose();
-                        RemoveHold();
-                      });
-}
-
-void ProduceReactor::OnDone(const grpc::Status& status) {
+void ProduceCall::RecordOutcome(const grpc::Status& status) {
   const auto& trailers = context_.GetServerTrailingMetadata();
   if (auto pushback = trailers.find(kRetryPushbackKey);
       pushback != trailers.end()) {
@@ -283,12 +372,105 @@ void ProduceReactor::OnDone(const grpc::Status& status) {
   done_ = true;
 }
 
-absl::StatusOr<v1::ConsumeSummary> ProduceReactor::Await() {
-  absl::MutexLock lock(&mutex_);
-  mutex_.Await(absl::Condition(&done_));
-  if (!status_.ok()) return FromGrpcStatus(status_);
-  return summary_;
+template <typename Request>
+ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
+                                        Production* production,
+                                        const ProducerOptions& options,
+                                        std::ostream* console)
+    : production_(production),
+      interval_(options.interval),
+      batch_size_(
+          static_cast<size_t>(std::max<int64_t>(1, options.batch_size))),
+      batch_delay_(options.batch_delay),
+      console_(console) {
+  production_->StartStream();
+  if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
+    stub->async()->ConsumeBatches(&context_, &summary_, this);
+  } else {
+    stub->async()->Consume(&context_, &summary_, this);
+  }
+  this->StartCall();
+  WriteNextOrClose();
 }
+
+template <typename Request>
+void ProduceReactor<Request>::Write(const Request* request) {
+  if (interval_ <= absl::ZeroDuration()) {
+    // Back-to-back writes: let gRPC coalesce them into few frames and
+    // syscalls. WritesDone flushes what is left.
+    this->StartWrite(request, grpc::WriteOptions().set_buffer_hint());
+  } else {
+    this->StartWrite(request);
+  }
+}
+
+template <typename Request>
+void ProduceReactor<Request>::WriteNextOrClose() {
+  if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
+    if (const v1::MensajeBatch* resent = production_->NextUnsentBatch()) {
+      Write(resent);
+      return;
+    }
+    while (production_->open_batch_size() < batch_size_ &&
+           production_->ProduceIntoOpenBatch(console_)) {
+      if (interval_ <= absl::ZeroDuration()) continue;
+      // Wait for the next message unless the batch is full or its first
+      // message would wait past the batch delay.
+      if (production_->open_batch_size() < batch_size_ &&
+          absl::Now() + interval_ - production_->open_batch_started() <
+              batch_delay_) {
+        ContinueAfter(interval_);
+        return;
+      }
+      break;
+    }
+    if (production_->open_batch_size() > 0) {
+      Write(production_->SealOpenBatch());
+    } else {
+      this->StartWritesDone();
+    }
+  } else {
+    const v1::Mensaje* next = production_->NextToSend(console_);
+    if (next == nullptr) {
+      this->StartWritesDone();
+    } else {
+      Write(next);
+    }
+  }
+}
+
+template <typename Request>
+void ProduceReactor<Request>::ContinueAfter(absl::Duration delay) {
+  // The hold keeps the call alive until the alarm has started the next
+  // operation. A cancelled alarm (WakeUp) also lands here.
+  this->AddHold();
+  interval_alarm_.Set(absl::ToChronoTime(absl::Now() + delay),
+                      [this](bool /*fired*/) {
+                        WriteNextOrClose();
+                        this->RemoveHold();
+                      });
+}
+
+template <typename Request>
+void ProduceReactor<Request>::OnWriteDone(bool ok) {
+  // A failed write means the call is over; OnDone brings its status.
+  if (!ok) return;
+  bool next_is_new;
+  if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
+    next_is_new = true;
+  } else {
+    next_is_new = production_->NextIsNew();
+  }
+  if (interval_ > absl::ZeroDuration() && next_is_new &&
+      !production_->stopped()) {
+    ContinueAfter(interval_);
+  } else {
+    WriteNextOrClose();
+  }
+}
+
+template class ProduceReactor<v1::Mensaje>;
+template class ProduceReactor<v1::MensajeBatch>;
 
 bool IsRetryable(absl::StatusCode code, bool consumer_asked_to_retry) {
   switch (code) {
@@ -336,14 +518,18 @@ class ProducerRun {
         deadline_(absl::Now() + options.deadline),
         backoff_(options.initial_backoff, options.max_backoff) {}
 
+  // Sends everything; the run's summary is summary() afterwards, also
+  // after an early stop.
   absl::Status Run();
   // From the signal watcher: close the stream cleanly and stop.
   void Stop();
+  const v1::ConsumeSummary& summary() const { return run_summary_; }
 
  private:
   // Asks where to resume; on the first call, also where to start.
   absl::Status Resume();
-  absl::Status Stream();
+  // One stream; sets `failed` when it broke (then OK means: retry).
+  absl::Status Stream(bool* failed);
   // Waits before the next attempt, or gives up with the last error.
   absl::Status BackOff(const absl::Status& failure, absl::Duration pushback);
 
@@ -358,7 +544,7 @@ class ProducerRun {
 
   absl::Mutex mutex_;
   bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
-  ProduceReactor* current_reactor_ ABSL_GUARDED_BY(mutex_) = nullptr;
+  ProduceCall* current_reactor_ ABSL_GUARDED_BY(mutex_) = nullptr;
 };
 
 void ProducerRun::Stop() {
@@ -401,13 +587,18 @@ absl::Status ProducerRun::Resume() {
   return absl::OkStatus();
 }
 
-absl::Status ProducerRun::Stream() {
-  std::unique_ptr<ProduceReactor> reactor;
+absl::Status ProducerRun::Stream(bool* failed) {
+  std::unique_ptr<ProduceCall> reactor;
   {
     absl::MutexLock lock(&mutex_);
-    reactor = std::make_unique<ProduceReactor>(
-        stub_, &*production_, options_.interval,
-        options_.print_messages ? &out_ : nullptr);
+    std::ostream* console = options_.print_messages ? &out_ : nullptr;
+    if (options_.batch_size > 1) {
+      reactor = std::make_unique<ProduceReactor<v1::MensajeBatch>>(
+          stub_, &*production_, options_, console);
+    } else {
+      reactor = std::make_unique<ProduceReactor<v1::Mensaje>>(
+          stub_, &*production_, options_, console);
+    }
     current_reactor_ = reactor.get();
   }
   absl::StatusOr<v1::ConsumeSummary> summary = reactor->Await();
@@ -416,6 +607,7 @@ absl::Status ProducerRun::Stream() {
     current_reactor_ = nullptr;
   }
   if (!summary.ok()) {
+    *failed = true;
     return BackOff(summary.status(), reactor->retry_pushback());
   }
   production_->Confirm(summary->next_sequence());
@@ -451,35 +643,40 @@ absl::Status ProducerRun::BackOff(const absl::Status& failure,
 }
 
 absl::Status ProducerRun::Run() {
+  // Where to resume is asked first and after every failure; a stream that
+  // ended well has said it in its summary.
+  bool resume = true;
   while (true) {
-    // Resuming needs the consumer; the first time there is nothing to do
-    // without it.
-    if (absl::Status resumed = Resume(); !resumed.ok()) {
-      if (!production_.has_value() &&
-          resumed.code() == absl::StatusCode::kDeadlineExceeded) {
-        return absl::UnavailableError(absl::StrCat(
-            "consumer at ", ResolveTarget(options_), " is not reachable after ",
-            absl::FormatDuration(options_.connect_timeout),
-            "; start consumer_service there, or set --target / "
-            "--connect_timeout"));
+    if (resume) {
+      if (absl::Status resumed = Resume(); !resumed.ok()) {
+        // The first time there is nothing to do without the consumer.
+        if (!production_.has_value() &&
+            resumed.code() == absl::StatusCode::kDeadlineExceeded) {
+          return absl::UnavailableError(
+              absl::StrCat("consumer at ", ResolveTarget(options_),
+                           " is not reachable after ",
+                           absl::FormatDuration(options_.connect_timeout),
+                           "; start consumer_service there, or set --target / "
+                           "--connect_timeout"));
+        }
+        if (absl::Status waited = BackOff(resumed, absl::ZeroDuration());
+            !waited.ok()) {
+          return waited;
+        }
+        continue;
       }
-      if (absl::Status waited = BackOff(resumed, absl::ZeroDuration());
-          !waited.ok()) {
-        return waited;
-      }
-      continue;
+      resume = false;
     }
     if (production_->Finished()) break;
-    if (absl::Status streamed = Stream(); !streamed.ok()) return streamed;
-    if (production_->Finished()) break;
+    if (absl::Status streamed = Stream(&resume); !streamed.ok()) {
+      return streamed;
+    }
   }
-  out_ << FormatSummary(run_summary_) << std::endl;
   if (production_->stopped()) {
     return absl::CancelledError(absl::StrCat(
         "stopped by a signal after ", production_->produced(), " of ",
         options_.count, " messages; every one sent was confirmed"));
   }
-  out_ << "Todos los procesos han terminado." << std::endl;
   return absl::OkStatus();
 }
 
@@ -503,9 +700,47 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
   std::unique_ptr<v1::ConsumerService::Stub> stub =
       v1::ConsumerService::NewStub(channel);
 
-  ProducerRun run(options, out, stub.get());
-  TerminationSignalWatcher stop_on_signal([&run](int) { run.Stop(); });
-  return run.Run();
+  // One run per stream, each with a producer id of its own.
+  std::vector<std::unique_ptr<ProducerRun>> runs;
+  std::vector<ProducerOptions> stream_options(options.streams, options);
+  for (int i = 0; i < options.streams; ++i) {
+    if (options.streams > 1) {
+      stream_options[i].producer_id = absl::StrCat(options.producer_id, "-", i);
+    }
+    runs.push_back(
+        std::make_unique<ProducerRun>(stream_options[i], out, stub.get()));
+  }
+  TerminationSignalWatcher stop_on_signal([&runs](int) {
+    for (auto& run : runs) run->Stop();
+  });
+  std::vector<absl::Status> statuses(runs.size());
+  {
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < runs.size(); ++i) {
+      threads.emplace_back([&, i] { statuses[i] = runs[i]->Run(); });
+    }
+    statuses[0] = runs[0]->Run();
+    for (std::thread& thread : threads) thread.join();
+  }
+
+  v1::ConsumeSummary total;
+  for (const auto& run : runs) Accumulate(run->summary(), &total);
+  if (options.streams > 1) {
+    total.set_producer_id(absl::StrCat(options.producer_id, "-0..",
+                                       options.producer_id, "-",
+                                       options.streams - 1));
+  }
+  for (const absl::Status& status : statuses) {
+    if (!status.ok() && status.code() != absl::StatusCode::kCancelled) {
+      return status;
+    }
+  }
+  out << FormatSummary(total) << std::endl;
+  for (const absl::Status& status : statuses) {
+    if (!status.ok()) return status;
+  }
+  out << "Todos los procesos han terminado." << std::endl;
+  return absl::OkStatus();
 }
 
 }  // namespace messaging

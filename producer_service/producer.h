@@ -12,7 +12,8 @@
 //
 // Or one stream on a channel of your own (tests):
 //   Production production(options, /*first_sequence=*/0);
-//   ProduceReactor reactor(stub.get(), &production, &std::cout);
+//   ProduceReactor<v1::Mensaje> reactor(stub.get(), &production, options,
+//                                       &std::cout);
 //   absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
 #ifndef PRODUCER_SERVICE_PRODUCER_H_
 #define PRODUCER_SERVICE_PRODUCER_H_
@@ -57,6 +58,14 @@ struct ProducerOptions {
   // Messages kept until the consumer confirms them. When that many wait,
   // the producer closes the stream to get them confirmed before going on.
   int64_t max_unconfirmed = 65536;
+  // Messages per ConsumeBatches write; 1 uses the per-message Consume RPC.
+  int64_t batch_size = 1;
+  // A batch is sent once its first message has waited this long, even if
+  // not full, so a slow producer keeps a low latency.
+  absl::Duration batch_delay = absl::Milliseconds(1);
+  // Concurrent streams; with more than one, stream i uses the producer id
+  // "<producer_id>-<i>" and sends `count` messages.
+  int streams = 1;
   // Backoff between retries: doubles from initial to max, with jitter.
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
@@ -102,21 +111,40 @@ class MensajeFactory {
 // stream first sends the unconfirmed ones again (the consumer drops what it
 // already has), then new ones.
 //
+// Messages live in batches whose memory comes from one protobuf arena
+// each: a batch is sent as is on a ConsumeBatches stream (no copy), and a
+// confirmed batch is freed at once.
+//
 // Not thread-safe, except Stop(): a stream's reactor uses it between
 // StartStream() and the end of that stream; Confirm() runs between streams.
 class Production {
  public:
   Production(const ProducerOptions& options, uint64_t first_sequence);
+  ~Production();
 
   // Rewinds to the oldest unconfirmed message, for a new stream.
   void StartStream();
-  // The next message for the current stream, producing (and printing to
+
+  // For Consume streams: the next message, producing (and printing to
   // `console`, when not null) a new one if all unconfirmed ones are sent;
   // null when the stream should close: everything is sent, the unconfirmed
   // messages reached the limit, or Stop() was called.
   const v1::Mensaje* NextToSend(std::ostream* console);
   // Whether NextToSend() would produce a new message (not resend one).
-  bool NextIsNew() const { return cursor_ == unconfirmed_.size(); }
+  bool NextIsNew() const;
+
+  // For ConsumeBatches streams: a batch sent before and not confirmed,
+  // not yet sent on this stream; null when there is none.
+  const v1::MensajeBatch* NextUnsentBatch();
+  // Adds a new message to the open batch, opening one if needed; false
+  // when none may be produced now (as for NextToSend).
+  bool ProduceIntoOpenBatch(std::ostream* console);
+  size_t open_batch_size() const;
+  // When the open batch's first message was produced.
+  absl::Time open_batch_started() const { return open_batch_started_; }
+  // Closes the open batch and returns it, for sending.
+  const v1::MensajeBatch* SealOpenBatch();
+
   // The consumer holds every sequence below `next_sequence`.
   void Confirm(uint64_t next_sequence);
 
@@ -127,32 +155,42 @@ class Production {
   // Everything produced is confirmed, and nothing is left to produce.
   bool Finished() const;
   uint64_t produced() const { return produced_; }
-  size_t unconfirmed() const { return unconfirmed_.size(); }
+  size_t unconfirmed() const { return unconfirmed_; }
   // The sequence of the oldest unconfirmed message, or of the next new one.
   uint64_t first_unconfirmed_sequence() const;
 
  private:
+  struct Batch;
+
+  bool CanProduce() const;
+  // Adds an empty batch with an arena of its own.
+  void AppendBatch();
+  // Produces the next message at the end of the last batch.
+  const v1::Mensaje* Produce(std::ostream* console);
+
   const uint64_t count_;
   const size_t max_unconfirmed_;
+  const size_t batch_capacity_;
   const MensajeFactory factory_;
   uint64_t next_sequence_;
   uint64_t produced_ = 0;
-  std::deque<v1::Mensaje> unconfirmed_;
-  // Index in unconfirmed_ of the next message to send on this stream.
-  size_t cursor_ = 0;
+  size_t unconfirmed_ = 0;
+  std::deque<Batch> batches_;
+  // The last batch takes new messages (batch streams: until sealed).
+  bool last_batch_open_ = false;
+  absl::Time open_batch_started_;
+  // The next message to send on this stream: batch index, and index in it.
+  size_t cursor_batch_ = 0;
+  size_t cursor_message_ = 0;
   std::atomic<bool> stopped_{false};
 };
 
-// One Consume stream, written by gRPC's callback API: each OnWriteDone
-// starts the next write (a new message after `interval`), and when
-// `production` has nothing more for this stream the reactor closes it,
-// which is the FIN signal.
-class ProduceReactor final : public grpc::ClientWriteReactor<v1::Mensaje> {
+// What the producer's two kinds of stream share: the call's context, its
+// outcome, and the pause between messages. The stream itself is a
+// ProduceReactor.
+class ProduceCall {
  public:
-  // Starts the call at once. `console`, when not null, gets one
-  // "Produciendo: ..." line per new message.
-  ProduceReactor(v1::ConsumerService::Stub* stub, Production* production,
-                 absl::Duration interval, std::ostream* console);
+  virtual ~ProduceCall() = default;
 
   // Blocks until the call ends; the consumer's summary, or the RPC's error
   // (with the consumer's retry pushback, when it sent one, in
@@ -163,23 +201,49 @@ class ProduceReactor final : public grpc::ClientWriteReactor<v1::Mensaje> {
   // Ends a pause between messages early (after Production::Stop()).
   void WakeUp() { interval_alarm_.Cancel(); }
 
-  void OnWriteDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
+ protected:
+  void RecordOutcome(const grpc::Status& status);
 
- private:
-  void WriteNextOrClose();
-
-  Production* const production_;
-  const absl::Duration interval_;
-  std::ostream* const console_;
   grpc::ClientContext context_;
   v1::ConsumeSummary summary_;
   grpc::Alarm interval_alarm_;
-  absl::Duration retry_pushback_;
 
+ private:
+  absl::Duration retry_pushback_;
   absl::Mutex mutex_;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
   grpc::Status status_ ABSL_GUARDED_BY(mutex_);
+};
+
+// One stream, written by gRPC's callback API: Request is v1::Mensaje for a
+// Consume stream, v1::MensajeBatch for ConsumeBatches. Each OnWriteDone
+// starts the next write (new messages come `interval` apart; a batch is
+// sent when full or when its first message has waited `batch_delay`), and
+// when `production` has nothing more for this stream the reactor closes
+// it, which is the FIN signal.
+template <typename Request>
+class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
+                             public ProduceCall {
+ public:
+  // Starts the call at once. `console`, when not null, gets one
+  // "Produciendo: ..." line per new message.
+  ProduceReactor(v1::ConsumerService::Stub* stub, Production* production,
+                 const ProducerOptions& options, std::ostream* console);
+
+  void OnWriteDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override { RecordOutcome(status); }
+
+ private:
+  void WriteNextOrClose();
+  // Continues after `delay`, keeping the call alive meanwhile.
+  void ContinueAfter(absl::Duration delay);
+  void Write(const Request* request);
+
+  Production* const production_;
+  const absl::Duration interval_;
+  const size_t batch_size_;
+  const absl::Duration batch_delay_;
+  std::ostream* const console_;
 };
 
 // Whether a failed call may succeed if tried again: the consumer or the

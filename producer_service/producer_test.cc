@@ -42,6 +42,10 @@ TEST(ValidateProducerOptionsTest, EachBadValueNamesItsFlag) {
        [](ProducerOptions& o) { o.initial_backoff = absl::ZeroDuration(); }},
       {"--max_backoff",
        [](ProducerOptions& o) { o.max_backoff = absl::Milliseconds(1); }},
+      {"--batch_size", [](ProducerOptions& o) { o.batch_size = 0; }},
+      {"--batch_delay",
+       [](ProducerOptions& o) { o.batch_delay = absl::Seconds(-1); }},
+      {"--streams", [](ProducerOptions& o) { o.streams = 0; }},
   };
   for (const Case& c : cases) {
     ProducerOptions options = ValidOptions();
@@ -219,6 +223,59 @@ TEST(ProductionTest, StopEndsProductionButKeepsUnconfirmedMessages) {
   production.Confirm(1);
   EXPECT_TRUE(production.Finished());
   EXPECT_EQ(production.produced(), 1u);
+}
+
+ProducerOptions BatchOptions(int64_t count, int64_t batch_size) {
+  ProducerOptions options = Options(count, 1000);
+  options.batch_size = batch_size;
+  return options;
+}
+
+std::vector<uint64_t> Sequences(const v1::MensajeBatch* batch) {
+  std::vector<uint64_t> sequences;
+  for (const v1::Mensaje& message : batch->messages()) {
+    sequences.push_back(message.sequence());
+  }
+  return sequences;
+}
+
+TEST(ProductionTest, BatchesAreFilledSealedAndResentUntilConfirmed) {
+  Production production(BatchOptions(5, 2), 0);
+  production.StartStream();
+  EXPECT_EQ(production.NextUnsentBatch(), nullptr);
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  EXPECT_EQ(production.open_batch_size(), 2u);
+  EXPECT_EQ(Sequences(production.SealOpenBatch()),
+            (std::vector<uint64_t>{0, 1}));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  EXPECT_EQ(Sequences(production.SealOpenBatch()), (std::vector<uint64_t>{2}));
+
+  // The stream broke after the consumer took 0 only.
+  production.Confirm(1);
+  production.StartStream();
+  EXPECT_EQ(Sequences(production.NextUnsentBatch()),
+            (std::vector<uint64_t>{1}));
+  EXPECT_EQ(Sequences(production.NextUnsentBatch()),
+            (std::vector<uint64_t>{2}));
+  EXPECT_EQ(production.NextUnsentBatch(), nullptr);
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  EXPECT_FALSE(production.ProduceIntoOpenBatch(nullptr));  // all 5 made
+  EXPECT_EQ(Sequences(production.SealOpenBatch()),
+            (std::vector<uint64_t>{3, 4}));
+  production.Confirm(5);
+  EXPECT_TRUE(production.Finished());
+}
+
+TEST(ProductionTest, ABatchLeftOpenByABrokenStreamIsResent) {
+  Production production(BatchOptions(5, 4), 0);
+  production.StartStream();
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  production.StartStream();
+  EXPECT_EQ(Sequences(production.NextUnsentBatch()),
+            (std::vector<uint64_t>{0}));
+  EXPECT_EQ(production.open_batch_size(), 0u);
 }
 
 TEST(IsRetryableTest, RetriesOnlyWhatMaySucceedLater) {

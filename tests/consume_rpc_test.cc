@@ -107,6 +107,72 @@ TEST(ConsumeRpcTest, ClosingTheStreamIsTheFinAndReturnsTheSummary) {
   EXPECT_EQ(stats.producers(0).last_sequence(), 4u);
 }
 
+TEST(ConsumeRpcTest, BatchedStreamHasTheSameSemantics) {
+  std::ostringstream consumer_console;
+  TestConsumer consumer =
+      TestConsumer::Start(ConsumerOptions(), &consumer_console);
+  ProducerOptions options = FastProducer(consumer, "batcher", 100);
+  options.batch_size = 16;
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  TestStream stream(stub.get(), options);
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->messages_received(), 100u);
+  EXPECT_EQ(summary->first_sequence(), 0u);
+  EXPECT_EQ(summary->last_sequence(), 99u);
+  EXPECT_EQ(summary->next_sequence(), 100u);
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    expected += absl::StrCat("Consumiendo: Mensaje ", i, "\n");
+  }
+  EXPECT_EQ(consumer_console.str(), expected);
+}
+
+TEST(ConsumeRpcTest, BatchWithABadMessageKeepsTheOnesBeforeIt) {
+  TestConsumer consumer = TestConsumer::Start();
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  grpc::ClientContext context;
+  v1::ConsumeSummary summary;
+  auto writer = stub->ConsumeBatches(&context, &summary);
+  v1::MensajeBatch batch;
+  *batch.add_messages() = Message("p", 0);
+  *batch.add_messages() = Message("p", 1);
+  *batch.add_messages() = Message("p", 0);  // a duplicate: dropped
+  *batch.add_messages() = Message("p", 7);  // a gap: refused
+  *batch.add_messages() = Message("p", 2);  // never looked at
+  writer->Write(batch);
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::ConsumerStats stats = StatsWhenIdle(consumer);
+  EXPECT_EQ(stats.messages_received(), 2u);
+  EXPECT_EQ(stats.duplicates_dropped(), 1u);
+  EXPECT_EQ(consumer.server().ledger().Lookup("p").next_sequence, 2u);
+}
+
+TEST(ConsumeRpcTest,
+     BatchedProducerSendsSlowMessagesWithoutWaitingForAFullBatch) {
+  TestConsumer consumer = TestConsumer::Start();
+  ProducerOptions options = FastProducer(consumer, "slow-batcher", 4);
+  options.batch_size = 1000;
+  options.interval = absl::Milliseconds(20);
+  options.batch_delay = absl::Milliseconds(30);
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  TestStream stream(stub.get(), options);
+  // The first message arrives long before 1000 are made.
+  for (int i = 0;
+       i < 500 &&
+       consumer.server().ledger().Lookup("slow-batcher").next_sequence == 0;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_GE(consumer.server().ledger().Lookup("slow-batcher").next_sequence,
+            1u);
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->messages_received(), 4u);
+}
+
 TEST(ConsumeRpcTest, EmptyStreamGetsAnEmptySummary) {
   TestConsumer consumer = TestConsumer::Start();
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());

@@ -36,7 +36,7 @@ std::vector<std::string> ConsumerFlags(const std::string& data_dir) {
 }
 
 Subprocess StartProducer(int port, const std::string& producer_id,
-                         int count = kMessages) {
+                         int count = kMessages, int batch_size = 1) {
   return Subprocess::Start(
       {RunfilePath("producer_service/producer_service"),
        absl::StrCat("--target=127.0.0.1:", port),
@@ -45,7 +45,8 @@ Subprocess StartProducer(int port, const std::string& producer_id,
        // Small segments confirm often, so failures hit mid-stream and
        // mid-confirmation alike.
        "--max_unconfirmed=2000", "--initial_backoff=20ms",
-       "--max_backoff=300ms", "--deadline=240s", "--connect_timeout=60s"});
+       "--max_backoff=300ms", "--deadline=240s", "--connect_timeout=60s",
+       absl::StrCat("--batch_size=", batch_size)});
 }
 
 // How many times each sequence of each producer is in the log.
@@ -122,11 +123,17 @@ TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
                                 kMessages);
 }
 
-TEST(DeliveryTest, NetworkCutMidStreamLosesAndDuplicatesNothing) {
-  const std::string data_dir = NewDataDir("network");
+class NetworkCutTest : public testing::TestWithParam<int> {};
+
+INSTANTIATE_TEST_SUITE_P(PerMessageAndBatched, NetworkCutTest,
+                         testing::Values(1, 64));
+
+TEST_P(NetworkCutTest, CutMidStreamLosesAndDuplicatesNothing) {
+  const std::string data_dir = NewDataDir(absl::StrCat("network", GetParam()));
   ConsumerProcess consumer = ConsumerProcess::Start(ConsumerFlags(data_dir));
   TcpProxy proxy(consumer.port());
-  Subprocess producer = StartProducer(proxy.port(), "cut-test");
+  Subprocess producer =
+      StartProducer(proxy.port(), "cut-test", kMessages, GetParam());
 
   RandomPauses pauses;
   int cuts = 0;

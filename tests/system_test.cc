@@ -80,6 +80,29 @@ TEST(SystemTest, DemoTargetRunsTheWholeOriginalDemo) {
                                                {{"system-test", "demo"}})));
 }
 
+TEST(SystemTest, BatchedProducerPrintsTheSameDemoLines) {
+  ConsumerProcess consumer = ConsumerProcess::Start({});
+  Subprocess producer =
+      Subprocess::Start({Producer(), "--target=" + consumer.target(),
+                         "--producer_id=system-test", "--batch_size=3"});
+  ASSERT_EQ(producer.WaitOrKill(absl::Seconds(30)), 0) << producer.Stderr();
+  EXPECT_THAT(producer.Stdout(), MatchesRegex(kDemoProducerOutput));
+  consumer.process().Signal(SIGTERM);
+  EXPECT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
+  EXPECT_EQ(consumer.process().Stdout(), kDemoConsumerOutput);
+}
+
+TEST(SystemTest, SeveralStreamsAreSummedUp) {
+  ConsumerProcess consumer = ConsumerProcess::Start({"--print_messages=false"});
+  Subprocess producer = Subprocess::Start(
+      {Producer(), "--target=" + consumer.target(), "--producer_id=many",
+       "--streams=3", "--count=10", "--interval=0", "--print_messages=false"});
+  ASSERT_EQ(producer.WaitOrKill(absl::Seconds(30)), 0) << producer.Stderr();
+  EXPECT_THAT(producer.Stdout(),
+              HasSubstr("Consumer summary: 30 messages, 270 bytes, producer "
+                        "many-0..many-2, sequences 0..9"));
+}
+
 TEST(SystemTest, QuietConsumerPrintsNoMessageLines) {
   ConsumerProcess consumer = ConsumerProcess::Start({"--print_messages=false"});
   Subprocess producer = Subprocess::Start(

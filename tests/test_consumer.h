@@ -39,27 +39,33 @@ class TestConsumer {
   std::string target_;
 };
 
-// One Consume stream of `options.count` messages from `first_sequence`,
-// started at construction.
+// One stream of `options.count` messages from `first_sequence`, started
+// at construction: Consume, or ConsumeBatches when options.batch_size > 1.
 class TestStream {
  public:
   TestStream(v1::ConsumerService::Stub* stub, const ProducerOptions& options,
              std::ostream* console = nullptr, uint64_t first_sequence = 0)
-      : production_(options, first_sequence),
-        reactor_(stub, &production_, options.interval,
-                 options.print_messages ? console : nullptr) {}
+      : production_(options, first_sequence) {
+    std::ostream* printed = options.print_messages ? console : nullptr;
+    if (options.batch_size > 1) {
+      call_ = std::make_unique<ProduceReactor<v1::MensajeBatch>>(
+          stub, &production_, options, printed);
+    } else {
+      call_ = std::make_unique<ProduceReactor<v1::Mensaje>>(stub, &production_,
+                                                            options, printed);
+    }
+  }
 
-  absl::StatusOr<v1::ConsumeSummary> Await() { return reactor_.Await(); }
+  absl::StatusOr<v1::ConsumeSummary> Await() { return call_->Await(); }
   void Stop() {
     production_.Stop();
-    reactor_.WakeUp();
+    call_->WakeUp();
   }
   Production& production() { return production_; }
-  ProduceReactor& reactor() { return reactor_; }
 
  private:
   Production production_;
-  ProduceReactor reactor_;
+  std::unique_ptr<ProduceCall> call_;
 };
 
 }  // namespace messaging
