@@ -245,9 +245,9 @@ void Production::AppendBatch() {
   batches_.push_back(Batch{std::move(arena), messages});
 }
 
-const v1::Mensaje* Production::Produce(std::ostream* console) {
+const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
   v1::Mensaje* message = batches_.back().messages->add_messages();
-  factory_.Fill(next_sequence_++, absl::Now(), message);
+  factory_.Fill(next_sequence_++, now, message);
   ++produced_;
   ++unconfirmed_;
   if (console != nullptr) {
@@ -272,7 +272,7 @@ const v1::Mensaje* Production::NextToSend(std::ostream* console) {
           batch_capacity_) {
     AppendBatch();
   }
-  const v1::Mensaje* message = Produce(console);
+  const v1::Mensaje* message = Produce(console, absl::Now());
   cursor_batch_ = batches_.size() - 1;
   cursor_message_ = batches_.back().messages->messages_size();
   return message;
@@ -291,16 +291,16 @@ const v1::MensajeBatch* Production::NextUnsentBatch() {
   return batches_[cursor_batch_++].messages;
 }
 
-bool Production::ProduceIntoOpenBatch(std::ostream* console) {
+bool Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now) {
   if (!CanProduce()) return false;
   if (!last_batch_open_) {
     // Batches of a batch stream start empty, so no message is sent twice
     // on one stream.
     AppendBatch();
     last_batch_open_ = true;
-    open_batch_started_ = absl::Now();
+    open_batch_started_ = now;
   }
-  Produce(console);
+  Produce(console, now);
   return true;
 }
 
@@ -411,14 +411,16 @@ void ProduceReactor<Request>::WriteNextOrClose() {
       Write(resent);
       return;
     }
+    // Messages made back to back share one creation time: reading the
+    // clock for each was a visible share of the producer's time.
+    const absl::Time now = absl::Now();
     while (production_->open_batch_size() < batch_size_ &&
-           production_->ProduceIntoOpenBatch(console_)) {
+           production_->ProduceIntoOpenBatch(console_, now)) {
       if (interval_ <= absl::ZeroDuration()) continue;
       // Wait for the next message unless the batch is full or its first
       // message would wait past the batch delay.
       if (production_->open_batch_size() < batch_size_ &&
-          absl::Now() + interval_ - production_->open_batch_started() <
-              batch_delay_) {
+          now + interval_ - production_->open_batch_started() < batch_delay_) {
         ContinueAfter(interval_);
         return;
       }

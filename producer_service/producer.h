@@ -136,9 +136,9 @@ class Production {
   // For ConsumeBatches streams: a batch sent before and not confirmed,
   // not yet sent on this stream; null when there is none.
   const v1::MensajeBatch* NextUnsentBatch();
-  // Adds a new message to the open batch, opening one if needed; false
-  // when none may be produced now (as for NextToSend).
-  bool ProduceIntoOpenBatch(std::ostream* console);
+  // Adds a new message, created at `now`, to the open batch, opening one
+  // if needed; false when none may be produced now (as for NextToSend).
+  bool ProduceIntoOpenBatch(std::ostream* console, absl::Time now);
   size_t open_batch_size() const;
   // When the open batch's first message was produced.
   absl::Time open_batch_started() const { return open_batch_started_; }
@@ -165,8 +165,9 @@ class Production {
   bool CanProduce() const;
   // Adds an empty batch with an arena of its own.
   void AppendBatch();
-  // Produces the next message at the end of the last batch.
-  const v1::Mensaje* Produce(std::ostream* console);
+  // Produces the next message, created at `now`, at the end of the last
+  // batch.
+  const v1::Mensaje* Produce(std::ostream* console, absl::Time now);
 
   const uint64_t count_;
   const size_t max_unconfirmed_;

@@ -243,12 +243,12 @@ TEST(ProductionTest, BatchesAreFilledSealedAndResentUntilConfirmed) {
   Production production(BatchOptions(5, 2), 0);
   production.StartStream();
   EXPECT_EQ(production.NextUnsentBatch(), nullptr);
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
   EXPECT_EQ(production.open_batch_size(), 2u);
   EXPECT_EQ(Sequences(production.SealOpenBatch()),
             (std::vector<uint64_t>{0, 1}));
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
   EXPECT_EQ(Sequences(production.SealOpenBatch()), (std::vector<uint64_t>{2}));
 
   // The stream broke after the consumer took 0 only.
@@ -259,9 +259,10 @@ TEST(ProductionTest, BatchesAreFilledSealedAndResentUntilConfirmed) {
   EXPECT_EQ(Sequences(production.NextUnsentBatch()),
             (std::vector<uint64_t>{2}));
   EXPECT_EQ(production.NextUnsentBatch(), nullptr);
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
-  EXPECT_FALSE(production.ProduceIntoOpenBatch(nullptr));  // all 5 made
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+  EXPECT_FALSE(
+      production.ProduceIntoOpenBatch(nullptr, absl::Now()));  // all 5 made
   EXPECT_EQ(Sequences(production.SealOpenBatch()),
             (std::vector<uint64_t>{3, 4}));
   production.Confirm(5);
@@ -271,7 +272,7 @@ TEST(ProductionTest, BatchesAreFilledSealedAndResentUntilConfirmed) {
 TEST(ProductionTest, ABatchLeftOpenByABrokenStreamIsResent) {
   Production production(BatchOptions(5, 4), 0);
   production.StartStream();
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
   production.StartStream();
   EXPECT_EQ(Sequences(production.NextUnsentBatch()),
             (std::vector<uint64_t>{0}));
