@@ -47,27 +47,11 @@ v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer) {
   return stats;
 }
 
-// Writes `messages` on one Consume stream with the synchronous API, then
-// closes the stream; returns the final status.
 grpc::Status SendRaw(const TestConsumer& consumer,
                      const std::vector<v1::Mensaje>& messages,
                      v1::ConsumeSummary* summary) {
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  grpc::ClientContext context;
-  auto writer = stub->Consume(&context, summary);
-  for (const v1::Mensaje& message : messages) {
-    if (!writer->Write(message)) break;
-  }
-  writer->WritesDone();
-  return writer->Finish();
-}
-
-v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id(producer_id);
-  message.set_sequence(sequence);
-  message.set_text(absl::StrCat("Mensaje ", sequence));
-  return message;
+  return SendOnOneStream(*stub, messages, summary);
 }
 
 TEST(ConsumeRpcTest, ClosingTheStreamIsTheFinAndReturnsTheSummary) {
@@ -135,11 +119,11 @@ TEST(ConsumeRpcTest, BatchWithABadMessageKeepsTheOnesBeforeIt) {
   v1::ConsumeSummary summary;
   auto writer = stub->ConsumeBatches(&context, &summary);
   v1::MensajeBatch batch;
-  *batch.add_messages() = Message("p", 0);
-  *batch.add_messages() = Message("p", 1);
-  *batch.add_messages() = Message("p", 0);  // a duplicate: dropped
-  *batch.add_messages() = Message("p", 7);  // a gap: refused
-  *batch.add_messages() = Message("p", 2);  // never looked at
+  *batch.add_messages() = TestMessage("p", 0);
+  *batch.add_messages() = TestMessage("p", 1);
+  *batch.add_messages() = TestMessage("p", 0);  // a duplicate: dropped
+  *batch.add_messages() = TestMessage("p", 7);  // a gap: refused
+  *batch.add_messages() = TestMessage("p", 2);  // never looked at
   writer->Write(batch);
   writer->WritesDone();
   grpc::Status status = writer->Finish();
@@ -223,7 +207,8 @@ TEST(ConsumeRpcTest, InvalidMessageEndsTheStreamNamingTheField) {
   TestConsumer consumer = TestConsumer::Start();
   v1::ConsumeSummary summary;
   grpc::Status status = SendRaw(
-      consumer, {Message("p", 0), Message("p", 1), Message("", 2)}, &summary);
+      consumer, {TestMessage("p", 0), TestMessage("p", 1), TestMessage("", 2)},
+      &summary);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("Mensaje.producer_id"),
             std::string::npos)
@@ -238,7 +223,7 @@ TEST(ConsumeRpcTest, SequenceGapIsFailedPreconditionNamingTheResumePoint) {
   TestConsumer consumer = TestConsumer::Start();
   v1::ConsumeSummary summary;
   grpc::Status status =
-      SendRaw(consumer, {Message("p", 0), Message("p", 5)}, &summary);
+      SendRaw(consumer, {TestMessage("p", 0), TestMessage("p", 5)}, &summary);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(status.error_message().find("Mensaje.sequence 5"),
             std::string::npos);
@@ -251,14 +236,16 @@ TEST(ConsumeRpcTest, ResentMessagesAreDroppedAsDuplicatesAndCounted) {
   TestConsumer consumer = TestConsumer::Start();
   v1::ConsumeSummary first;
   ASSERT_TRUE(
-      SendRaw(consumer, {Message("p", 0), Message("p", 1)}, &first).ok());
+      SendRaw(consumer, {TestMessage("p", 0), TestMessage("p", 1)}, &first)
+          .ok());
   EXPECT_EQ(first.next_sequence(), 2u);
 
   v1::ConsumeSummary second;
-  ASSERT_TRUE(SendRaw(consumer,
-                      {Message("p", 0), Message("p", 1), Message("p", 2)},
-                      &second)
-                  .ok());
+  ASSERT_TRUE(
+      SendRaw(consumer,
+              {TestMessage("p", 0), TestMessage("p", 1), TestMessage("p", 2)},
+              &second)
+          .ok());
   EXPECT_EQ(second.messages_received(), 1u);
   EXPECT_EQ(second.duplicates_dropped(), 2u);
   EXPECT_EQ(second.first_sequence(), 2u);
@@ -286,7 +273,8 @@ TEST(ConsumeRpcTest, GetProducerStateSaysWhereToResume) {
 
   v1::ConsumeSummary summary;
   ASSERT_TRUE(
-      SendRaw(consumer, {Message("p", 7), Message("p", 8)}, &summary).ok());
+      SendRaw(consumer, {TestMessage("p", 7), TestMessage("p", 8)}, &summary)
+          .ok());
   ASSERT_TRUE(ask("p", &state).ok());
   EXPECT_TRUE(state.known());
   EXPECT_EQ(state.next_sequence(), 9u);
@@ -306,7 +294,8 @@ TEST(ConsumeRpcTest, StreamsBeyondTheLimitAreRefusedWithARetryPushback) {
   std::unique_ptr<grpc::ClientWriter<v1::Mensaje>> open_writers[2];
   for (int i = 0; i < 2; ++i) {
     open_writers[i] = stub->Consume(&open_contexts[i], &open_summaries[i]);
-    ASSERT_TRUE(open_writers[i]->Write(Message(absl::StrCat("held", i), 0)));
+    ASSERT_TRUE(
+        open_writers[i]->Write(TestMessage(absl::StrCat("held", i), 0)));
   }
   for (int i = 0; i < 500 && GetStats(consumer).active_streams() < 2; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
@@ -315,7 +304,7 @@ TEST(ConsumeRpcTest, StreamsBeyondTheLimitAreRefusedWithARetryPushback) {
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
   auto writer = stub->Consume(&context, &summary);
-  writer->Write(Message("third", 0));
+  writer->Write(TestMessage("third", 0));
   writer->WritesDone();
   grpc::Status refused = writer->Finish();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -339,7 +328,7 @@ TEST(ConsumeRpcTest, IdleStreamEndsWithDeadlineExceededKeepingItsMessages) {
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
   auto writer = stub->Consume(&context, &summary);
-  ASSERT_TRUE(writer->Write(Message("sleepy", 0)));
+  ASSERT_TRUE(writer->Write(TestMessage("sleepy", 0)));
   // Then nothing: the consumer ends the stream.
   grpc::Status status = writer->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -351,7 +340,7 @@ TEST(ConsumeRpcTest, IdleStreamEndsWithDeadlineExceededKeepingItsMessages) {
   EXPECT_EQ(stats.failed_streams(), 1u);
   // Others are still served.
   v1::ConsumeSummary after;
-  EXPECT_TRUE(SendRaw(consumer, {Message("sleepy", 1)}, &after).ok());
+  EXPECT_TRUE(SendRaw(consumer, {TestMessage("sleepy", 1)}, &after).ok());
   EXPECT_EQ(after.messages_received(), 1u);
 }
 
@@ -359,11 +348,11 @@ TEST(ConsumeRpcTest, OversizedMessageIsResourceExhaustedAndEarlierOnesCount) {
   ConsumerOptions options = TestConsumer::QuietOptions();
   options.max_message_bytes = 1024;
   TestConsumer consumer = TestConsumer::Start(options);
-  v1::Mensaje big = Message("p", 2);
+  v1::Mensaje big = TestMessage("p", 2);
   big.set_payload(std::string(4096, 'x'));
   v1::ConsumeSummary summary;
-  grpc::Status status =
-      SendRaw(consumer, {Message("p", 0), Message("p", 1), big}, &summary);
+  grpc::Status status = SendRaw(
+      consumer, {TestMessage("p", 0), TestMessage("p", 1), big}, &summary);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
 
@@ -382,7 +371,7 @@ TEST(ConsumeRpcTest, CancelledStreamCountsAsFailedAndKeepsAcceptedMessages) {
   v1::ConsumeSummary summary;
   auto writer = stub->Consume(&context, &summary);
   for (uint64_t sequence = 0; sequence < 3; ++sequence) {
-    ASSERT_TRUE(writer->Write(Message("quitter", sequence)));
+    ASSERT_TRUE(writer->Write(TestMessage("quitter", sequence)));
   }
   // Wait until the consumer has them, so the cancellation is what is tested.
   for (int i = 0; i < 500 && GetStats(consumer).messages_received() < 3; ++i) {

@@ -23,19 +23,11 @@
 namespace messaging {
 namespace {
 
-v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id(producer_id);
-  message.set_sequence(sequence);
-  message.set_text(absl::StrCat("Mensaje ", sequence));
-  return message;
-}
-
 std::vector<v1::Mensaje> Messages(const std::string& producer_id, uint64_t from,
                                   uint64_t to) {
   std::vector<v1::Mensaje> messages;
   for (uint64_t sequence = from; sequence < to; ++sequence) {
-    messages.push_back(Message(producer_id, sequence));
+    messages.push_back(TestMessage(producer_id, sequence));
   }
   return messages;
 }
@@ -118,13 +110,7 @@ class HostileInputTest : public testing::Test {
   grpc::Status Send(const std::vector<v1::Mensaje>& messages,
                     v1::ConsumeSummary* summary = nullptr) {
     v1::ConsumeSummary unused;
-    grpc::ClientContext context;
-    auto writer = stub_->Consume(&context, summary ? summary : &unused);
-    for (const v1::Mensaje& message : messages) {
-      if (!writer->Write(message)) break;
-    }
-    writer->WritesDone();
-    return writer->Finish();
+    return SendOnOneStream(*stub_, messages, summary ? summary : &unused);
   }
 
   std::string data_dir_;
@@ -136,7 +122,7 @@ class HostileInputTest : public testing::Test {
 
 TEST_F(HostileInputTest, OversizedMessageIsResourceExhausted) {
   std::vector<v1::Mensaje> messages = Messages("bad", 0, 2);
-  messages.push_back(Message("bad", 2));
+  messages.push_back(TestMessage("bad", 2));
   messages.back().set_payload(std::string(4096, 'x'));
   bad_accepted_ = 2;
   EXPECT_EQ(Send(messages).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -144,7 +130,7 @@ TEST_F(HostileInputTest, OversizedMessageIsResourceExhausted) {
 
 TEST_F(HostileInputTest, MissingProducerIdIsInvalidArgumentNamingTheField) {
   std::vector<v1::Mensaje> messages = Messages("bad", 0, 3);
-  messages.push_back(Message("", 3));
+  messages.push_back(TestMessage("", 3));
   bad_accepted_ = 3;
   grpc::Status status = Send(messages);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -154,15 +140,15 @@ TEST_F(HostileInputTest, MissingProducerIdIsInvalidArgumentNamingTheField) {
 
 TEST_F(HostileInputTest, SequenceGapIsFailedPrecondition) {
   std::vector<v1::Mensaje> messages = Messages("bad", 0, 4);
-  messages.push_back(Message("bad", 9));
+  messages.push_back(TestMessage("bad", 9));
   bad_accepted_ = 4;
   EXPECT_EQ(Send(messages).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(HostileInputTest, SequenceGoingBackwardsIsDroppedAsDuplicate) {
   std::vector<v1::Mensaje> messages = Messages("bad", 0, 5);
-  messages.push_back(Message("bad", 2));
-  messages.push_back(Message("bad", 5));
+  messages.push_back(TestMessage("bad", 2));
+  messages.push_back(TestMessage("bad", 5));
   bad_accepted_ = 6;
   v1::ConsumeSummary summary;
   ASSERT_TRUE(Send(messages, &summary).ok());
@@ -174,7 +160,7 @@ TEST_F(HostileInputTest, IdleStreamIsEnded) {
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
   auto writer = stub_->Consume(&context, &summary);
-  ASSERT_TRUE(writer->Write(Message("bad", 0)));
+  ASSERT_TRUE(writer->Write(TestMessage("bad", 0)));
   bad_accepted_ = 1;
   EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 }
@@ -184,7 +170,7 @@ TEST_F(HostileInputTest, ClientCancellingMidStreamKeepsWhatWasAccepted) {
   v1::ConsumeSummary summary;
   auto writer = stub_->Consume(&context, &summary);
   for (uint64_t sequence = 0; sequence < 3; ++sequence) {
-    ASSERT_TRUE(writer->Write(Message("bad", sequence)));
+    ASSERT_TRUE(writer->Write(TestMessage("bad", sequence)));
   }
   bad_accepted_ = 3;
   // Wait until the three are accepted, then walk away.
@@ -218,7 +204,7 @@ TEST_F(HostileInputTest, PeerThatNeverSpeaksIsDroppedAfterTheHandshakeTimeout) {
   RawConnection silent(consumer_->server().port());
   ASSERT_TRUE(silent.connected());
   // Meanwhile a good stream is served as usual.
-  ASSERT_TRUE(Send({Message("bad", 0)}).ok());
+  ASSERT_TRUE(Send({TestMessage("bad", 0)}).ok());
   bad_accepted_ = 1;
   EXPECT_TRUE(silent.ClosedByPeerWithin(absl::Seconds(5)));
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "consumer_service/consumer_server.h"
 #include "grpcpp/channel.h"
@@ -38,6 +39,15 @@ class TestConsumer {
   std::unique_ptr<ConsumerServer> server_;
   std::string target_;
 };
+
+// A demo message ("Mensaje <sequence>") of `producer_id`.
+v1::Mensaje TestMessage(const std::string& producer_id, uint64_t sequence);
+
+// Writes `messages` on one Consume stream with the synchronous API, closes
+// it, and returns the final status; the summary goes to `summary`.
+grpc::Status SendOnOneStream(v1::ConsumerService::Stub& stub,
+                             const std::vector<v1::Mensaje>& messages,
+                             v1::ConsumeSummary* summary);
 
 // One stream of `options.count` messages from `first_sequence`, started
 // at construction: Consume, or ConsumeBatches when options.batch_size > 1.
