@@ -1,14 +1,25 @@
 // Consistency check of rendered manifests against the real binaries: the
-// manifests may only use what consumer_service and producer_service accept.
+// manifests may only use what consumer_service and producer_service accept,
+// and must keep the delivery guarantee's conditions in a cluster.
 //   - every container runs one of the two binaries, by explicit command;
 //   - every arg, once $(VAR) is resolved from env/ConfigMap/downward API as
-//     the kubelet would, is a flag listed by the binary's --helpfull, and the
-//     binary itself accepts the whole arg list (names and values);
+//     the kubelet would (for a sample pod as the controller would create
+//     it), is a flag listed by the binary's --helpfull, and the binary
+//     itself accepts the whole arg list (names and values);
 //   - the consumer's listening port (--address, or its default) is the
 //     containerPort, the port of all three gRPC probes, the target port of
 //     the Services, and the NetworkPolicy's port;
-//   - the producer's --target is dns:///<headless Service>:<its port> and
-//     that Service leads to the consumer's listening port;
+//   - the consumer keeps its log durably on a volume of its own: a
+//     StatefulSet whose --data_dir is on a writable mount of one of its
+//     volumeClaimTemplates, --log_sync=group, an fsGroup for the non-root
+//     user, a headless governing Service (serviceName) for per-pod DNS
+//     names, and no release-dependent labels in the (immutable) claim
+//     templates;
+//   - the producer's --target is dns:///<StatefulSet>-{shard}.<its headless
+//     Service>:<port> and that port leads to the consumer's listening port,
+//     --consumer_shards equals the StatefulSet's replicas, --producer_id is
+//     the same for every attempt of a Job's pod, and --deadline outlasts a
+//     consumer restart but ends before the Job's activeDeadlineSeconds;
 //   - NetworkPolicy admits the producer pods, a PodDisruptionBudget covers
 //     the consumer, and preStop pause + --shutdown_grace fit into
 //     terminationGracePeriodSeconds.
@@ -28,6 +39,7 @@ import {
   loadObjects,
   namespaceOf,
   parseFlagArg,
+  samplePod,
   selects,
   workloads,
 } from "./lib/manifests.mjs";
@@ -58,6 +70,22 @@ function resolvePort(port, container) {
   return named ? named.containerPort : NaN;
 }
 
+// A container's command and args with $(VAR) resolved for one sample pod.
+function resolveArgs(objects, pod, container, problems, where) {
+  const envProblems = [];
+  const env = containerEnv(objects, pod, container, envProblems);
+  for (const p of envProblems) problems.push(`${where}: ${p}`);
+  const args = [];
+  for (const raw of [...(container.command ?? []).slice(1), ...(container.args ?? [])]) {
+    const { value, unresolved } = expand(String(raw), env);
+    for (const name of unresolved) {
+      problems.push(`${where}: arg "${raw}": $(${name}) is not defined in the container's env`);
+    }
+    args.push(value);
+  }
+  return args;
+}
+
 // The containers of all workloads, with their resolved args and flag values.
 function analyseContainers(objects, binaries, problems) {
   const result = [];
@@ -76,20 +104,8 @@ function analyseContainers(objects, binaries, problems) {
         problems.push(`${where}: command ${command[0]} is none of ${Object.keys(binaries).join(", ")}`);
         continue;
       }
-      const envProblems = [];
-      // A pod of a Deployment or Job is named <owner>-<suffix>.
-      const pod = { name: template.metadata?.name ?? `${object.metadata?.name}-x7k2p`, namespace };
-      const env = containerEnv(objects, pod, container, envProblems);
-      for (const p of envProblems) problems.push(`${where}: ${p}`);
-
-      const args = [];
-      for (const raw of [...command.slice(1), ...(container.args ?? [])]) {
-        const { value, unresolved } = expand(String(raw), env);
-        for (const name of unresolved) {
-          problems.push(`${where}: arg "${raw}": $(${name}) is not defined in the container's env`);
-        }
-        args.push(value);
-      }
+      const pod = samplePod(object, template);
+      const args = resolveArgs(objects, pod, container, problems, where);
 
       const values = new Map(binary.flags);
       for (const arg of args) {
@@ -115,14 +131,118 @@ function analyseContainers(objects, binaries, problems) {
       if (!verdict.ok) {
         problems.push(`${where}: ${binaryName} rejects its args [${args.join(" ")}]: ${verdict.output}`);
       }
-      result.push({ object, template, container, namespace, binaryName, where, values });
+      // A producer's id must survive a retry of its pod: the consumer keys
+      // the sequence state by it. Resolve the args again for another
+      // attempt of the same index and compare.
+      let retryValues;
+      if (binaryName === "producer_service" && ["Job", "CronJob"].includes(object.kind)) {
+        const retryPod = samplePod(object, template, { attempt: 1 });
+        const retryArgs = resolveArgs(objects, retryPod, container, [], where);
+        retryValues = new Map();
+        for (const arg of retryArgs) {
+          const flag = parseFlagArg(arg);
+          if (flag) retryValues.set(flag.name, flag.value ?? "true");
+        }
+      }
+      result.push({ object, template, container, namespace, binaryName, where, values, retryValues, pod });
     }
   }
   return result;
 }
 
+// Is path at or under dir (both absolute, "/"-separated)?
+function isUnder(path, dir) {
+  const clean = (p) => p.replace(/\/+$/, "") || "/";
+  const [p, d] = [clean(path), clean(dir)];
+  return p === d || p.startsWith(d === "/" ? "/" : `${d}/`);
+}
+
+// Labels that change from one release to the next: they must not be in a
+// StatefulSet's volumeClaimTemplates, which cannot be changed once created.
+const RELEASE_LABELS = ["app.kubernetes.io/version", "helm.sh/chart"];
+
+// The consumer's durable state: StatefulSet, volume claim, --data_dir on it,
+// --log_sync=group, fsGroup, headless serviceName.
+function checkConsumerStorage(objects, consumer, problems) {
+  const { object, template, container, namespace, where, values } = consumer;
+  if (object.kind !== "StatefulSet") {
+    problems.push(
+      `${where}: consumer_service runs in a ${object.kind}, not a StatefulSet: its pods have neither a stable name nor a volume of their own, so a producer cannot find again the consumer that holds its state`,
+    );
+    return;
+  }
+  const claimTemplates = object.spec?.volumeClaimTemplates ?? [];
+  if (claimTemplates.length === 0) {
+    problems.push(`${describe(object)}: no volumeClaimTemplates: the consumer's log needs a PersistentVolume per replica`);
+  }
+  const claimNames = new Set(claimTemplates.map((t) => t.metadata?.name));
+  const podVolumes = new Map((template.spec?.volumes ?? []).map((v) => [v.name, v]));
+  for (const mount of container.volumeMounts ?? []) {
+    if (!claimNames.has(mount.name) && !podVolumes.has(mount.name)) {
+      problems.push(`${where}: mounts volume "${mount.name}", which neither the pod's volumes nor the volumeClaimTemplates define`);
+    }
+  }
+  for (const claim of claimTemplates) {
+    const labels = claim.metadata?.labels ?? {};
+    for (const key of RELEASE_LABELS) {
+      if (key in labels) {
+        problems.push(
+          `${describe(object)}: volumeClaimTemplates "${claim.metadata?.name}" carries label ${key}=${labels[key]}; claim templates cannot be changed after creation, so the next release would fail to apply (keep such labels out of templates, kustomize issue 5389)`,
+        );
+      }
+    }
+  }
+
+  const dataDir = values.get("data_dir") ?? "";
+  if (dataDir === "") {
+    problems.push(`${where}: no --data_dir: accepted messages would live in memory only and nothing survives a restart`);
+  } else if (!dataDir.startsWith("/")) {
+    problems.push(`${where}: --data_dir=${dataDir} is not an absolute path`);
+  } else {
+    // The innermost mount that holds the directory.
+    const mount = (container.volumeMounts ?? [])
+      .filter((m) => m.mountPath && isUnder(dataDir, m.mountPath))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    if (!mount) {
+      problems.push(
+        `${where}: --data_dir=${dataDir} is on no volume mount (mounts: ${(container.volumeMounts ?? []).map((m) => m.mountPath).join(", ") || "none"}); it would be on the read-only root filesystem, or lost with the container`,
+      );
+    } else if (!claimNames.has(mount.name)) {
+      problems.push(
+        `${where}: --data_dir=${dataDir} is on volume "${mount.name}" (${mount.mountPath}), which is not one of the volumeClaimTemplates: it does not outlive the pod`,
+      );
+    } else if (mount.readOnly) {
+      problems.push(`${where}: --data_dir=${dataDir} is on a read-only mount of "${mount.name}"`);
+    }
+  }
+  const logSync = values.get("log_sync") ?? "";
+  if (logSync !== "group") {
+    problems.push(`${where}: --log_sync=${logSync}: the exactly-once guarantee needs --log_sync=group (a confirmed message must survive a node crash)`);
+  }
+  const podSecurity = template.spec?.securityContext ?? {};
+  const user = container.securityContext?.runAsUser ?? podSecurity.runAsUser;
+  if (user !== 0 && podSecurity.fsGroup === undefined) {
+    problems.push(
+      `${where}: no fsGroup in the pod's securityContext: a freshly provisioned volume belongs to root, and the non-root user ${user ?? "(image's)"} could not create its log there`,
+    );
+  }
+
+  const serviceName = object.spec?.serviceName;
+  const governing = serviceName && findObject(objects, "Service", serviceName, namespace);
+  if (!serviceName) {
+    problems.push(`${describe(object)}: no serviceName: its pods get no DNS names of their own`);
+  } else if (!governing) {
+    problems.push(`${describe(object)}: serviceName ${serviceName} is not a Service in the manifests`);
+  } else if (governing.spec?.clusterIP !== "None") {
+    problems.push(`${describe(object)}: serviceName ${serviceName} is not headless (clusterIP: None): its pods get no DNS names of their own`);
+  } else if (!selects(governing.spec?.selector, template.metadata?.labels)) {
+    problems.push(`${describe(object)}: serviceName ${serviceName} does not select its pods`);
+  }
+}
+
 function checkConsumer(objects, consumer, producers, problems) {
   const { object, template, container, namespace, where, values } = consumer;
+  checkConsumerStorage(objects, consumer, problems);
   const labels = template.metadata?.labels ?? {};
   const listenPort = portOf(values.get("address"));
   if (Number.isNaN(listenPort)) {
@@ -231,47 +351,123 @@ function checkConsumer(objects, consumer, producers, problems) {
   return listenPort;
 }
 
+// The time a consumer replica may need to come back: the termination
+// grace period (the old pod may use all of it) plus what the startup probe
+// allows for replaying the log.
+function consumerRestartSeconds(consumer) {
+  const grace = consumer.template.spec?.terminationGracePeriodSeconds ?? 30;
+  const startup = consumer.container.startupProbe;
+  const allowance = startup
+    ? (startup.initialDelaySeconds ?? 0) + (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3)
+    : 0;
+  return grace + allowance;
+}
+
 function checkProducer(objects, producer, consumers, problems) {
-  const { namespace, where, values } = producer;
+  const { object, namespace, where, values, retryValues } = producer;
   const target = values.get("target") ?? "";
-  const match = /^dns:\/\/\/([A-Za-z0-9.-]+):(\d+)$/.exec(target);
+  const shards = Number(values.get("consumer_shards") ?? "1");
+  const shape = "dns:///<StatefulSet>-{shard}.<its headless Service>:<port>";
+
+  const producerId = values.get("producer_id") ?? "";
+  const retryId = retryValues?.get("producer_id");
+  if (retryValues && retryId !== producerId) {
+    problems.push(
+      `${where}: --producer_id changes from one pod to the next (${producerId}, then ${retryId ?? "(unset)"}): a retried pod would start a new sequence under a new id; derive it from the Job and its completion index (completionMode: Indexed)`,
+    );
+  }
+
+  const match = /^dns:\/\/\/([A-Za-z0-9.{}-]+):(\d+)$/.exec(target);
   if (!match) {
-    problems.push(`${where}: --target=${target} is not dns:///<headless Service>:<port>; without DNS resolution of every pod address there is no client-side balancing`);
+    problems.push(`${where}: --target=${target} is not ${shape}`);
     return;
   }
   const [, host, portText] = match;
   const port = Number(portText);
   const parts = host.split(".");
-  const serviceName = parts[0];
-  const serviceNamespace = parts.length > 1 ? parts[1] : namespace;
-  if (parts.length > 2 && parts[2] !== "svc") {
-    problems.push(`${where}: --target host ${host} is not a Service name (<name>[.<namespace>[.svc[.<cluster domain>]]])`);
+  const hasPlaceholder = host.includes("{shard}");
+  if (shards > 1 && !hasPlaceholder) {
+    problems.push(
+      `${where}: --target=${target} has no {shard} but --consumer_shards=${shards}: producer_service refuses that; give ${shape} so that each producer id reaches the one consumer replica that holds its state`,
+    );
     return;
   }
+  if (shards <= 1 && hasPlaceholder) {
+    problems.push(`${where}: --target=${target} has {shard} but --consumer_shards=${shards}: producer_service refuses that`);
+    return;
+  }
+  // With one shard the target names replica 0 directly.
+  const podPattern = shards > 1 ? /^([a-z0-9][a-z0-9-]*)-\{shard\}$/ : /^([a-z0-9][a-z0-9-]*)-0$/;
+  const podMatch = podPattern.exec(parts[0]);
+  if (!podMatch || parts.length < 2 || parts.slice(1).some((p) => p.includes("{shard}"))) {
+    problems.push(
+      `${where}: --target host ${host} is not <StatefulSet>-${shards > 1 ? "{shard}" : "0"}.<headless Service>: a producer must reach the consumer replica that holds its state by its per-pod DNS name, not any pod behind a Service`,
+    );
+    return;
+  }
+  const statefulSetName = podMatch[1];
+  const serviceName = parts[1];
+  const serviceNamespace = parts.length > 2 ? parts[2] : namespace;
+  if (parts.length > 3 && parts[3] !== "svc") {
+    problems.push(`${where}: --target host ${host} is not a pod's DNS name (<pod>.<service>[.<namespace>[.svc[.<cluster domain>]]])`);
+    return;
+  }
+
   const service = findObject(objects, "Service", serviceName, serviceNamespace);
   if (!service) {
     problems.push(`${where}: --target names Service ${serviceNamespace}/${serviceName}, which is not in the manifests`);
     return;
   }
   if (service.spec?.clusterIP !== "None") {
-    problems.push(`${where}: --target names ${describe(service)}, which is not headless (clusterIP: None): every stream would pin to one pod`);
+    problems.push(`${where}: --target names ${describe(service)}, which is not headless (clusterIP: None): its pods have no DNS names of their own`);
   }
-  const servicePort = (service.spec?.ports ?? []).find((p) => p.port === port);
-  if (!servicePort) {
-    problems.push(`${where}: --target port ${port} is not a port of ${describe(service)} (${(service.spec?.ports ?? []).map((p) => p.port)})`);
+  const consumer = consumers.find(
+    (c) => c.object.kind === "StatefulSet" && c.object.metadata?.name === statefulSetName && c.namespace === serviceNamespace,
+  );
+  if (!consumer) {
+    problems.push(`${where}: --target names pods of StatefulSet ${serviceNamespace}/${statefulSetName}, which is no StatefulSet running consumer_service`);
     return;
   }
-  const backends = consumers.filter(
-    (c) => c.namespace === serviceNamespace && service.spec?.selector && selects(service.spec.selector, c.template.metadata?.labels),
-  );
-  if (backends.length === 0) {
-    problems.push(`${where}: ${describe(service)} selects no consumer_service pods`);
+  const statefulSet = consumer.object;
+  if (statefulSet.spec?.serviceName !== serviceName) {
+    problems.push(
+      `${where}: --target uses Service ${serviceName}, but ${describe(statefulSet)} names its pods under serviceName ${statefulSet.spec?.serviceName}: ${host} does not resolve`,
+    );
   }
-  for (const consumer of backends) {
-    const listenPort = portOf(consumer.values.get("address"));
-    const reached = resolvePort(servicePort.targetPort ?? servicePort.port, consumer.container);
-    if (reached !== listenPort) {
-      problems.push(`${where}: --target reaches port ${reached} of ${consumer.where}, which listens on ${listenPort}`);
+  const replicas = statefulSet.spec?.replicas ?? 1;
+  if (shards !== replicas) {
+    problems.push(
+      `${where}: --consumer_shards=${shards} but ${describe(statefulSet)} has ${replicas} replicas: ${shards > replicas ? "producers hashed to the missing replicas would reach no consumer" : "some replicas would get no producers"}; keep them equal`,
+    );
+  }
+  if (!selects(service.spec?.selector, consumer.template.metadata?.labels)) {
+    problems.push(`${where}: ${describe(service)} does not select the pods of ${describe(statefulSet)}`);
+  }
+  // A pod's DNS name resolves to the pod's own address: the target port is
+  // the container's port itself (no Service port mapping in between).
+  const listenPort = portOf(consumer.values.get("address"));
+  if (port !== listenPort) {
+    problems.push(
+      `${where}: --target port ${port}: a pod's DNS name leads straight to the pod, where ${consumer.where} listens on ${listenPort}`,
+    );
+  }
+
+  // --deadline: longer than a consumer restart, shorter than the Job.
+  const deadline = durationSeconds(values.get("deadline") ?? "");
+  const restart = consumerRestartSeconds(consumer);
+  if (Number.isNaN(deadline)) {
+    problems.push(`${where}: cannot read --deadline=${values.get("deadline")}`);
+  } else {
+    if (deadline <= restart) {
+      problems.push(
+        `${where}: --deadline ${deadline}s is shorter than a consumer restart (termination grace + startup probe allowance: ${restart}s): producers would give up during an ordinary rolling update`,
+      );
+    }
+    const active = object.kind === "Job" ? object.spec?.activeDeadlineSeconds : undefined;
+    if (active !== undefined && deadline >= active) {
+      problems.push(
+        `${where}: --deadline ${deadline}s is not below the Job's activeDeadlineSeconds ${active}: the Job would kill the producer before it can end with its own error`,
+      );
     }
   }
 }

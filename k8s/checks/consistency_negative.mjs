@@ -8,19 +8,21 @@ import { checkConsistency, loadBinaries } from "./consistency.mjs";
 import { loadObjects } from "./lib/manifests.mjs";
 
 const kind = (objects, k) => objects.filter((o) => o.kind === k);
-const consumerContainer = (objects) => kind(objects, "Deployment")[0].spec.template.spec.containers[0];
+const statefulSet = (objects) => kind(objects, "StatefulSet")[0];
+const consumerContainer = (objects) => statefulSet(objects).spec.template.spec.containers[0];
 const producerContainer = (objects) => kind(objects, "Job")[0].spec.template.spec.containers[0];
 const setArg = (container, flag, value) => {
   container.args = container.args.map((a) => (a.startsWith(`--${flag}=`) ? `--${flag}=${value}` : a));
 };
 const headless = (objects) => kind(objects, "Service").find((s) => s.spec.clusterIP === "None");
+const flagsConfigMap = (objects, key) => kind(objects, "ConfigMap").find((c) => key in (c.data ?? {}));
 
 // name -> [mutation, expected problem (regexp)]
 const CASES = {
   "unknown-flag": [(o) => consumerContainer(o).args.push("--adress=0.0.0.0:50051"), /--adress is not a flag of consumer_service/],
   "illegal-flag-value": [
     (o) => {
-      kind(o, "ConfigMap").find((c) => "COUNT" in (c.data ?? {})).data.COUNT = "five";
+      flagsConfigMap(o, "COUNT").data.COUNT = "five";
     },
     /producer_service rejects its args.*Illegal value 'five'/s,
   ],
@@ -38,17 +40,49 @@ const CASES = {
   ],
   "listen-port": [(o) => setArg(consumerContainer(o), "address", "0.0.0.0:8080"), /listens on 8080/],
   "target-not-headless": [
-    (o) => setArg(producerContainer(o), "target", "dns:///consumer:50051"),
+    (o) => setArg(producerContainer(o), "target", "dns:///consumer-{shard}.consumer:50051"),
     /not headless/,
   ],
   "target-no-dns-scheme": [
-    (o) => setArg(producerContainer(o), "target", "consumer-headless:50051"),
+    (o) => setArg(producerContainer(o), "target", "consumer-{shard}.consumer-headless:50051"),
     /is not dns:\/\/\//,
   ],
-  "target-port": [(o) => setArg(producerContainer(o), "target", "dns:///consumer-headless:50052"), /--target port 50052/],
+  "target-port": [
+    (o) => setArg(producerContainer(o), "target", "dns:///consumer-{shard}.consumer-headless:50052"),
+    /--target port 50052/,
+  ],
+  // The old round_robin-style target: any pod behind the Service.
+  "target-without-shard": [
+    (o) => setArg(producerContainer(o), "target", "dns:///consumer-headless:50051"),
+    /has no \{shard\} but --consumer_shards=2/,
+  ],
+  "target-not-per-pod-name": [
+    (o) => {
+      setArg(producerContainer(o), "target", "dns:///consumer-headless:50051");
+      flagsConfigMap(o, "CONSUMER_SHARDS").data.CONSUMER_SHARDS = "1";
+    },
+    /is not <StatefulSet>-0\.<headless Service>/,
+  ],
+  "target-other-service": [
+    (o) => {
+      const other = structuredClone(headless(o));
+      other.metadata.name = "consumer-other";
+      o.push(other);
+      setArg(producerContainer(o), "target", "dns:///consumer-{shard}.consumer-other:50051");
+    },
+    /names its pods under serviceName consumer-headless/,
+  ],
+  "shards-not-replicas": [
+    (o) => (statefulSet(o).spec.replicas = 3),
+    /--consumer_shards=2 but StatefulSet .*consumer has 3 replicas/,
+  ],
+  "shards-config-not-replicas": [
+    (o) => (flagsConfigMap(o, "CONSUMER_SHARDS").data.CONSUMER_SHARDS = "4"),
+    /--consumer_shards=4 but StatefulSet .*consumer has 2 replicas/,
+  ],
   "service-target-port": [(o) => (headless(o).spec.ports[0].targetPort = 8080), /leads to 8080/],
   "termination-grace": [
-    (o) => (kind(o, "Deployment")[0].spec.template.spec.terminationGracePeriodSeconds = 12),
+    (o) => (statefulSet(o).spec.template.spec.terminationGracePeriodSeconds = 12),
     /terminationGracePeriodSeconds 12/,
   ],
   "network-policy-port": [
@@ -62,6 +96,63 @@ const CASES = {
   "no-disruption-budget": [
     (o) => o.splice(o.findIndex((x) => x.kind === "PodDisruptionBudget"), 1),
     /no PodDisruptionBudget/,
+  ],
+  "consumer-deployment": [
+    (o) => {
+      const set = statefulSet(o);
+      set.kind = "Deployment";
+      delete set.spec.volumeClaimTemplates;
+      delete set.spec.serviceName;
+    },
+    /runs in a Deployment, not a StatefulSet/,
+  ],
+  "no-volume-claim-template": [
+    (o) => delete statefulSet(o).spec.volumeClaimTemplates,
+    /no volumeClaimTemplates/,
+  ],
+  "data-dir-off-volume": [
+    (o) => setArg(consumerContainer(o), "data_dir", "/var/lib/consumer-log"),
+    /--data_dir=\/var\/lib\/consumer-log is on no volume mount/,
+  ],
+  "data-dir-on-pod-volume": [
+    (o) => {
+      const spec = statefulSet(o).spec.template.spec;
+      spec.volumes = [...(spec.volumes ?? []), { name: "scratch", emptyDir: {} }];
+      consumerContainer(o).volumeMounts.push({ name: "scratch", mountPath: "/var/lib/consumer/tmp" });
+      setArg(consumerContainer(o), "data_dir", "/var/lib/consumer/tmp/log");
+    },
+    /is on volume "scratch" .* not one of the volumeClaimTemplates/,
+  ],
+  "no-data-dir": [
+    (o) => (consumerContainer(o).args = consumerContainer(o).args.filter((a) => !a.startsWith("--data_dir="))),
+    /no --data_dir/,
+  ],
+  "log-sync-none": [(o) => (flagsConfigMap(o, "LOG_SYNC").data.LOG_SYNC = "none"), /--log_sync=none: the exactly-once guarantee/],
+  "no-fs-group": [(o) => delete statefulSet(o).spec.template.spec.securityContext.fsGroup, /no fsGroup/],
+  "service-name-not-headless": [(o) => (statefulSet(o).spec.serviceName = "consumer"), /serviceName consumer is not headless/],
+  "version-label-in-claim-template": [
+    (o) => (statefulSet(o).spec.volumeClaimTemplates[0].metadata.labels = { "app.kubernetes.io/version": "dev" }),
+    /carries label app\.kubernetes\.io\/version=dev/,
+  ],
+  "producer-id-per-pod": [
+    (o) => {
+      const c = producerContainer(o);
+      c.env.push({ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
+      setArg(c, "producer_id", "$(POD_NAME)");
+    },
+    /--producer_id changes from one pod to the next/,
+  ],
+  "job-not-indexed": [
+    (o) => delete kind(o, "Job")[0].spec.completionMode,
+    /job-completion-index'\] is not set on the pods/,
+  ],
+  "deadline-too-short": [
+    (o) => (flagsConfigMap(o, "DEADLINE").data.DEADLINE = "1m"),
+    /--deadline 60s is shorter than a consumer restart/,
+  ],
+  "deadline-beyond-job": [
+    (o) => (flagsConfigMap(o, "DEADLINE").data.DEADLINE = "15m"),
+    /not below the Job's activeDeadlineSeconds 600/,
   ],
 };
 

@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Runs the pair for real from the rendered manifests, without a cluster:
 # builds the image from the top-level Dockerfile with podman, plays the
-# consumer Deployment and the producer Job (as a Pod, see podman_adapt.mjs)
-# with `podman kube play`, and checks the producer's output, the consumer's
-# logs and health, the security context the runtime applied, and a graceful
-# stop. Everything talks to 127.0.0.1 only (host networking, consumer bound
-# to loopback).
+# consumer StatefulSet (each replica as a Pod with its own named volume for
+# its claim) and the producer Job (one Pod per completion index) with
+# `podman kube play`, after podman_adapt.mjs has adapted the same rendered
+# objects (see there for every change and why). Checks:
+#   - both consumer replicas SERVING, the security context the runtime
+#     applied;
+#   - two producers (completion indexes 0 and 1), each reaching the replica
+#     its producer id hashes to (--consumer_shards): their output, and
+#     GetProducerState on both replicas (the right one knows the producer,
+#     the other does not);
+#   - a graceful stop, then durability: the consumer pods are removed and
+#     played again on the same volumes, say they replayed their log, still
+#     know where each producer stands, and a second run of the producers
+#     continues the sequence (Mensaje 5...) on the same replicas;
+#   - teardown: no containers, pods or volumes left.
+# Everything talks to loopback addresses only (host networking; consumer
+# replica i bound to 127.0.0.<i+1>, as each pod has its own IP in a cluster).
 #
 # Needs root (podman 4.3 from Debian, as root, with runc: crun fails on this
 # machine's hybrid cgroup setup). Installs podman, runc, debootstrap and
@@ -18,12 +30,13 @@
 # `podman build --network=host` reaches the apt mirror.
 #
 # Takes 3-5 minutes end to end on 2 cores (debootstrap, apt-get and Bazel in
-# the image build); under a minute with a warm PODMAN_SMOKE_CACHE.
+# the image build); about a minute with a warm PODMAN_SMOKE_CACHE.
 #
 # Usage: k8s/checks/podman_smoke.sh
 #   PODMAN_SMOKE_CACHE=DIR  keep podman's storage (base image, build cache)
 #                           in DIR between runs; default: a temporary
 #                           directory under /var/tmp, removed at the end.
+#                           The consumers' volumes are removed either way.
 #   DEBIAN_MIRROR=URL       for debootstrap (default http://deb.debian.org/debian).
 # Ends with "N passed, N failed"; exits 1 if anything failed.
 set -euo pipefail
@@ -59,7 +72,15 @@ else
   state=$work/state
   keep_state=0
 fi
-mkdir -p "$state/storage" "$work/run" "$work/tmp" "$work/kube"
+# podman records its run root and temporary directory in the database in
+# its storage and keeps using the recorded ones: with a kept storage they
+# must stay the same from run to run, so they live beside it.
+if [ "$keep_state" -eq 1 ]; then
+  podman_run=$state/run podman_tmp=$state/tmp
+else
+  podman_run=$work/run podman_tmp=$work/tmp
+fi
+mkdir -p "$state/storage" "$podman_run" "$podman_tmp" "$work/kube"
 netns_before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort || true)
 # podman keeps a blob-info cache in /var/lib/containers/cache whatever the
 # storage configuration says; remove it at the end if this run created it.
@@ -70,7 +91,7 @@ cat > "$work/storage.conf" <<EOF
 [storage]
 driver = "overlay"
 graphroot = "$state/storage"
-runroot = "$work/run"
+runroot = "$podman_run"
 EOF
 cat > "$work/containers.conf" <<EOF
 [containers]
@@ -81,7 +102,7 @@ default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
-tmp_dir = "$work/tmp"
+tmp_dir = "$podman_tmp"
 EOF
 # Short image names never go to a registry: every image here is local.
 cat > "$work/registries.conf" <<EOF
@@ -100,6 +121,9 @@ cleanup() {
   # Only this run's private storage is seen here, so "all" means ours.
   podman pod rm --all --force >/dev/null 2>&1
   podman rm --all --force >/dev/null 2>&1
+  # The consumers' volumes go even when the storage is kept: the next run
+  # must start from empty logs.
+  podman volume rm --all --force >/dev/null 2>&1
   if [ "$keep_state" -eq 0 ]; then
     podman system reset --force >/dev/null 2>&1
   fi
@@ -110,10 +134,10 @@ cleanup() {
     grep '^netns-' | xargs -r -n1 ip netns delete 2>/dev/null
   # conmon runs "podman container cleanup" when a container exits; those
   # processes carry this run's directories in their arguments and would
-  # recreate them. Wait for them (they are ours: the path is unique to this
-  # run), then end any that hang, by PID.
+  # recreate them. Wait for them (they are ours: the paths are this run's or
+  # its cache's), then end any that hang, by PID.
   local waited=0 pids
-  while pids=$(pgrep -f -- "$work") && [ "$waited" -lt 30 ]; do
+  while pids=$(pgrep -f -- "$podman_run|$work") && [ "$waited" -lt 30 ]; do
     sleep 0.5; waited=$((waited + 1))
   done
   # shellcheck disable=SC2086 # one PID per word
@@ -134,11 +158,26 @@ summary_and_exit() {
 
 # --- render and adapt ------------------------------------------------------
 kubectl kustomize "$k8s_dir/overlays/local" > "$work/rendered.yaml"
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-node "$checks_dir/podman_adapt.mjs" --port "$port" --out-dir "$work/kube" "$work/rendered.yaml"
+# One port, free on 127.0.0.1 and 127.0.0.2, the two replicas' addresses.
+port=$(node -e '
+  const net = require("net");
+  const tryPort = () => {
+    const a = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = a.address().port;
+      const b = net.createServer().once("error", () => { a.close(); tryPort(); })
+        .listen(p, "127.0.0.2", () => { console.log(p); a.close(); b.close(); });
+    });
+  };
+  tryPort();')
+# Two producers (completion indexes 0 and 1), as an overlay raising the Job's
+# parallelism and completions would run them: with two consumer shards their
+# ids hash to different replicas, so both replicas are exercised.
+node "$checks_dir/podman_adapt.mjs" --port "$port" --producers 2 --out-dir "$work/kube" "$work/rendered.yaml"
 # shellcheck source=/dev/null
 source "$work/kube/plan.env"
-echo "consumer on 127.0.0.1:$port, image $IMAGE"
+echo "consumers on ${CONSUMER_ADDRESSES[*]}, image $IMAGE"
+# A leftover of an interrupted run in a kept PODMAN_SMOKE_CACHE.
+podman volume rm --force "${CONSUMER_VOLUMES[@]}" > /dev/null 2>&1 || true
 
 # --- base image ------------------------------------------------------------
 base_image=localhost/debian-bookworm-minbase:latest
@@ -172,75 +211,225 @@ fi
 user=$(podman image inspect "$IMAGE" --format '{{.Config.User}}')
 [ "$user" = "65532:65532" ] && pass "image runs as numeric non-root user $user" || fail "image user is '$user', expected 65532:65532"
 
-# --- consumer --------------------------------------------------------------
+# --- consumers ---------------------------------------------------------------
+# The StatefulSet's claims first (podman makes named volumes of them), then
+# its pods.
+podman kube play "$work/kube/volumes.yaml" > /dev/null
 podman kube play "$work/kube/consumer.yaml" > /dev/null
-if node "$checks_dir/grpc_health.mjs" --service "$HEALTH_SERVICE" --wait 30 "127.0.0.1:$port"; then
-  pass "consumer: grpc.health.v1 SERVING (what the grpc probes ask)"
-else
-  podman logs "$CONSUMER_CONTAINER" 2>&1 | tail -20; fail "consumer did not become healthy"; summary_and_exit
-fi
+n_consumers=${#CONSUMER_PODS[@]}
+
+# wait_healthy WHAT: every replica answers SERVING within 30 s.
+wait_healthy() {
+  local i ok=1
+  for ((i = 0; i < n_consumers; i++)); do
+    node "$checks_dir/grpc_health.mjs" --service "$HEALTH_SERVICE" --wait 30 "${CONSUMER_ADDRESSES[$i]}" > /dev/null ||
+      { ok=0; podman logs "${CONSUMER_CONTAINERS[$i]}" 2>&1 | tail -20; }
+  done
+  [ "$ok" -eq 1 ] && pass "$1: ${CONSUMER_PODS[*]} grpc.health.v1 SERVING (what the grpc probes ask)" ||
+    { fail "$1: not every consumer replica became healthy"; summary_and_exit; }
+}
+wait_healthy "consumers"
 
 # The security context as the runtime applied it, read from the process
 # itself (no binary inside the image needed).
-pid=$(podman inspect "$CONSUMER_CONTAINER" --format '{{.State.Pid}}')
+pid=$(podman inspect "${CONSUMER_CONTAINERS[0]}" --format '{{.State.Pid}}')
 status=$(cat "/proc/$pid/status")
 uid=$(awk '/^Uid:/ {print $3}' <<< "$status")
 capeff=$(awk '/^CapEff:/ {print $2}' <<< "$status")
 nnp=$(awk '/^NoNewPrivs:/ {print $2}' <<< "$status")
-readonly_root=$(podman inspect "$CONSUMER_CONTAINER" --format '{{.HostConfig.ReadonlyRootfs}}')
+readonly_root=$(podman inspect "${CONSUMER_CONTAINERS[0]}" --format '{{.HostConfig.ReadonlyRootfs}}')
 if [ "$uid" = "$RUN_AS_USER" ] && [ "$capeff" = "0000000000000000" ] && [ "$nnp" = "1" ] && [ "$readonly_root" = "true" ]; then
   pass "consumer process: uid $uid, no capabilities, no_new_privs, read-only root"
 else
   fail "consumer process: uid=$uid (want $RUN_AS_USER) CapEff=$capeff NoNewPrivs=$nnp ReadonlyRootfs=$readonly_root"
 fi
+# The log, on each replica's own volume, written by the non-root user.
+log_files_ok=1
+for ((i = 0; i < n_consumers; i++)); do
+  mountpoint=$(podman volume inspect "${CONSUMER_VOLUMES[$i]}" --format '{{.Mountpoint}}')
+  log_file=$mountpoint${CONSUMER_DATA_DIR#"$CONSUMER_DATA_MOUNT"}/messages.log
+  owner=$(stat -c %u "$log_file" 2>/dev/null || echo missing)
+  [ "$owner" = "$RUN_AS_USER" ] || { log_files_ok=0; echo "    ${CONSUMER_VOLUMES[$i]}: $log_file owner: $owner"; }
+done
+[ "$log_files_ok" -eq 1 ] && pass "each replica's messages.log is on its own volume (${CONSUMER_VOLUMES[*]}), owned by uid $RUN_AS_USER" ||
+  fail "messages.log not on the volumes as uid $RUN_AS_USER"
 
-# --- producer --------------------------------------------------------------
-podman kube play "$work/kube/producer.yaml" > /dev/null
-if exit_code=$(timeout 120 podman wait "$PRODUCER_CONTAINER"); then :; else exit_code="timeout"; fi
-podman logs "$PRODUCER_CONTAINER" > "$work/producer.log" 2>&1 || true
-sed 's/^/    producer| /' "$work/producer.log"
-[ "$exit_code" = "0" ] && pass "producer exited 0" || fail "producer exit: $exit_code"
-
-missing=()
-if [ "$PRODUCER_PRINTS" = "true" ]; then
-  for ((i = 0; i < PRODUCER_COUNT; i++)); do
-    grep -q "Produciendo: Mensaje $i\$" "$work/producer.log" || missing+=("Produciendo: Mensaje $i")
+# --- producers ---------------------------------------------------------------
+# run_producers FIRST: plays the producer pods, waits for them, and checks
+# that each printed Mensaje FIRST..FIRST+COUNT-1 and the consumer's summary.
+run_producers() {
+  local first=$1 last=$(($1 + PRODUCER_COUNT - 1)) i exit_code missing
+  podman kube play "$work/kube/producer.yaml" > /dev/null
+  for i in "${!PRODUCER_PODS[@]}"; do
+    if exit_code=$(timeout 120 podman wait "${PRODUCER_CONTAINERS[$i]}"); then :; else exit_code="timeout"; fi
+    podman logs "${PRODUCER_CONTAINERS[$i]}" > "$work/producer-$i.log" 2>&1 || true
+    sed "s/^/    ${PRODUCER_IDS[$i]}| /" "$work/producer-$i.log"
+    missing=()
+    if [ "$PRODUCER_PRINTS" = "true" ]; then
+      for ((n = first; n <= last; n++)); do
+        grep -q "Produciendo: Mensaje $n\$" "$work/producer-$i.log" || missing+=("Produciendo: Mensaje $n")
+      done
+    fi
+    grep -q "Consumer summary: $PRODUCER_COUNT messages, .*producer ${PRODUCER_IDS[$i]}, sequences $first..$last" "$work/producer-$i.log" ||
+      missing+=("Consumer summary: $PRODUCER_COUNT messages ... producer ${PRODUCER_IDS[$i]}, sequences $first..$last")
+    tail -n 1 "$work/producer-$i.log" | grep -qx "Todos los procesos han terminado." || missing+=("Todos los procesos han terminado. (last line)")
+    if [ "$exit_code" = "0" ] && [ ${#missing[@]} -eq 0 ]; then
+      pass "producer ${PRODUCER_IDS[$i]} -> ${CONSUMER_HOSTS[${PRODUCER_SHARDS[$i]}]}: exit 0, Mensaje $first..$last, summary, final line"
+    else
+      fail "producer ${PRODUCER_IDS[$i]}: exit $exit_code; output lacks: ${missing[*]:-nothing}"
+    fi
   done
-fi
-grep -q "Consumer summary: $PRODUCER_COUNT messages, .*producer $PRODUCER_ID, sequences 0..$((PRODUCER_COUNT - 1))" "$work/producer.log" ||
-  missing+=("Consumer summary: $PRODUCER_COUNT messages ... producer $PRODUCER_ID")
-tail -n 1 "$work/producer.log" | grep -qx "Todos los procesos han terminado." || missing+=("Todos los procesos han terminado. (last line)")
-[ ${#missing[@]} -eq 0 ] && pass "producer output: $PRODUCER_COUNT messages, summary from the consumer, final line" ||
-  fail "producer output lacks: ${missing[*]}"
+}
 
-podman logs "$CONSUMER_CONTAINER" > "$work/consumer.log" 2>&1 || true
-if [ "$CONSUMER_PRINTS" = "true" ]; then
-  got=$( (grep -o "Consumiendo: Mensaje [0-9]*" "$work/consumer.log" || true) | sort -u | wc -l)
-  [ "$got" -eq "$PRODUCER_COUNT" ] && pass "consumer logged $got messages" ||
-    fail "consumer logged $got distinct 'Consumiendo' lines, expected $PRODUCER_COUNT"
-fi
-node "$checks_dir/grpc_health.mjs" --service "$HEALTH_SERVICE" "127.0.0.1:$port" > /dev/null &&
-  pass "consumer still SERVING after the producer" || fail "consumer not SERVING after the producer"
+# check_states NEXT WHAT: each replica knows exactly the producers hashed to
+# it, at NEXT; the others do not know them.
+check_states() {
+  local next=$1 i j answer want ok=1
+  for i in "${!PRODUCER_IDS[@]}"; do
+    for ((j = 0; j < n_consumers; j++)); do
+      answer=$(node "$checks_dir/grpc_producer_state.mjs" --producer_id "${PRODUCER_IDS[$i]}" "${CONSUMER_ADDRESSES[$j]}" 2>&1)
+      if [ "$j" = "${PRODUCER_SHARDS[$i]}" ]; then want="known=true next_sequence=$next"; else want="known=false next_sequence=0"; fi
+      [ "$answer" = "$want" ] || { ok=0; echo "    ${CONSUMER_PODS[$j]} about ${PRODUCER_IDS[$i]}: $answer (want $want)"; }
+    done
+  done
+  local mapping=""
+  for i in "${!PRODUCER_IDS[@]}"; do mapping+=" ${PRODUCER_IDS[$i]}@${CONSUMER_PODS[${PRODUCER_SHARDS[$i]}]}"; done
+  [ "$ok" -eq 1 ] && pass "$2: GetProducerState: each producer known only to its replica, next_sequence $next ($mapping )" ||
+    fail "$2: producer state on the replicas is not as the shard mapping says"
+}
 
-# --- graceful stop -----------------------------------------------------------
-# What the kubelet does on pod deletion: SIGTERM, SIGKILL after
-# terminationGracePeriodSeconds (the preStop pause is not emulated).
-podman pod stop -t "$CONSUMER_GRACE_SECONDS" "$CONSUMER_POD" > /dev/null
-podman logs "$CONSUMER_CONTAINER" > "$work/consumer.log" 2>&1 || true
-sed 's/^/    consumer| /' "$work/consumer.log" | grep -v "Consumiendo" || true
-consumer_exit=$(podman inspect "$CONSUMER_CONTAINER" --format '{{.State.ExitCode}}')
-if [ "$consumer_exit" = "0" ] && grep -q "received Terminated" "$work/consumer.log" &&
-    grep -q "consumer_service stopped: $PRODUCER_COUNT messages in 1 completed and 0 failed streams" "$work/consumer.log"; then
-  pass "consumer stopped on SIGTERM: exit 0, $PRODUCER_COUNT messages in 1 completed stream"
-else
-  fail "consumer stop: exit $consumer_exit, see its log above"
-fi
+# check_consumer_logs FIRST WHAT: each replica printed exactly the messages
+# of its producers, FIRST..FIRST+COUNT-1 each.
+check_consumer_logs() {
+  local first=$1 i j expected got ok=1
+  [ "$CONSUMER_PRINTS" = "true" ] || return 0
+  for ((j = 0; j < n_consumers; j++)); do
+    podman logs "${CONSUMER_CONTAINERS[$j]}" > "$work/consumer-$j.log" 2>&1 || true
+    expected=""
+    for i in "${!PRODUCER_IDS[@]}"; do
+      [ "${PRODUCER_SHARDS[$i]}" = "$j" ] && expected+=$(seq -f "Consumiendo: Mensaje %g" "$first" $((first + PRODUCER_COUNT - 1)))$'\n'
+    done
+    got=$( (grep -o "Consumiendo: Mensaje [0-9]*" "$work/consumer-$j.log" || true) | sort)
+    [ "$got" = "$(printf '%s' "$expected" | sed '/^$/d' | sort)" ] ||
+      { ok=0; echo "    ${CONSUMER_PODS[$j]} printed: $(echo "$got" | tr '\n' ',')"; }
+  done
+  [ "$ok" -eq 1 ] && pass "$2: each replica printed exactly its producers' messages (Mensaje $first..$((first + PRODUCER_COUNT - 1)))" ||
+    fail "$2: the replicas' Consumiendo lines do not match the shard mapping"
+}
+
+# graceful_stop WHAT [any]: what the kubelet does on pod deletion: SIGTERM,
+# SIGKILL after terminationGracePeriodSeconds (the preStop pause is not
+# emulated). Each replica must exit 0; unless "any" is given, having
+# accepted exactly its producers' COUNT messages, one stream each.
+graceful_stop() {
+  local j messages exit_codes=() ok=1 any=${2:-}
+  podman pod stop -t "$CONSUMER_GRACE_SECONDS" "${CONSUMER_PODS[@]}" > /dev/null
+  for ((j = 0; j < n_consumers; j++)); do
+    podman logs "${CONSUMER_CONTAINERS[$j]}" > "$work/consumer-$j.log" 2>&1 || true
+    sed "s/^/    ${CONSUMER_PODS[$j]}| /" "$work/consumer-$j.log" | grep -v "Consumiendo" || true
+    messages=0
+    for i in "${!PRODUCER_IDS[@]}"; do [ "${PRODUCER_SHARDS[$i]}" = "$j" ] && messages=$((messages + PRODUCER_COUNT)); done
+    exit_codes+=("$(podman inspect "${CONSUMER_CONTAINERS[$j]}" --format '{{.State.ExitCode}}')")
+    [ "${exit_codes[$j]}" = "0" ] && grep -q "received Terminated" "$work/consumer-$j.log" &&
+      { [ -n "$any" ] || grep -q "consumer_service stopped: $messages messages in $((messages / PRODUCER_COUNT)) completed and 0 failed streams" "$work/consumer-$j.log"; } ||
+      ok=0
+  done
+  local what="exit 0"
+  [ -n "$any" ] || what="exit 0, each with its producers' messages"
+  [ "$ok" -eq 1 ] && pass "$1: consumers stopped on SIGTERM: $what" ||
+    fail "$1: consumer stop: exit codes ${exit_codes[*]}, see their logs above"
+}
+
+run_producers 0
+check_consumer_logs 0 "first run"
+check_states "$PRODUCER_COUNT" "first run"
+for ((j = 0; j < n_consumers; j++)); do
+  node "$checks_dir/grpc_health.mjs" --service "$HEALTH_SERVICE" "${CONSUMER_ADDRESSES[$j]}" > /dev/null || fail "${CONSUMER_PODS[$j]} not SERVING after the producers"
+done
+graceful_stop "first run"
+
+# --- durability: the consumer pods again, on the same volumes ------------------
+# Like deleting the StatefulSet's pods: the pods go, their claims stay, and
+# the controller makes the same pods again with the same claims.
+podman kube down "$work/kube/consumer.yaml" > /dev/null
+left=$(podman pod ps -q --filter "name=^consumer-" | wc -l)
+volumes_left=0
+for volume in "${CONSUMER_VOLUMES[@]}"; do podman volume exists "$volume" && volumes_left=$((volumes_left + 1)); done
+[ "$left" -eq 0 ] && [ "$volumes_left" -eq ${#CONSUMER_VOLUMES[@]} ] &&
+  pass "consumer pods removed, their volumes kept (${CONSUMER_VOLUMES[*]})" ||
+  fail "after removing the consumer pods: $left pods left, $volumes_left of ${#CONSUMER_VOLUMES[@]} volumes kept"
+podman kube play "$work/kube/consumer.yaml" > /dev/null
+wait_healthy "consumers restarted"
+replayed_ok=1
+for ((j = 0; j < n_consumers; j++)); do
+  messages=0
+  for i in "${!PRODUCER_IDS[@]}"; do [ "${PRODUCER_SHARDS[$i]}" = "$j" ] && messages=$((messages + PRODUCER_COUNT)); done
+  podman logs "${CONSUMER_CONTAINERS[$j]}" > "$work/consumer-$j.log" 2>&1 || true
+  line=$(grep -o "message log .*: replayed [0-9]* messages.*" "$work/consumer-$j.log" || echo "no 'replayed' line")
+  echo "    ${CONSUMER_PODS[$j]}| $line"
+  grep -q "message log $CONSUMER_DATA_DIR/messages.log: replayed $messages messages" "$work/consumer-$j.log" || replayed_ok=0
+done
+[ "$replayed_ok" -eq 1 ] && pass "restarted replicas replayed their logs from their volumes" ||
+  fail "restarted replicas did not replay what they had accepted"
+check_states "$PRODUCER_COUNT" "after the restart"
+
+# A second run of the same Job: the same producer ids reach the same replicas,
+# which tell them where to go on.
+podman kube down "$work/kube/producer.yaml" > /dev/null
+run_producers "$PRODUCER_COUNT"
+check_consumer_logs "$PRODUCER_COUNT" "second run"
+check_states $((2 * PRODUCER_COUNT)) "second run"
+graceful_stop "second run"
+
+# --- a consumer crash in the middle of a run ----------------------------------
+# The producers reconnect to the replica that holds their state, ask it where
+# to resume and send what it has not confirmed. A longer run than the
+# ConfigMap's COUNT (like an overlay raising it), so that there is a middle:
+# LONG_COUNT messages, 100 ms apart.
+podman kube down "$work/kube/consumer.yaml" > /dev/null
+podman kube play "$work/kube/consumer.yaml" > /dev/null
+wait_healthy "consumers for the crash run"
+long_count=30
+sed "s/--count=$PRODUCER_COUNT\$/--count=$long_count/; s/--interval=.*/--interval=100ms/" "$work/kube/producer.yaml" > "$work/kube/producer-long.yaml"
+podman kube down "$work/kube/producer.yaml" > /dev/null
+podman kube play "$work/kube/producer-long.yaml" > /dev/null
+start=$((2 * PRODUCER_COUNT))
+# SIGKILL both replicas (a crash: no grace, no preStop) once every producer
+# is well into its run, then the same pods again on the same volumes.
+for ((tries = 0; tries < 100; tries++)); do
+  all_started=1
+  for i in "${!PRODUCER_CONTAINERS[@]}"; do
+    podman logs "${PRODUCER_CONTAINERS[$i]}" 2>/dev/null | grep -q "Produciendo: Mensaje $((start + 8))\$" || all_started=0
+  done
+  [ "$all_started" -eq 1 ] && break
+  sleep 0.1
+done
+podman pod kill "${CONSUMER_PODS[@]}" > /dev/null
+podman kube down "$work/kube/consumer.yaml" > /dev/null
+sleep 1
+podman kube play "$work/kube/consumer.yaml" > /dev/null
+crash_ok=1
+for i in "${!PRODUCER_CONTAINERS[@]}"; do
+  if exit_code=$(timeout 120 podman wait "${PRODUCER_CONTAINERS[$i]}"); then :; else exit_code="timeout"; fi
+  podman logs "${PRODUCER_CONTAINERS[$i]}" > "$work/producer-$i.log" 2>&1 || true
+  grep -v "Produciendo" "$work/producer-$i.log" | sed "s/^/    ${PRODUCER_IDS[$i]}| /"
+  [ "$exit_code" = "0" ] && grep -q "Produciendo: Mensaje $((start + long_count - 1))\$" "$work/producer-$i.log" &&
+    grep -q "retrying" "$work/producer-$i.log" || { crash_ok=0; echo "    ${PRODUCER_IDS[$i]}: exit $exit_code"; }
+done
+[ "$crash_ok" -eq 1 ] && pass "consumer crash mid-run: producers retried, resumed on their replicas and exited 0 after Mensaje $((start + long_count - 1))" ||
+  fail "consumer crash mid-run: a producer did not finish after retrying"
+# Every sequence below next_sequence is accepted exactly once (the replica
+# drops duplicates and refuses gaps): all LONG_COUNT messages arrived.
+check_states $((start + long_count)) "after the crash run"
+graceful_stop "crash run" any
 
 # --- tear down -------------------------------------------------------------
+# kube down, then delete the claims, as k8s/README.md describes.
 podman kube down "$work/kube/producer.yaml" > /dev/null
 podman kube down "$work/kube/consumer.yaml" > /dev/null
-left=$(podman ps -aq | wc -l)/$(podman pod ps -q | wc -l)
-[ "$left" = "0/0" ] && pass "podman kube down: no containers or pods left" || fail "left after kube down (containers/pods): $left"
+podman volume rm "${CONSUMER_VOLUMES[@]}" > /dev/null
+left=$(podman ps -aq | wc -l)/$(podman pod ps -q | wc -l)/$(podman volume ls -q | wc -l)
+[ "$left" = "0/0/0" ] && pass "teardown: no containers, pods or volumes left" || fail "left after teardown (containers/pods/volumes): $left"
 
 echo "left out of kube play (no podman equivalent): $LEFT_OUT"
 summary_and_exit

@@ -6,7 +6,10 @@
 #                   the objects typed with its interfaces), and deliberately
 #                   broken manifests (testdata/broken/*) must be rejected;
 #   3. consistency: args, ports, probes, Services, NetworkPolicy, PDB and
-#                   grace periods against the real binaries' --helpfull, and
+#                   grace periods against the real binaries' --helpfull; the
+#                   consumer's log on its StatefulSet's volume claim, the
+#                   producers' per-pod --target and --consumer_shards equal
+#                   to the replicas, stable producer ids, deadlines; and
 #                   deliberately broken variants must be rejected.
 # Installs its npm packages (npm ci) and missing Debian packages itself.
 # Ends with "N passed, N failed"; exits 1 if anything failed.

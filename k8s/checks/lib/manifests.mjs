@@ -90,6 +90,52 @@ export function selects(selector, labels = {}) {
   return true;
 }
 
+// A sample pod of a workload, as its controller would create it: name,
+// namespace, and the labels and annotations the controller adds to the pod
+// template's (what the downward API can read). index: the StatefulSet
+// ordinal or the Job completion index; attempt: tells apart two pods of the
+// same index (a Job's retries, a Deployment's replicas).
+export function samplePod(object, template, { index = 0, attempt = 0 } = {}) {
+  const suffix = ["x7k2p", "q4m9z", "b8n3d"][attempt % 3];
+  const owner = object.metadata?.name ?? "unnamed";
+  const labels = { ...(template?.metadata?.labels ?? {}) };
+  const annotations = { ...(template?.metadata?.annotations ?? {}) };
+  let name;
+  switch (object.kind) {
+    case "Pod":
+      name = owner;
+      break;
+    case "StatefulSet":
+      name = `${owner}-${index}`;
+      labels["statefulset.kubernetes.io/pod-name"] = name;
+      labels["apps.kubernetes.io/pod-index"] = String(index);
+      break;
+    case "Job":
+    case "CronJob": {
+      const job = object.kind === "Job" ? object : { metadata: { name: `${owner}-28999999` }, spec: object.spec?.jobTemplate?.spec };
+      const jobName = job.metadata.name;
+      const uid = "00000000-0000-0000-0000-000000000001";
+      Object.assign(labels, {
+        "job-name": jobName,
+        "batch.kubernetes.io/job-name": jobName,
+        "controller-uid": uid,
+        "batch.kubernetes.io/controller-uid": uid,
+      });
+      if (job.spec?.completionMode === "Indexed") {
+        labels["batch.kubernetes.io/job-completion-index"] = String(index);
+        annotations["batch.kubernetes.io/job-completion-index"] = String(index);
+        name = `${jobName}-${index}-${suffix}`;
+      } else {
+        name = `${jobName}-${suffix}`;
+      }
+      break;
+    }
+    default:
+      name = `${owner}-5d9c8b7f6-${suffix}`;
+  }
+  return { name, namespace: namespaceOf(object), labels, annotations };
+}
+
 // Sample values for downward-API fields, for resolving args offline.
 const FIELD_SAMPLES = {
   "metadata.name": (pod) => pod.name,
@@ -102,8 +148,8 @@ const FIELD_SAMPLES = {
 };
 
 // The container's environment as the kubelet builds it: envFrom first, then
-// env in order (an env value may use $(VAR) of earlier ones). pod is
-// {name, namespace} of a sample pod. Unresolvable references are reported in
+// env in order (an env value may use $(VAR) of earlier ones). pod is a
+// sample pod, {name, namespace, labels, annotations} (see samplePod). Unresolvable references are reported in
 // `problems`.
 export function containerEnv(objects, pod, container, problems) {
   const env = new Map();
@@ -133,8 +179,17 @@ export function containerEnv(objects, pod, container, problems) {
         env.set(entry.name, data[key]);
       }
     } else if (from.fieldRef) {
-      const sample = FIELD_SAMPLES[from.fieldRef.fieldPath];
-      if (!sample) {
+      const path = from.fieldRef.fieldPath;
+      const sample = FIELD_SAMPLES[path];
+      const keyed = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path ?? "");
+      if (keyed) {
+        const value = pod[keyed[1]]?.[keyed[2]];
+        if (value === undefined) {
+          problems.push(`env ${entry.name}: ${path} is not set on the pods (neither the pod template nor the controller sets it)`);
+        } else {
+          env.set(entry.name, value);
+        }
+      } else if (!sample) {
         problems.push(`env ${entry.name}: unknown fieldRef ${from.fieldRef.fieldPath}`);
       } else {
         env.set(entry.name, sample(pod));
