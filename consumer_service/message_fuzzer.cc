@@ -2,8 +2,7 @@
 // log recovery's record decoder, and the validation of incoming messages.
 //
 //   cp -r consumer_service/testdata/message_fuzzer_corpus /tmp/corpus
-//   bazel run --config=fuzz //consumer_service:message_fuzzer -- \
-//       -runs=100000 /tmp/corpus
+//   bazel run --config=fuzz //consumer_service:message_fuzzer -- -runs=100000 /tmp/corpus
 //
 // In an ordinary `bazel test` the same function runs over the seed corpus
 // only, as a regression test.
