@@ -66,6 +66,7 @@ def system_repositories():
         extra_files = {
             "//bazel/com_google_absl:container.BUILD": "absl/container/BUILD",
             "//bazel/com_google_absl:flags.BUILD": "absl/flags/BUILD",
+            "//bazel/com_google_absl:functional.BUILD": "absl/functional/BUILD",
             "//bazel/com_google_absl:status.BUILD": "absl/status/BUILD",
             "//bazel/com_google_absl:strings.BUILD": "absl/strings/BUILD",
             "//bazel/com_google_absl:synchronization.BUILD": "absl/synchronization/BUILD",
@@ -76,6 +77,7 @@ def system_repositories():
             "absl_flags",
             "absl_flags_parse",
             "absl_flags_usage",
+            "absl_function_ref",
             "absl_inlined_vector",
             "absl_span",
             "absl_status",

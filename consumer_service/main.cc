@@ -1,14 +1,10 @@
 // consumer_service: receives the producers' Mensaje streams over gRPC.
 //
 //   bazel run //consumer_service -- --address=0.0.0.0:50051
-#include <iostream>
-
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/synchronization/mutex.h"
-#include "common/logging.h"
-#include "common/termination_signals.h"
+#include "common/service_main.h"
 #include "consumer_service/consumer_server.h"
 
 ABSL_FLAG(std::string, address, messaging::ConsumerOptions().address,
@@ -82,19 +78,7 @@ int main(int argc, char** argv) {
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};
-  if (absl::Status valid = messaging::ValidateConsumerOptions(options);
-      !valid.ok()) {
-    std::cerr << "consumer_service: " << valid.message() << std::endl;
-    return 2;
-  }
-
-  // Debian builds Abseil with its mutex deadlock detector on, which costs
-  // a graph lookup on every lock of the hot path.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  messaging::BlockTerminationSignals();
-  if (absl::Status served = messaging::RunConsumer(options); !served.ok()) {
-    messaging::LogError(served.message());
-    return 1;
-  }
-  return 0;
+  return messaging::RunServiceMain(
+      "consumer_service", messaging::ValidateConsumerOptions(options),
+      [&] { return messaging::RunConsumer(options); });
 }

@@ -8,9 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/synchronization/mutex.h"
-#include "common/logging.h"
-#include "common/termination_signals.h"
+#include "common/service_main.h"
 #include "producer_service/producer.h"
 
 ABSL_FLAG(std::string, target, messaging::ProducerOptions().target,
@@ -105,20 +103,7 @@ int main(int argc, char** argv) {
                  absl::GetFlag(FLAGS_tls_ca)};
   options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   options.print_messages = absl::GetFlag(FLAGS_print_messages);
-  if (absl::Status valid = messaging::ValidateProducerOptions(options);
-      !valid.ok()) {
-    std::cerr << "producer_service: " << valid.message() << std::endl;
-    return 2;
-  }
-
-  // Debian builds Abseil with its mutex deadlock detector on, which costs
-  // a graph lookup on every lock of the hot path.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  messaging::BlockTerminationSignals();
-  if (absl::Status produced = messaging::RunProducer(options, std::cout);
-      !produced.ok()) {
-    messaging::LogError(produced.message());
-    return 1;
-  }
-  return 0;
+  return messaging::RunServiceMain(
+      "producer_service", messaging::ValidateProducerOptions(options),
+      [&] { return messaging::RunProducer(options, std::cout); });
 }

@@ -1,0 +1,30 @@
+// The end of every service's main(): one convention for exit codes and the
+// process-wide set-up, so both binaries behave alike.
+//
+// Usage, after parsing the flags into `options`:
+//   return RunServiceMain("consumer_service", ValidateConsumerOptions(options),
+//                         [&] { return RunConsumer(options); });
+#ifndef COMMON_SERVICE_MAIN_H_
+#define COMMON_SERVICE_MAIN_H_
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace messaging {
+
+// Exit codes of both services.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitBadFlags = 2;
+
+// With `flags_valid` not OK: prints "<program>: <message>" and returns
+// kExitBadFlags before anything starts. Otherwise blocks SIGINT/SIGTERM
+// (before any thread exists) and calls `run`: kExitOk, or one error line
+// and kExitFailed.
+int RunServiceMain(absl::string_view program, const absl::Status& flags_valid,
+                   absl::FunctionRef<absl::Status()> run);
+
+}  // namespace messaging
+
+#endif  // COMMON_SERVICE_MAIN_H_
