@@ -23,6 +23,9 @@ ABSL_FLAG(int64_t, count, messaging::ProducerOptions().count,
 ABSL_FLAG(absl::Duration, interval, messaging::ProducerOptions().interval,
           "Pause between two messages (e.g. 100ms); 0 sends as fast as "
           "possible.");
+ABSL_FLAG(double, rate, messaging::ProducerOptions().rate,
+          "Messages per second per stream, instead of --interval (set "
+          "--interval=0); 0: not paced by rate.");
 ABSL_FLAG(int64_t, payload_bytes, messaging::ProducerOptions().payload_bytes,
           "Bytes of payload in each message.");
 ABSL_FLAG(std::string, producer_id, "",
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
   options.consumer_shards = absl::GetFlag(FLAGS_consumer_shards);
   options.count = absl::GetFlag(FLAGS_count);
   options.interval = absl::GetFlag(FLAGS_interval);
+  options.rate = absl::GetFlag(FLAGS_rate);
   options.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);
   options.producer_id = absl::GetFlag(FLAGS_producer_id);
   if (options.producer_id.empty()) options.producer_id = HostName();

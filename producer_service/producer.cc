@@ -118,6 +118,13 @@ absl::Status ValidateProducerOptions(const ProducerOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("--count=", options.count, " is negative; use 0 or more"));
   }
+  if (options.rate < 0 ||
+      (options.rate > 0 && options.interval > absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--rate=", options.rate,
+                     " must be 0 or more, and not used together "
+                     "with --interval: pace by one or the other"));
+  }
   if (options.payload_bytes < 0 || options.payload_bytes > kMaxPayloadBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("--payload_bytes=", options.payload_bytes,
@@ -211,6 +218,8 @@ struct Production::Batch {
 
 Production::Production(const ProducerOptions& options, uint64_t first_sequence)
     : count_(static_cast<uint64_t>(options.count)),
+      interval_(options.interval),
+      rate_(options.rate),
       max_unconfirmed_(static_cast<size_t>(options.max_unconfirmed)),
       // Per-message streams group messages too, to share arenas.
       batch_capacity_(options.batch_size > 1
@@ -245,7 +254,18 @@ void Production::AppendBatch() {
   batches_.push_back(Batch{std::move(arena), messages});
 }
 
+absl::Time Production::NextDue() const {
+  if (produced_ == 0) return absl::InfinitePast();
+  if (rate_ > 0) {
+    return first_produced_at_ +
+           absl::Seconds(static_cast<double>(produced_) / rate_);
+  }
+  return last_produced_at_ + interval_;
+}
+
 const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
+  if (produced_ == 0) first_produced_at_ = now;
+  last_produced_at_ = now;
   v1::Mensaje* message = batches_.back().messages->add_messages();
   factory_.Fill(next_sequence_++, now, message);
   ++produced_;
@@ -378,7 +398,6 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
                                         const ProducerOptions& options,
                                         std::ostream* console)
     : production_(production),
-      interval_(options.interval),
       batch_size_(
           static_cast<size_t>(std::max<int64_t>(1, options.batch_size))),
       batch_delay_(options.batch_delay),
@@ -395,9 +414,10 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
 
 template <typename Request>
 void ProduceReactor<Request>::Write(const Request* request) {
-  if (interval_ <= absl::ZeroDuration()) {
-    // Back-to-back writes: let gRPC coalesce them into few frames and
-    // syscalls. WritesDone flushes what is left.
+  if (production_->NextDue() <= absl::Now()) {
+    // More is due at once: let gRPC coalesce the writes into few frames
+    // and syscalls. A write with nothing due behind it, and WritesDone,
+    // flush.
     this->StartWrite(request, grpc::WriteOptions().set_buffer_hint());
   } else {
     this->StartWrite(request);
@@ -406,25 +426,28 @@ void ProduceReactor<Request>::Write(const Request* request) {
 
 template <typename Request>
 void ProduceReactor<Request>::WriteNextOrClose() {
+  // Messages made back to back share one creation time: reading the clock
+  // for each was a visible share of the producer's time.
+  const absl::Time now = absl::Now();
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
     if (const v1::MensajeBatch* resent = production_->NextUnsentBatch()) {
       Write(resent);
       return;
     }
-    // Messages made back to back share one creation time: reading the
-    // clock for each was a visible share of the producer's time.
-    const absl::Time now = absl::Now();
     while (production_->open_batch_size() < batch_size_ &&
-           production_->ProduceIntoOpenBatch(console_, now)) {
-      if (interval_ <= absl::ZeroDuration()) continue;
-      // Wait for the next message unless the batch is full or its first
-      // message would wait past the batch delay.
-      if (production_->open_batch_size() < batch_size_ &&
-          now + interval_ - production_->open_batch_started() < batch_delay_) {
-        ContinueAfter(interval_);
+           production_->CanProduce()) {
+      const absl::Time due = production_->NextDue();
+      if (due > now) {
+        // Wait for the next message, unless the open batch's first one
+        // would then wait past the batch delay: send what there is.
+        if (production_->open_batch_size() > 0 &&
+            due - production_->open_batch_started() >= batch_delay_) {
+          break;
+        }
+        ContinueAfter(due - now);
         return;
       }
-      break;
+      production_->ProduceIntoOpenBatch(console_, now);
     }
     if (production_->open_batch_size() > 0) {
       Write(production_->SealOpenBatch());
@@ -432,6 +455,13 @@ void ProduceReactor<Request>::WriteNextOrClose() {
       this->StartWritesDone();
     }
   } else {
+    if (production_->NextIsNew() && production_->CanProduce()) {
+      const absl::Time due = production_->NextDue();
+      if (due > now) {
+        ContinueAfter(due - now);
+        return;
+      }
+    }
     const v1::Mensaje* next = production_->NextToSend(console_);
     if (next == nullptr) {
       this->StartWritesDone();
@@ -456,19 +486,7 @@ void ProduceReactor<Request>::ContinueAfter(absl::Duration delay) {
 template <typename Request>
 void ProduceReactor<Request>::OnWriteDone(bool ok) {
   // A failed write means the call is over; OnDone brings its status.
-  if (!ok) return;
-  bool next_is_new;
-  if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-    next_is_new = true;
-  } else {
-    next_is_new = production_->NextIsNew();
-  }
-  if (interval_ > absl::ZeroDuration() && next_is_new &&
-      !production_->stopped()) {
-    ContinueAfter(interval_);
-  } else {
-    WriteNextOrClose();
-  }
+  if (ok) WriteNextOrClose();
 }
 
 template class ProduceReactor<v1::Mensaje>;

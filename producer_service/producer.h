@@ -47,6 +47,10 @@ struct ProducerOptions {
   int64_t count = 5;
   // Pause between two new messages; zero sends as fast as the stream allows.
   absl::Duration interval = absl::Milliseconds(100);
+  // Messages per second, instead of `interval`: message n is due at
+  // start + n / rate, so a producer that fell behind catches up in a burst.
+  // 0: not paced by rate.
+  double rate = 0;
   // Size of each message's payload field, in bytes.
   int64_t payload_bytes = 0;
   // Names this producer in every message; required.
@@ -132,6 +136,11 @@ class Production {
   const v1::Mensaje* NextToSend(std::ostream* console);
   // Whether NextToSend() would produce a new message (not resend one).
   bool NextIsNew() const;
+  // Whether a new message may be produced now (by count, limit and Stop).
+  bool CanProduce() const;
+  // When the next new message is due, by --interval or --rate; the first
+  // one at once.
+  absl::Time NextDue() const;
 
   // For ConsumeBatches streams: a batch sent before and not confirmed,
   // not yet sent on this stream; null when there is none.
@@ -162,7 +171,6 @@ class Production {
  private:
   struct Batch;
 
-  bool CanProduce() const;
   // Adds an empty batch with an arena of its own.
   void AppendBatch();
   // Produces the next message, created at `now`, at the end of the last
@@ -170,11 +178,15 @@ class Production {
   const v1::Mensaje* Produce(std::ostream* console, absl::Time now);
 
   const uint64_t count_;
+  const absl::Duration interval_;
+  const double rate_;
   const size_t max_unconfirmed_;
   const size_t batch_capacity_;
   const MensajeFactory factory_;
   uint64_t next_sequence_;
   uint64_t produced_ = 0;
+  absl::Time first_produced_at_;
+  absl::Time last_produced_at_;
   size_t unconfirmed_ = 0;
   std::deque<Batch> batches_;
   // The last batch takes new messages (batch streams: until sealed).
@@ -218,10 +230,11 @@ class ProduceCall {
 
 // One stream, written by gRPC's callback API: Request is v1::Mensaje for a
 // Consume stream, v1::MensajeBatch for ConsumeBatches. Each OnWriteDone
-// starts the next write (new messages come `interval` apart; a batch is
-// sent when full or when its first message has waited `batch_delay`), and
-// when `production` has nothing more for this stream the reactor closes
-// it, which is the FIN signal.
+// starts the next write when the next message is due (by --interval or
+// --rate; a batch is sent when full, when nothing more is due yet and its
+// first message would wait past `batch_delay`, or at the end), and when
+// `production` has nothing more for this stream the reactor closes it,
+// which is the FIN signal.
 template <typename Request>
 class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
                              public ProduceCall {
@@ -241,7 +254,6 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
   void Write(const Request* request);
 
   Production* const production_;
-  const absl::Duration interval_;
   const size_t batch_size_;
   const absl::Duration batch_delay_;
   std::ostream* const console_;

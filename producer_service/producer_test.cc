@@ -46,6 +46,8 @@ TEST(ValidateProducerOptionsTest, EachBadValueNamesItsFlag) {
       {"--batch_delay",
        [](ProducerOptions& o) { o.batch_delay = absl::Seconds(-1); }},
       {"--streams", [](ProducerOptions& o) { o.streams = 0; }},
+      {"--rate", [](ProducerOptions& o) { o.rate = -1; }},
+      {"--rate", [](ProducerOptions& o) { o.rate = 100; }},  // and --interval
   };
   for (const Case& c : cases) {
     ProducerOptions options = ValidOptions();
@@ -277,6 +279,35 @@ TEST(ProductionTest, ABatchLeftOpenByABrokenStreamIsResent) {
   EXPECT_EQ(Sequences(production.NextUnsentBatch()),
             (std::vector<uint64_t>{0}));
   EXPECT_EQ(production.open_batch_size(), 0u);
+}
+
+TEST(ProductionTest, RateSpacesMessagesFromTheFirstOne) {
+  ProducerOptions options = Options(10, 100);
+  options.interval = absl::ZeroDuration();
+  options.rate = 100;  // one every 10 ms
+  Production production(options, 0);
+  EXPECT_EQ(production.NextDue(), absl::InfinitePast());
+  const absl::Time start = absl::FromUnixSeconds(1'700'000'000);
+  production.StartStream();
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start));
+  EXPECT_EQ(production.NextDue(), start + absl::Milliseconds(10));
+  // Falling behind does not move the schedule: the next ones are due.
+  ASSERT_TRUE(
+      production.ProduceIntoOpenBatch(nullptr, start + absl::Seconds(1)));
+  EXPECT_EQ(production.NextDue(), start + absl::Milliseconds(20));
+}
+
+TEST(ProductionTest, IntervalSpacesMessagesFromTheLastOne) {
+  ProducerOptions options = Options(10, 100);
+  options.interval = absl::Milliseconds(5);
+  Production production(options, 0);
+  const absl::Time start = absl::FromUnixSeconds(1'700'000'000);
+  production.StartStream();
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start));
+  ASSERT_TRUE(
+      production.ProduceIntoOpenBatch(nullptr, start + absl::Seconds(1)));
+  EXPECT_EQ(production.NextDue(),
+            start + absl::Seconds(1) + absl::Milliseconds(5));
 }
 
 TEST(IsRetryableTest, RetriesOnlyWhatMaySucceedLater) {

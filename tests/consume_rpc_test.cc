@@ -157,6 +157,18 @@ TEST(ConsumeRpcTest,
   EXPECT_EQ(summary->messages_received(), 4u);
 }
 
+TEST(ConsumeRpcTest, RatePacesTheStream) {
+  TestConsumer consumer = TestConsumer::Start();
+  ProducerOptions options = FastProducer(consumer, "paced", 21);
+  options.rate = 200;  // 21 messages: 100 ms from first to last
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  TestStream stream(stub.get(), options);
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->messages_received(), 21u);
+  EXPECT_GE(summary->duration().nanos(), 90'000'000);
+}
+
 TEST(ConsumeRpcTest, EmptyStreamGetsAnEmptySummary) {
   TestConsumer consumer = TestConsumer::Start();
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());

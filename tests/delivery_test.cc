@@ -35,13 +35,18 @@ std::vector<std::string> ConsumerFlags(const std::string& data_dir) {
           "--shutdown_grace=1s"};
 }
 
+// Paced at `rate` messages/s, so that the run outlasts the failures
+// injected into it on any machine (100,000 messages at the default rate
+// take about 3 s).
 Subprocess StartProducer(int port, const std::string& producer_id,
-                         int count = kMessages, int batch_size = 1) {
+                         int count = kMessages, int batch_size = 1,
+                         int rate = 30'000) {
   return Subprocess::Start(
       {RunfilePath("producer_service/producer_service"),
        absl::StrCat("--target=127.0.0.1:", port),
        absl::StrCat("--count=", count), "--interval=0",
-       "--print_messages=false", "--producer_id=" + producer_id,
+       absl::StrCat("--rate=", rate), "--print_messages=false",
+       "--producer_id=" + producer_id,
        // Small segments confirm often, so failures hit mid-stream and
        // mid-confirmation alike.
        "--max_unconfirmed=2000", "--initial_backoff=20ms",
@@ -165,12 +170,16 @@ TEST(DeliveryTest, GracefulRestartsUnderLoadLoseAndDuplicateNothing) {
   std::vector<Subprocess> producers;
   for (int i = 0; i < kProducers; ++i) {
     producers.push_back(StartProducer(port, absl::StrCat("graceful-", i),
-                                      kMessages / kProducers));
+                                      kMessages / kProducers, /*batch_size=*/1,
+                                      /*rate=*/10'000));
   }
 
   RandomPauses pauses;
   for (int restart = 0; restart < kRestarts; ++restart) {
     absl::SleepFor(pauses.Next(100, 400));
+    for (Subprocess& producer : producers) {
+      EXPECT_FALSE(producer.HasExited()) << "a producer finished too soon";
+    }
     consumer.process().Signal(SIGTERM);
     EXPECT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
     EXPECT_THAT(consumer.process().Stderr(), HasSubstr("shutting down"));
