@@ -45,7 +45,6 @@ BASELINE = "benchmarks/python_queue_baseline.py"
 DEFAULT_MESSAGES = 200_000
 QUICK_MESSAGES = 1_000
 # Below the consumer's default --max_concurrent_streams (10,000).
-MAX_PACED_STREAMS = 5_000
 
 
 class RunFailed(Exception):
@@ -64,7 +63,7 @@ class Scenario:
 
     def describe(self):
         return {
-            "streams": "auto" if self.paced else self.streams,
+            "streams": self.streams,
             "payload": format_bytes(self.payload_bytes),
             "rpc": "batched" if self.batched else "per-message",
             "log": "durable" if self.durable else "memory",
@@ -317,8 +316,10 @@ class Harness:
 
     def missing_flags(self, scenario):
         needed = []
-        if scenario.streams > 1 or scenario.paced:
+        if scenario.streams > 1:
             needed.append("streams")
+        if scenario.paced:
+            needed.append("rate")
         if scenario.batched:
             needed += ["batch_size"]
         return [flag for flag in needed if flag not in self.flags]
@@ -347,8 +348,10 @@ class Harness:
                     f"{consumer.exit_code}):\n{tail(log_path)}")
             time.sleep(0.01)
 
-    def run_grpc(self, scenario, total_messages, interval=None, streams=None):
-        """One run of a scenario; a dict of its measurements."""
+    def run_grpc(self, scenario, total_messages, rate=None):
+        """One run of a scenario, paced at `rate` msgs/s if given; a dict
+        of its measurements."""
+        streams = None
         streams = streams or scenario.streams
         per_stream = max(1, total_messages // streams)
         expected = per_stream * streams
@@ -367,12 +370,14 @@ class Harness:
         try:
             argv = [self.producer, f"--target=127.0.0.1:{port}",
                     f"--count={per_stream}",
-                    f"--interval={interval or '0'}",
+                    "--interval=0",
                     f"--payload_bytes={scenario.payload_bytes}",
                     f"--producer_id=bench-{self.runs}",
                     "--print_messages=false"]
             if streams > 1:
                 argv.append(f"--streams={streams}")
+            if rate:
+                argv.append(f"--rate={rate:.0f}")
             if scenario.batched:
                 argv.append(f"--batch_size={self.args.batch_size}")
             with open(producer_err, "w") as err:
@@ -429,7 +434,7 @@ class Harness:
         return {
             "messages": expected,
             "streams": streams,
-            "interval": interval or "0",
+            "rate": rate or 0,
             "seconds": seconds,
             "process_seconds": exited - start,
             "messages_per_second": expected / seconds,
@@ -533,8 +538,6 @@ def table(results, baseline_rate):
             lines.append("| " + " | ".join(cells) + " |")
             continue
         m = lambda key: results.median(name, key)  # noqa: E731
-        if row["kind"] == "paced":
-            cells[1] = fmt(m("streams"))
         ratio = None
         reference = baseline_rate(row["payload_bytes"])
         if row["kind"] == "grpc" and reference and m("messages_per_second"):
@@ -578,9 +581,6 @@ def parse_args(argv):
     parser.add_argument("--paced_fraction", type=float, default=0.5,
                         help="the paced scenario's rate, as a fraction of the "
                         "peak rate measured in this run")
-    parser.add_argument("--paced_interval", default="2ms",
-                        help="producer --interval (per stream) of the paced "
-                        "scenario; its stream count is set to reach the rate")
     parser.add_argument("--run_timeout", type=float, default=600,
                         help="seconds before a process of one run is killed "
                         "and the run counted as failed")
@@ -597,12 +597,6 @@ def parse_args(argv):
         parser.error("--repetitions, --messages and --batch_size must be >= 1")
     if not 0 < args.paced_fraction <= 1:
         parser.error("--paced_fraction must be in (0, 1]")
-    try:
-        args.paced_interval_ms = parse_duration_ms(args.paced_interval)
-    except ValueError as error:
-        parser.error(f"--paced_interval: {error}")
-    if args.paced_interval_ms <= 0:
-        parser.error("--paced_interval must be positive")
     patterns = [p.strip() for p in args.scenarios.split(",") if p.strip()]
     args.selected = [s for s in SCENARIOS
                      if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
@@ -734,16 +728,17 @@ def run_all(harness, args, results):
 
 
 def run_paced(harness, args, results, scenario, attempt):
-    """Paces the producer at --paced_fraction of the peak per-message rate.
+    """Paces one stream at --paced_fraction of the peak per-message rate.
 
-    The producer's --interval is per stream and its timer is coarse, so the
-    rate is set by the stream count: short trial runs measure the rate per
-    stream at --paced_interval, and the stream count is scaled from it.
+    The producer's --rate schedules message n at start + n / rate, so the
+    stream keeps that average however coarse its timer is.
     """
     row = results.rows[scenario.name]
-    # The peak: the best flat-out per-message in-memory 64 B scenario.
+    # The peak: the best flat-out per-message in-memory single-stream run of
+    # the same payload.
     candidates = [s for s in SCENARIOS
                   if not (s.paced or s.batched or s.durable)
+                  and s.streams == 1
                   and s.payload_bytes == scenario.payload_bytes
                   and s.name in results.rows and not results.rows[s.name]["status"]
                   and results.rows[s.name]["runs"]]
@@ -753,7 +748,7 @@ def run_paced(harness, args, results, scenario, attempt):
     else:  # not selected: measure the peak once now
         peaks = {}
         for s in SCENARIOS:
-            if s.name in ("1x64B", "8x64B") and not harness.missing_flags(s):
+            if s.name == "1x64B" and not harness.missing_flags(s):
                 measured = attempt(scenario.name, f"[peak] {s.name}",
                                    lambda s=s: harness.run_grpc(s, args.messages))
                 if measured is None:
@@ -767,43 +762,11 @@ def run_paced(harness, args, results, scenario, attempt):
     peak = peaks[peak_from]
     target = peak * args.paced_fraction
     row.update(peak=peak, peak_from=peak_from, target=target)
-
-    interval = args.paced_interval
-    # First guess: each stream sends one message per interval plus about a
-    # millisecond (the producer's timer is coarse). Two short trial runs
-    # measure what the streams really do and scale the count from that;
-    # the trial closest to the target rate wins.
-    def clamp(n):
-        return min(MAX_PACED_STREAMS, max(1, round(n)))
-
-    streams = clamp(target * (args.paced_interval_ms + 1) / 1000)
-    trials = []
-    for trial in range(2):
-        trial_messages = max(streams, min(args.messages, int(1.5 * target)))
-        measured = attempt(scenario.name,
-                           f"[trial {trial + 1}] {scenario.name} "
-                           f"{streams} streams x {interval}",
-                           lambda st=streams: harness.run_grpc(
-                               scenario, trial_messages, interval, st))
-        if measured is None:
-            return
-        row["runs"].clear()
-        rate = measured["messages_per_second"]
-        trials.append((abs(rate - target), streams))
-        # Scale by at most 4x a step: past saturation the rate stops
-        # following the stream count.
-        streams = clamp(min(4 * streams,
-                            max(streams / 4, streams * target / rate)))
-        if streams == trials[-1][1]:
-            break
-    streams = min(trials)[1]
-    row["streams_used"] = streams
     for rep in range(1, args.repetitions + 1):
         attempt(scenario.name,
                 f"[{rep}/{args.repetitions}] {scenario.name} "
-                f"{streams} streams x {interval}",
-                lambda: harness.run_grpc(scenario, args.messages, interval,
-                                         streams))
+                f"--rate={target:.0f}",
+                lambda: harness.run_grpc(scenario, args.messages, target))
     rate = results.median(scenario.name, "messages_per_second")
     if rate:
         row["achieved_fraction"] = rate / peak
