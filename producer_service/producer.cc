@@ -408,8 +408,13 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
   } else {
     stub->async()->Consume(&context_, &summary_, this);
   }
+  // The first operation is started here, outside any reaction, and may
+  // wait on the alarm: gRPC requires a hold taken before StartCall for
+  // that, or the call could end and be freed under it.
+  this->AddHold();
   this->StartCall();
   WriteNextOrClose();
+  this->RemoveHold();
 }
 
 template <typename Request>

@@ -188,8 +188,9 @@ TEST(ConsumeRpcTest, IntervalSpacesTheMessages) {
   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 3u);
-  // Two pauses between three messages.
-  EXPECT_GE(summary->duration().nanos(), 100'000'000);
+  // Two 50 ms pauses between three messages, measured where they arrive
+  // (which jitters by a few milliseconds).
+  EXPECT_GE(summary->duration().nanos(), 90'000'000);
 }
 
 TEST(ConsumeRpcTest, ManyConcurrentStreamsAreEachSummarizedAndCounted) {
