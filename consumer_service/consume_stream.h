@@ -40,7 +40,6 @@ class ConsumeStream {
 
   // The producer id of the stream's first message, empty before it.
   const std::string& producer_id() const { return producer_id_; }
-  uint64_t messages_checked() const { return messages_checked_; }
 
  private:
   std::string producer_id_;

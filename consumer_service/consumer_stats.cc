@@ -101,11 +101,6 @@ void ConsumerStatsRecorder::StreamEnded(bool completed) {
   ++(completed ? completed_streams_ : failed_streams_);
 }
 
-uint64_t ConsumerStatsRecorder::active_streams() const {
-  absl::MutexLock lock(&mutex_);
-  return active_streams_;
-}
-
 v1::ConsumerStats ConsumerStatsRecorder::Snapshot(absl::Time now) const {
   v1::ConsumerStats stats;
   *stats.mutable_uptime() = TimeUtil::NanosecondsToDuration(

@@ -73,7 +73,6 @@ class ConsumerStatsRecorder {
   // ended with an error or a cancellation.
   void StreamEnded(bool completed);
 
-  uint64_t active_streams() const;
   v1::ConsumerStats Snapshot(absl::Time now) const;
 
  private:
