@@ -23,16 +23,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/metadata_keys.h"
 #include "consumer_service/consumer_stats.h"
 #include "consumer_service/message_log.h"
 #include "consumer_service/producer_ledger.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
 namespace messaging {
-
-// Trailing metadata on a Consume refused for too many open streams: how
-// long the producer should wait before it tries again, in milliseconds.
-inline constexpr char kRetryPushbackKey[] = "retry-pushback-ms";
 
 struct StreamLimits {
   // Consume streams open at once; more are refused with RESOURCE_EXHAUSTED.

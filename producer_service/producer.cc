@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/metadata_keys.h"
 #include "common/termination_signals.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
@@ -30,8 +31,6 @@ constexpr int64_t kMaxBatchSize = 65536;
 constexpr int kMaxStreams = 10000;
 // Messages of a per-message stream that share one arena.
 constexpr size_t kMessagesPerArena = 1024;
-// The consumer's trailing metadata asking to retry later.
-constexpr char kRetryPushbackKey[] = "retry-pushback-ms";
 // Stands for the producer's consumer shard in --target.
 constexpr char kShardPlaceholder[] = "{shard}";
 
