@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <time.h>
 
 #include <utility>
 
@@ -24,15 +23,10 @@ void BlockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-int WaitForTerminationSignal(absl::Duration timeout) {
+int WaitForTerminationSignal() {
   sigset_t signals = TerminationSignalSet();
-  if (timeout == absl::InfiniteDuration()) {
-    int signal = 0;
-    return sigwait(&signals, &signal) == 0 ? signal : 0;
-  }
-  timespec wait = absl::ToTimespec(timeout);
-  int signal = sigtimedwait(&signals, nullptr, &wait);
-  return signal > 0 ? signal : 0;
+  int signal = 0;
+  return sigwait(&signals, &signal) == 0 ? signal : 0;
 }
 
 TerminationSignalWatcher::TerminationSignalWatcher(
@@ -44,7 +38,7 @@ TerminationSignalWatcher::TerminationSignalWatcher(
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
   thread_ = std::thread([this, on_signal = std::move(on_signal)] {
     while (true) {
-      const int signal = WaitForTerminationSignal(absl::InfiniteDuration());
+      const int signal = WaitForTerminationSignal();
       if (stopping_) return;
       if (signal != 0) on_signal(signal);
     }

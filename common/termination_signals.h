@@ -6,7 +6,7 @@
 // Usage, in main() before any thread exists (gRPC threads inherit the mask):
 //   BlockTerminationSignals();
 //   ...
-//   int signal = WaitForTerminationSignal(absl::InfiniteDuration());
+//   int signal = WaitForTerminationSignal();
 //
 // Or, to react while other work goes on:
 //   TerminationSignalWatcher watcher([&](int signal) { job.Stop(); });
@@ -17,17 +17,15 @@
 #include <functional>
 #include <thread>
 
-#include "absl/time/time.h"
-
 namespace messaging {
 
 // Blocks SIGINT and SIGTERM in the calling thread and in every thread it
 // creates afterwards.
 void BlockTerminationSignals();
 
-// Waits up to `timeout` for SIGINT or SIGTERM; returns the signal number, or
-// 0 if none arrived. Requires BlockTerminationSignals() first.
-int WaitForTerminationSignal(absl::Duration timeout);
+// Waits for SIGINT or SIGTERM; returns the signal number (0 if the wait
+// failed). Requires BlockTerminationSignals() first.
+int WaitForTerminationSignal();
 
 // Calls `on_signal` on a thread of its own for every SIGINT/SIGTERM, until
 // destroyed. With BlockTerminationSignals() in main, every such signal of

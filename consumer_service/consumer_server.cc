@@ -157,7 +157,7 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
                        : options.tls.ca.empty()        ? " (TLS)"
                                                        : " (mutual TLS)"));
 
-  const int signal = WaitForTerminationSignal(absl::InfiniteDuration());
+  const int signal = WaitForTerminationSignal();
   LogInfo(absl::StrCat(
       "received ", strsignal(signal), "; shutting down, open streams have ",
       absl::FormatDuration(options.shutdown_grace), " to finish"));
