@@ -1,13 +1,13 @@
 #include "consumer_service/consumer_service_impl.h"
 
 #include <algorithm>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "consumer_service/consume_stream.h"
-#include "google/protobuf/arena.h"
 
 namespace messaging {
 namespace {
@@ -176,7 +176,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
                              public StreamReactor {
  public:
   ConsumeReactor(ConsumerServiceImpl* service, v1::ConsumeSummary* summary)
-      : StreamReactor(service, summary), arena_(ArenaOptions()) {
+      : StreamReactor(service, summary) {
     ReadNext();
   }
 
@@ -200,19 +200,17 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
  private:
   void FinishCall(const grpc::Status& status) override { this->Finish(status); }
 
-  static google::protobuf::ArenaOptions ArenaOptions() {
-    google::protobuf::ArenaOptions options;
-    options.start_block_size = 4096;
-    options.max_block_size = 64 * 1024;  // below malloc's mmap threshold
-    return options;
-  }
-
-  // Each read parses into a fresh message on an arena emptied at once:
-  // no allocation and no destructor per message field.
+  // Each read parses into the same message: parsing clears it first but
+  // keeps its sub-messages and string buffers, so a steady stream
+  // allocates nothing per message. After a read whose buffers hold more
+  // than kMaxRetainedBytes the message is made anew, so one huge read does
+  // not pin its memory for the life of the stream.
   void ReadNext() {
-    arena_.Reset();
-    incoming_ = google::protobuf::Arena::CreateMessage<Request>(&arena_);
-    this->StartRead(incoming_);
+    if (retained_bytes_ > kMaxRetainedBytes) {
+      incoming_ = std::make_unique<Request>();
+    }
+    retained_bytes_ = 0;
+    this->StartRead(incoming_.get());
   }
 
   absl::Status TakeAll(absl::Time now) {
@@ -220,16 +218,25 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
       messages_.clear();
       for (const v1::Mensaje& message : incoming_->messages()) {
         messages_.push_back(&message);
+        retained_bytes_ += RetainedBytes(message);
       }
       return Take(messages_, now);
     } else {
-      return Take({incoming_}, now);
+      retained_bytes_ = RetainedBytes(*incoming_);
+      return Take({incoming_.get()}, now);
     }
   }
 
+  static constexpr size_t kMaxRetainedBytes = 1 << 20;
+  static size_t RetainedBytes(const v1::Mensaje& message) {
+    return message.producer_id().capacity() + message.text().capacity() +
+           message.payload().capacity();
+  }
+
   std::vector<const v1::Mensaje*> messages_;
-  google::protobuf::Arena arena_;
-  Request* incoming_ = nullptr;  // on arena_
+  std::unique_ptr<Request> incoming_ = std::make_unique<Request>();
+  // String memory held by incoming_'s messages after the last read.
+  size_t retained_bytes_ = 0;
 };
 
 ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,

@@ -134,6 +134,38 @@ TEST(ConsumeRpcTest, BatchWithABadMessageKeepsTheOnesBeforeIt) {
   EXPECT_EQ(consumer.server().ledger().Lookup("p").next_sequence, 2u);
 }
 
+TEST(ConsumeRpcTest, BatchesOfChangingSizesKeepNothingFromTheLastRead) {
+  // The consumer parses every read of a stream into the same message; a
+  // read must not see fields or messages of the one before.
+  TestConsumer consumer = TestConsumer::Start();
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  grpc::ClientContext context;
+  v1::ConsumeSummary summary;
+  auto writer = stub->ConsumeBatches(&context, &summary);
+  uint64_t sequence = 0;
+  uint64_t bytes = 0;
+  auto write_batch = [&](int messages, size_t payload_bytes) {
+    v1::MensajeBatch batch;
+    for (int i = 0; i < messages; ++i) {
+      v1::Mensaje* message = batch.add_messages();
+      *message = TestMessage("shifting", sequence++);
+      message->set_payload(std::string(payload_bytes, 'p'));
+      bytes += message->text().size() + payload_bytes;
+    }
+    return writer->Write(batch);
+  };
+  ASSERT_TRUE(write_batch(3, 10));
+  ASSERT_TRUE(write_batch(3, 600 * 1024));  // past what a read may keep
+  ASSERT_TRUE(write_batch(1, 5));
+  ASSERT_TRUE(write_batch(4, 0));
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(summary.messages_received(), 11u);
+  EXPECT_EQ(summary.last_sequence(), 10u);
+  EXPECT_EQ(summary.bytes_received(), bytes);
+}
+
 TEST(ConsumeRpcTest,
      BatchedProducerSendsSlowMessagesWithoutWaitingForAFullBatch) {
   TestConsumer consumer = TestConsumer::Start();
