@@ -14,7 +14,6 @@
 #include "common/logging.h"
 #include "common/metadata_keys.h"
 #include "common/termination_signals.h"
-#include "google/protobuf/arena.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -29,8 +28,8 @@ using google::protobuf::util::TimeUtil;
 constexpr int64_t kMaxPayloadBytes = 64 * 1024 * 1024;
 constexpr int64_t kMaxBatchSize = 65536;
 constexpr int kMaxStreams = 10000;
-// Messages of a per-message stream that share one arena.
-constexpr size_t kMessagesPerArena = 1024;
+// Messages of a per-message stream kept together, as a batch would be.
+constexpr size_t kMessagesPerGroup = 1024;
 // Stands for the producer's consumer shard in --target.
 constexpr char kShardPlaceholder[] = "{shard}";
 
@@ -205,25 +204,25 @@ void MensajeFactory::Fill(uint64_t sequence, absl::Time now,
     message->set_payload(payload_);
   }
   message->set_sequence(sequence);
-  message->set_text(absl::StrCat("Mensaje ", sequence));
-  *message->mutable_created_at() =
-      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(now));
+  // Written in place: a reused message keeps its text's buffer.
+  std::string* text = message->mutable_text();
+  text->assign("Mensaje ");
+  absl::StrAppend(text, sequence);
+  const timespec created_at = absl::ToTimespec(now);
+  message->mutable_created_at()->set_seconds(created_at.tv_sec);
+  message->mutable_created_at()->set_nanos(
+      static_cast<int32_t>(created_at.tv_nsec));
 }
-
-struct Production::Batch {
-  std::unique_ptr<google::protobuf::Arena> arena;
-  v1::MensajeBatch* messages;  // on `arena`
-};
 
 Production::Production(const ProducerOptions& options, uint64_t first_sequence)
     : count_(static_cast<uint64_t>(options.count)),
       interval_(options.interval),
       rate_(options.rate),
       max_unconfirmed_(static_cast<size_t>(options.max_unconfirmed)),
-      // Per-message streams group messages too, to share arenas.
+      // Per-message streams group messages too, to recycle them.
       batch_capacity_(options.batch_size > 1
                           ? static_cast<size_t>(options.batch_size)
-                          : kMessagesPerArena),
+                          : kMessagesPerGroup),
       factory_(options.producer_id, options.payload_bytes),
       next_sequence_(first_sequence) {}
 
@@ -241,16 +240,33 @@ bool Production::CanProduce() const {
 }
 
 void Production::AppendBatch() {
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.start_block_size = 4096;
-  // Below malloc's mmap threshold (128 KiB): freed blocks are reused by
-  // the next arena instead of going back to the kernel and faulting in
-  // again.
-  arena_options.max_block_size = 64 * 1024;
-  auto arena = std::make_unique<google::protobuf::Arena>(arena_options);
-  v1::MensajeBatch* messages =
-      google::protobuf::Arena::CreateMessage<v1::MensajeBatch>(arena.get());
-  batches_.push_back(Batch{std::move(arena), messages});
+  if (spare_batches_.empty()) {
+    batches_.push_back(std::make_unique<v1::MensajeBatch>());
+  } else {
+    batches_.push_back(std::move(spare_batches_.back()));
+    spare_batches_.pop_back();
+  }
+}
+
+void Production::RecycleFrontBatch() {
+  // Released as they are, not cleared: Clear() would free each message's
+  // created_at, and the next Fill() overwrites every field anyway.
+  google::protobuf::RepeatedPtrField<v1::Mensaje>* messages =
+      batches_.front()->mutable_messages();
+  while (!messages->empty()) {
+    spare_messages_.emplace_back(messages->ReleaseLast());
+  }
+  spare_batches_.push_back(std::move(batches_.front()));
+  batches_.pop_front();
+}
+
+v1::Mensaje* Production::AddToLastBatch() {
+  google::protobuf::RepeatedPtrField<v1::Mensaje>* messages =
+      batches_.back()->mutable_messages();
+  if (spare_messages_.empty()) return messages->Add();
+  messages->AddAllocated(spare_messages_.back().release());
+  spare_messages_.pop_back();
+  return messages->Mutable(messages->size() - 1);
 }
 
 absl::Time Production::NextDue() const {
@@ -265,7 +281,7 @@ absl::Time Production::NextDue() const {
 const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
   if (produced_ == 0) first_produced_at_ = now;
   last_produced_at_ = now;
-  v1::Mensaje* message = batches_.back().messages->add_messages();
+  v1::Mensaje* message = AddToLastBatch();
   factory_.Fill(next_sequence_++, now, message);
   ++produced_;
   ++unconfirmed_;
@@ -277,7 +293,7 @@ const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
 
 const v1::Mensaje* Production::NextToSend(std::ostream* console) {
   while (cursor_batch_ < batches_.size()) {
-    const v1::MensajeBatch& batch = *batches_[cursor_batch_].messages;
+    const v1::MensajeBatch& batch = *batches_[cursor_batch_];
     if (cursor_message_ < static_cast<size_t>(batch.messages_size())) {
       return &batch.messages(static_cast<int>(cursor_message_++));
     }
@@ -287,13 +303,13 @@ const v1::Mensaje* Production::NextToSend(std::ostream* console) {
   }
   if (!CanProduce()) return nullptr;
   if (batches_.empty() ||
-      static_cast<size_t>(batches_.back().messages->messages_size()) >=
+      static_cast<size_t>(batches_.back()->messages_size()) >=
           batch_capacity_) {
     AppendBatch();
   }
   const v1::Mensaje* message = Produce(console, absl::Now());
   cursor_batch_ = batches_.size() - 1;
-  cursor_message_ = batches_.back().messages->messages_size();
+  cursor_message_ = batches_.back()->messages_size();
   return message;
 }
 
@@ -301,13 +317,13 @@ bool Production::NextIsNew() const {
   return batches_.empty() ||
          (cursor_batch_ == batches_.size() - 1 &&
           cursor_message_ ==
-              static_cast<size_t>(batches_.back().messages->messages_size()));
+              static_cast<size_t>(batches_.back()->messages_size()));
 }
 
 const v1::MensajeBatch* Production::NextUnsentBatch() {
   const size_t sealed = batches_.size() - (last_batch_open_ ? 1 : 0);
   if (cursor_batch_ >= sealed) return nullptr;
-  return batches_[cursor_batch_++].messages;
+  return batches_[cursor_batch_++].get();
 }
 
 bool Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now) {
@@ -324,22 +340,22 @@ bool Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now) {
 }
 
 size_t Production::open_batch_size() const {
-  return last_batch_open_ ? batches_.back().messages->messages_size() : 0;
+  return last_batch_open_ ? batches_.back()->messages_size() : 0;
 }
 
 const v1::MensajeBatch* Production::SealOpenBatch() {
   last_batch_open_ = false;
   cursor_batch_ = batches_.size();
-  return batches_.back().messages;
+  return batches_.back().get();
 }
 
 void Production::Confirm(uint64_t next_sequence) {
   while (!batches_.empty()) {
-    v1::MensajeBatch& front = *batches_.front().messages;
+    v1::MensajeBatch& front = *batches_.front();
     const int size = front.messages_size();
     if (size > 0 && front.messages(size - 1).sequence() < next_sequence) {
       unconfirmed_ -= size;
-      batches_.pop_front();
+      RecycleFrontBatch();
       continue;
     }
     int confirmed = 0;
@@ -352,7 +368,7 @@ void Production::Confirm(uint64_t next_sequence) {
       front.mutable_messages()->DeleteSubrange(0, confirmed);
       break;
     }
-    batches_.pop_front();
+    RecycleFrontBatch();
   }
   last_batch_open_ = false;
   cursor_batch_ = 0;
@@ -365,7 +381,7 @@ bool Production::Finished() const {
 
 uint64_t Production::first_unconfirmed_sequence() const {
   return batches_.empty() ? next_sequence_
-                          : batches_.front().messages->messages(0).sequence();
+                          : batches_.front()->messages(0).sequence();
 }
 
 absl::StatusOr<v1::ConsumeSummary> ProduceCall::Await() {

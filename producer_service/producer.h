@@ -21,8 +21,10 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -115,9 +117,9 @@ class MensajeFactory {
 // stream first sends the unconfirmed ones again (the consumer drops what it
 // already has), then new ones.
 //
-// Messages live in batches whose memory comes from one protobuf arena
-// each: a batch is sent as is on a ConsumeBatches stream (no copy), and a
-// confirmed batch is freed at once.
+// Messages live in batches: a batch is sent as is on a ConsumeBatches
+// stream (no copy), and a confirmed batch is emptied and reused, so a
+// steady run allocates nothing per message.
 //
 // Not thread-safe, except Stop(): a stream's reactor uses it between
 // StartStream() and the end of that stream; Confirm() runs between streams.
@@ -169,10 +171,14 @@ class Production {
   uint64_t first_unconfirmed_sequence() const;
 
  private:
-  struct Batch;
-
-  // Adds an empty batch with an arena of its own.
+  // Adds an empty batch, a recycled one when there is one.
   void AppendBatch();
+  // Drops the oldest batch, all confirmed, keeping it and its messages for
+  // reuse.
+  void RecycleFrontBatch();
+  // A message appended to the last batch, recycled when one is spare; the
+  // caller sets all its fields.
+  v1::Mensaje* AddToLastBatch();
   // Produces the next message, created at `now`, at the end of the last
   // batch.
   const v1::Mensaje* Produce(std::ostream* console, absl::Time now);
@@ -188,7 +194,10 @@ class Production {
   absl::Time first_produced_at_;
   absl::Time last_produced_at_;
   size_t unconfirmed_ = 0;
-  std::deque<Batch> batches_;
+  std::deque<std::unique_ptr<v1::MensajeBatch>> batches_;
+  // Confirmed batches and messages, kept with their memory for reuse.
+  std::vector<std::unique_ptr<v1::MensajeBatch>> spare_batches_;
+  std::vector<std::unique_ptr<v1::Mensaje>> spare_messages_;
   // The last batch takes new messages (batch streams: until sealed).
   bool last_batch_open_ = false;
   absl::Time open_batch_started_;

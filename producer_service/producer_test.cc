@@ -3,6 +3,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 
@@ -279,6 +280,34 @@ TEST(ProductionTest, ABatchLeftOpenByABrokenStreamIsResent) {
   EXPECT_EQ(Sequences(production.NextUnsentBatch()),
             (std::vector<uint64_t>{0}));
   EXPECT_EQ(production.open_batch_size(), 0u);
+}
+
+TEST(ProductionTest, ConfirmedBatchesAreReusedForNewMessages) {
+  Production production(BatchOptions(6, 3), 0);
+  production.StartStream();
+  const absl::Time first = absl::FromUnixSeconds(1000);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, first));
+  }
+  const v1::MensajeBatch* sent = production.SealOpenBatch();
+  const v1::Mensaje* first_message = &sent->messages(0);
+  production.Confirm(3);
+
+  production.StartStream();
+  const absl::Time later = first + absl::Milliseconds(1500);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, later));
+  }
+  const v1::MensajeBatch* reused = production.SealOpenBatch();
+  EXPECT_EQ(reused, sent);
+  EXPECT_EQ(&reused->messages(0), first_message);
+  EXPECT_EQ(Sequences(reused), (std::vector<uint64_t>{3, 4, 5}));
+  for (const v1::Mensaje& message : reused->messages()) {
+    EXPECT_EQ(message.text(), absl::StrCat("Mensaje ", message.sequence()));
+    EXPECT_EQ(message.created_at().seconds(), 1001);
+    EXPECT_EQ(message.created_at().nanos(), 500000000);
+    EXPECT_EQ(message.producer_id(), "producer-1");
+  }
 }
 
 TEST(ProductionTest, RateSpacesMessagesFromTheFirstOne) {
