@@ -278,6 +278,25 @@ absl::Time Production::NextDue() const {
   return last_produced_at_ + interval_;
 }
 
+size_t Production::DueCount(absl::Time now) const {
+  if (!CanProduce()) return 0;
+  const uint64_t allowed =
+      std::min<uint64_t>(count_ - produced_, max_unconfirmed_ - unconfirmed_);
+  uint64_t due = allowed;
+  if (produced_ > 0 && rate_ > 0) {
+    // Message k is due at first_produced_at_ + k / rate_.
+    const double elapsed = absl::ToDoubleSeconds(now - first_produced_at_);
+    const uint64_t due_total =
+        elapsed < 0 ? 0 : static_cast<uint64_t>(elapsed * rate_) + 1;
+    due = due_total > produced_ ? due_total - produced_ : 0;
+  } else if (produced_ > 0 && interval_ > absl::ZeroDuration()) {
+    due = NextDue() <= now ? 1 : 0;
+  } else if (rate_ > 0 || interval_ > absl::ZeroDuration()) {
+    due = 1;  // the first one; the others are paced from it
+  }
+  return static_cast<size_t>(std::min(due, allowed));
+}
+
 const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
   if (produced_ == 0) first_produced_at_ = now;
   last_produced_at_ = now;
@@ -320,9 +339,12 @@ bool Production::NextIsNew() const {
               static_cast<size_t>(batches_.back()->messages_size()));
 }
 
+bool Production::HasUnsentBatch() const {
+  return cursor_batch_ < batches_.size() - (last_batch_open_ ? 1 : 0);
+}
+
 const v1::MensajeBatch* Production::NextUnsentBatch() {
-  const size_t sealed = batches_.size() - (last_batch_open_ ? 1 : 0);
-  if (cursor_batch_ >= sealed) return nullptr;
+  if (!HasUnsentBatch()) return nullptr;
   return batches_[cursor_batch_++].get();
 }
 
@@ -434,10 +456,20 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
 
 template <typename Request>
 void ProduceReactor<Request>::Write(const Request* request) {
-  if (production_->NextDue() <= absl::Now()) {
-    // More is due at once: let gRPC coalesce the writes into few frames
-    // and syscalls. A write with nothing due behind it, and WritesDone,
-    // flush.
+  // gRPC holds a write with the buffer hint until a later one without it.
+  // It is given only when the next write follows at once (a resend, or a
+  // full batch already due), to coalesce writes into few frames and
+  // syscalls; a write that may be followed by a wait flushes, or its
+  // messages would wait with it.
+  bool more_at_once;
+  if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
+    more_at_once = production_->HasUnsentBatch() ||
+                   production_->DueCount(absl::Now()) >= batch_size_;
+  } else {
+    more_at_once =
+        !production_->NextIsNew() || production_->DueCount(absl::Now()) > 0;
+  }
+  if (more_at_once) {
     this->StartWrite(request, grpc::WriteOptions().set_buffer_hint());
   } else {
     this->StartWrite(request);

@@ -143,10 +143,14 @@ class Production {
   // When the next new message is due, by --interval or --rate; the first
   // one at once.
   absl::Time NextDue() const;
+  // How many new messages are due by `now` and may be produced (by count,
+  // limit and Stop).
+  size_t DueCount(absl::Time now) const;
 
   // For ConsumeBatches streams: a batch sent before and not confirmed,
   // not yet sent on this stream; null when there is none.
   const v1::MensajeBatch* NextUnsentBatch();
+  bool HasUnsentBatch() const;
   // Adds a new message, created at `now`, to the open batch, opening one
   // if needed; false when none may be produced now (as for NextToSend).
   bool ProduceIntoOpenBatch(std::ostream* console, absl::Time now);

@@ -326,6 +326,29 @@ TEST(ProductionTest, RateSpacesMessagesFromTheFirstOne) {
   EXPECT_EQ(production.NextDue(), start + absl::Milliseconds(20));
 }
 
+TEST(ProductionTest, DueCountFollowsTheRateCountAndLimit) {
+  ProducerOptions options = Options(10, 6);
+  options.interval = absl::ZeroDuration();
+  options.rate = 100;  // one every 10 ms
+  Production production(options, 0);
+  const absl::Time start = absl::FromUnixSeconds(1'700'000'000);
+  EXPECT_EQ(production.DueCount(start), 1u);  // the first, at once
+  production.StartStream();
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start));
+  EXPECT_EQ(production.DueCount(start + absl::Milliseconds(9)), 0u);
+  EXPECT_EQ(production.DueCount(start + absl::Milliseconds(10)), 1u);
+  EXPECT_EQ(production.DueCount(start + absl::Milliseconds(35)), 3u);
+  // Never past the unconfirmed limit (6, one already produced).
+  EXPECT_EQ(production.DueCount(start + absl::Seconds(1)), 5u);
+
+  ProducerOptions flat_out = Options(10, 100);
+  flat_out.interval = absl::ZeroDuration();
+  Production unpaced(flat_out, 0);
+  EXPECT_EQ(unpaced.DueCount(start), 10u);  // all of --count
+  unpaced.Stop();
+  EXPECT_EQ(unpaced.DueCount(start), 0u);
+}
+
 TEST(ProductionTest, IntervalSpacesMessagesFromTheLastOne) {
   ProducerOptions options = Options(10, 100);
   options.interval = absl::Milliseconds(5);
