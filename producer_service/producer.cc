@@ -18,6 +18,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "producer_service/pacer.h"
 
 namespace messaging {
 namespace {
@@ -298,10 +299,15 @@ size_t Production::DueCount(absl::Time now) const {
 }
 
 const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
-  if (produced_ == 0) first_produced_at_ = now;
-  last_produced_at_ = now;
+  // With --rate a message is created at its time in the schedule: one made
+  // late, after a pause that overslept or a reconnect, carries the wait in
+  // its latency, as it would in an application producing at that rate.
+  const absl::Time created =
+      rate_ > 0 && produced_ > 0 ? std::min(now, NextDue()) : now;
+  if (produced_ == 0) first_produced_at_ = created;
+  last_produced_at_ = created;
   v1::Mensaje* message = AddToLastBatch();
-  factory_.Fill(next_sequence_++, now, message);
+  factory_.Fill(next_sequence_++, created, message);
   ++produced_;
   ++unconfirmed_;
   if (console != nullptr) {
@@ -355,9 +361,9 @@ bool Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now) {
     // on one stream.
     AppendBatch();
     last_batch_open_ = true;
-    open_batch_started_ = now;
   }
   Produce(console, now);
+  if (open_batch_size() == 1) open_batch_started_ = last_produced_at_;
   return true;
 }
 
@@ -413,6 +419,18 @@ absl::StatusOr<v1::ConsumeSummary> ProduceCall::Await() {
   return summary_;
 }
 
+void ProduceCall::WakeUp() {
+  absl::MutexLock lock(&mutex_);
+  woken_ = true;
+  Pacer::Shared().Advance(this);
+}
+
+void ProduceCall::RunAt(absl::Time when, std::function<void()> continuation) {
+  absl::MutexLock lock(&mutex_);
+  Pacer::Shared().RunAt(this, woken_ ? absl::InfinitePast() : when,
+                        std::move(continuation));
+}
+
 void ProduceCall::RecordOutcome(const grpc::Status& status) {
   const auto& trailers = context_.GetServerTrailingMetadata();
   if (auto pushback = trailers.find(kRetryPushbackKey);
@@ -446,8 +464,8 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
     stub->async()->Consume(&context_, &summary_, this);
   }
   // The first operation is started here, outside any reaction, and may
-  // wait on the alarm: gRPC requires a hold taken before StartCall for
-  // that, or the call could end and be freed under it.
+  // be a pause: gRPC requires a hold taken before StartCall for that, or
+  // the call could end and be freed under it.
   this->AddHold();
   this->StartCall();
   WriteNextOrClose();
@@ -496,7 +514,7 @@ void ProduceReactor<Request>::WriteNextOrClose() {
             due - production_->open_batch_started() >= batch_delay_) {
           break;
         }
-        ContinueAfter(due - now);
+        ContinueAt(due);
         return;
       }
       production_->ProduceIntoOpenBatch(console_, now);
@@ -510,7 +528,7 @@ void ProduceReactor<Request>::WriteNextOrClose() {
     if (production_->NextIsNew() && production_->CanProduce()) {
       const absl::Time due = production_->NextDue();
       if (due > now) {
-        ContinueAfter(due - now);
+        ContinueAt(due);
         return;
       }
     }
@@ -524,15 +542,13 @@ void ProduceReactor<Request>::WriteNextOrClose() {
 }
 
 template <typename Request>
-void ProduceReactor<Request>::ContinueAfter(absl::Duration delay) {
-  // The hold keeps the call alive until the alarm has started the next
-  // operation. A cancelled alarm (WakeUp) also lands here.
+void ProduceReactor<Request>::ContinueAt(absl::Time when) {
+  // The hold keeps the call alive until the next operation has started.
   this->AddHold();
-  interval_alarm_.Set(absl::ToChronoTime(absl::Now() + delay),
-                      [this](bool /*fired*/) {
-                        WriteNextOrClose();
-                        this->RemoveHold();
-                      });
+  RunAt(when, [this] {
+    WriteNextOrClose();
+    this->RemoveHold();
+  });
 }
 
 template <typename Request>

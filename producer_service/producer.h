@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -32,7 +33,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/tls_credentials.h"
-#include "grpcpp/alarm.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
 namespace messaging {
@@ -151,11 +151,12 @@ class Production {
   // not yet sent on this stream; null when there is none.
   const v1::MensajeBatch* NextUnsentBatch();
   bool HasUnsentBatch() const;
-  // Adds a new message, created at `now`, to the open batch, opening one
-  // if needed; false when none may be produced now (as for NextToSend).
+  // Adds a new message, created at `now` (with --rate, at its time in the
+  // schedule if that is earlier), to the open batch, opening one if
+  // needed; false when none may be produced now (as for NextToSend).
   bool ProduceIntoOpenBatch(std::ostream* console, absl::Time now);
   size_t open_batch_size() const;
-  // When the open batch's first message was produced.
+  // When the open batch's first message was created.
   absl::Time open_batch_started() const { return open_batch_started_; }
   // Closes the open batch and returns it, for sending.
   const v1::MensajeBatch* SealOpenBatch();
@@ -212,7 +213,7 @@ class Production {
 };
 
 // What the producer's two kinds of stream share: the call's context, its
-// outcome, and the pause between messages. The stream itself is a
+// outcome, and the pauses between messages. The stream itself is a
 // ProduceReactor.
 class ProduceCall {
  public:
@@ -224,21 +225,26 @@ class ProduceCall {
   absl::StatusOr<v1::ConsumeSummary> Await();
   absl::Duration retry_pushback() const { return retry_pushback_; }
 
-  // Ends a pause between messages early (after Production::Stop()).
-  void WakeUp() { interval_alarm_.Cancel(); }
+  // Ends pauses between messages early from now on (after
+  // Production::Stop()).
+  void WakeUp();
 
  protected:
   void RecordOutcome(const grpc::Status& status);
 
+  // Runs `continuation` on the shared Pacer at `when`, or at once after
+  // WakeUp().
+  void RunAt(absl::Time when, std::function<void()> continuation);
+
   grpc::ClientContext context_;
   v1::ConsumeSummary summary_;
-  grpc::Alarm interval_alarm_;
 
  private:
   absl::Duration retry_pushback_;
   absl::Mutex mutex_;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
   grpc::Status status_ ABSL_GUARDED_BY(mutex_);
+  bool woken_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 // One stream, written by gRPC's callback API: Request is v1::Mensaje for a
@@ -262,8 +268,8 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
 
  private:
   void WriteNextOrClose();
-  // Continues after `delay`, keeping the call alive meanwhile.
-  void ContinueAfter(absl::Duration delay);
+  // Continues at `when`, keeping the call alive meanwhile.
+  void ContinueAt(absl::Time when);
   void Write(const Request* request);
 
   Production* const production_;
