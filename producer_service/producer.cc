@@ -29,6 +29,12 @@ using google::protobuf::util::TimeUtil;
 constexpr int64_t kMaxPayloadBytes = 64 * 1024 * 1024;
 constexpr int64_t kMaxBatchSize = 65536;
 constexpr int kMaxStreams = 10000;
+// A GetProducerState query beside a stream that takes longer is given up.
+constexpr absl::Duration kConfirmationTimeout = absl::Seconds(10);
+// After a query that confirmed nothing new, the next one waits this long;
+// after that long without anything new, the stream closes instead.
+constexpr absl::Duration kRequeryDelay = absl::Milliseconds(1);
+constexpr absl::Duration kMaxConfirmationStall = absl::Seconds(1);
 // Messages of a per-message stream kept together, as a batch would be.
 constexpr size_t kMessagesPerGroup = 1024;
 // Stands for the producer's consumer shard in --target.
@@ -279,6 +285,14 @@ absl::Time Production::NextDue() const {
   return last_produced_at_ + interval_;
 }
 
+absl::Time Production::DueAfter(size_t messages) const {
+  if (produced_ > 0 && rate_ > 0) {
+    return first_produced_at_ +
+           absl::Seconds(static_cast<double>(produced_ + messages - 1) / rate_);
+  }
+  return NextDue();
+}
+
 size_t Production::DueCount(absl::Time now) const {
   if (!CanProduce()) return 0;
   const uint64_t allowed =
@@ -403,6 +417,23 @@ void Production::Confirm(uint64_t next_sequence) {
   cursor_message_ = 0;
 }
 
+void Production::ConfirmSent(uint64_t next_sequence) {
+  while (cursor_batch_ > 0) {
+    const v1::MensajeBatch& front = *batches_.front();
+    if (front.messages_size() > 0 &&
+        front.messages(front.messages_size() - 1).sequence() >= next_sequence) {
+      break;
+    }
+    unconfirmed_ -= front.messages_size();
+    RecycleFrontBatch();
+    --cursor_batch_;
+  }
+}
+
+bool Production::HeldBackByLimit() const {
+  return !stopped_ && produced_ < count_ && unconfirmed_ >= max_unconfirmed_;
+}
+
 bool Production::Finished() const {
   return unconfirmed_ == 0 && (stopped_ || produced_ >= count_);
 }
@@ -431,6 +462,8 @@ void ProduceCall::RunAt(absl::Time when, std::function<void()> continuation) {
                         std::move(continuation));
 }
 
+void ProduceCall::ResumeNow() { Pacer::Shared().Advance(this); }
+
 void ProduceCall::RecordOutcome(const grpc::Status& status) {
   const auto& trailers = context_.GetServerTrailingMetadata();
   if (auto pushback = trailers.find(kRetryPushbackKey);
@@ -452,10 +485,13 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
                                         Production* production,
                                         const ProducerOptions& options,
                                         std::ostream* console)
-    : production_(production),
+    : stub_(stub),
+      production_(production),
       batch_size_(
           static_cast<size_t>(std::max<int64_t>(1, options.batch_size))),
       batch_delay_(options.batch_delay),
+      confirmation_threshold_(static_cast<size_t>(
+          std::max<int64_t>(1, options.max_unconfirmed / 4))),
       console_(console) {
   production_->StartStream();
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
@@ -496,6 +532,8 @@ void ProduceReactor<Request>::Write(const Request* request) {
 
 template <typename Request>
 void ProduceReactor<Request>::WriteNextOrClose() {
+  TakeConfirmation();
+  MaybeAskForConfirmation();
   // Messages made back to back share one creation time: reading the clock
   // for each was a visible share of the producer's time.
   const absl::Time now = absl::Now();
@@ -508,20 +546,23 @@ void ProduceReactor<Request>::WriteNextOrClose() {
            production_->CanProduce()) {
       const absl::Time due = production_->NextDue();
       if (due > now) {
-        // Wait for the next message, unless the open batch's first one
-        // would then wait past the batch delay: send what there is.
-        if (production_->open_batch_size() > 0 &&
-            due - production_->open_batch_started() >= batch_delay_) {
-          break;
-        }
-        ContinueAt(due);
+        // Send the open batch if its first message would wait past the
+        // batch delay; else sleep until the batch is full or must be sent.
+        // Messages made late carry their scheduled time (--rate), so the
+        // sleep counts in their latency.
+        const size_t open = production_->open_batch_size();
+        const absl::Time send_by =
+            (open > 0 ? production_->open_batch_started() : due) + batch_delay_;
+        if (open > 0 && due >= send_by) break;
+        ContinueAt(
+            std::min(send_by, production_->DueAfter(batch_size_ - open)));
         return;
       }
       production_->ProduceIntoOpenBatch(console_, now);
     }
     if (production_->open_batch_size() > 0) {
       Write(production_->SealOpenBatch());
-    } else {
+    } else if (!PauseForConfirmation()) {
       this->StartWritesDone();
     }
   } else {
@@ -533,10 +574,10 @@ void ProduceReactor<Request>::WriteNextOrClose() {
       }
     }
     const v1::Mensaje* next = production_->NextToSend(console_);
-    if (next == nullptr) {
-      this->StartWritesDone();
-    } else {
+    if (next != nullptr) {
       Write(next);
+    } else if (!PauseForConfirmation()) {
+      this->StartWritesDone();
     }
   }
 }
@@ -549,6 +590,81 @@ void ProduceReactor<Request>::ContinueAt(absl::Time when) {
     WriteNextOrClose();
     this->RemoveHold();
   });
+}
+
+template <typename Request>
+void ProduceReactor<Request>::MaybeAskForConfirmation() {
+  // At the limit PauseForConfirmation() asks, at its own pace.
+  if (query_state_.load(std::memory_order_acquire) == QueryState::kIdle &&
+      production_->unconfirmed() >= confirmation_threshold_ &&
+      !production_->HeldBackByLimit()) {
+    AskForConfirmation();
+  }
+}
+
+template <typename Request>
+void ProduceReactor<Request>::AskForConfirmation() {
+  query_ = std::make_unique<ConfirmationQuery>();
+  query_->request.set_producer_id(production_->producer_id());
+  query_->context.set_deadline(
+      absl::ToChronoTime(absl::Now() + kConfirmationTimeout));
+  query_state_.store(QueryState::kInFlight, std::memory_order_relaxed);
+  // The hold keeps the stream, and so this reactor, alive for the answer.
+  this->AddHold();
+  stub_->async()->GetProducerState(
+      &query_->context, &query_->request, &query_->state,
+      [this](grpc::Status status) {
+        query_->status = std::move(status);
+        query_state_.store(QueryState::kAnswered, std::memory_order_release);
+        ResumeNow();  // if the stream paused for this answer
+        this->RemoveHold();
+      });
+}
+
+template <typename Request>
+void ProduceReactor<Request>::TakeConfirmation() {
+  if (query_state_.load(std::memory_order_acquire) != QueryState::kAnswered) {
+    return;
+  }
+  const size_t waiting = production_->unconfirmed();
+  last_query_failed_ = !query_->status.ok();
+  // A producer still unknown to the consumer has nothing confirmed yet.
+  if (query_->status.ok() && query_->state.known()) {
+    production_->ConfirmSent(query_->state.next_sequence());
+  }
+  if (production_->unconfirmed() < waiting) {
+    stalled_since_ = absl::InfiniteFuture();
+  } else {
+    const absl::Time now = absl::Now();
+    stalled_since_ = std::min(stalled_since_, now);
+    next_query_at_ = now + kRequeryDelay;
+  }
+  query_state_.store(QueryState::kIdle, std::memory_order_relaxed);
+}
+
+template <typename Request>
+bool ProduceReactor<Request>::PauseForConfirmation() {
+  if (!production_->HeldBackByLimit()) return false;
+  if (query_state_.load(std::memory_order_acquire) == QueryState::kIdle) {
+    const absl::Time now = absl::Now();
+    // A failed query, or a consumer that confirms nothing for long (it may
+    // also have ended the stream, which this side only learns by writing):
+    // close, and let the stream's summary or error say the rest.
+    if (last_query_failed_ || now - stalled_since_ > kMaxConfirmationStall) {
+      return false;
+    }
+    if (now < next_query_at_) {
+      ContinueAt(next_query_at_);  // the consumer had not caught up yet
+      return true;
+    }
+    AskForConfirmation();
+  }
+  ContinueAt(absl::InfiniteFuture());
+  // The answer may have come before the pause was set up.
+  if (query_state_.load(std::memory_order_acquire) == QueryState::kAnswered) {
+    ResumeNow();
+  }
+  return true;
 }
 
 template <typename Request>

@@ -68,7 +68,7 @@ struct ProducerOptions {
   int64_t batch_size = 1;
   // A batch is sent once its first message has waited this long, even if
   // not full, so a slow producer keeps a low latency.
-  absl::Duration batch_delay = absl::Milliseconds(1);
+  absl::Duration batch_delay = absl::Microseconds(250);
   // Concurrent streams; with more than one, stream i uses the producer id
   // "<producer_id>-<i>" and sends `count` messages.
   int streams = 1;
@@ -106,6 +106,7 @@ class MensajeFactory {
 
   // Makes `message` the one with this sequence, created at `now`.
   void Fill(uint64_t sequence, absl::Time now, v1::Mensaje* message) const;
+  const std::string& producer_id() const { return producer_id_; }
 
  private:
   const std::string producer_id_;
@@ -143,6 +144,9 @@ class Production {
   // When the next new message is due, by --interval or --rate; the first
   // one at once.
   absl::Time NextDue() const;
+  // When `messages` (at least 1) more new ones will have been due; with
+  // --interval, when the next one is.
+  absl::Time DueAfter(size_t messages) const;
   // How many new messages are due by `now` and may be produced (by count,
   // limit and Stop).
   size_t DueCount(absl::Time now) const;
@@ -163,6 +167,11 @@ class Production {
 
   // The consumer holds every sequence below `next_sequence`.
   void Confirm(uint64_t next_sequence);
+  // The same, while a stream is sending: drops only whole batches this
+  // stream has already sent, and keeps its place.
+  void ConfirmSent(uint64_t next_sequence);
+  // New messages are due but held back by the unconfirmed limit.
+  bool HeldBackByLimit() const;
 
   // No more new messages; thread-safe.
   void Stop() { stopped_ = true; }
@@ -171,6 +180,7 @@ class Production {
   // Everything produced is confirmed, and nothing is left to produce.
   bool Finished() const;
   uint64_t produced() const { return produced_; }
+  const std::string& producer_id() const { return factory_.producer_id(); }
   size_t unconfirmed() const { return unconfirmed_; }
   // The sequence of the oldest unconfirmed message, or of the next new one.
   uint64_t first_unconfirmed_sequence() const;
@@ -233,8 +243,9 @@ class ProduceCall {
   void RecordOutcome(const grpc::Status& status);
 
   // Runs `continuation` on the shared Pacer at `when`, or at once after
-  // WakeUp().
+  // WakeUp() or ResumeNow().
   void RunAt(absl::Time when, std::function<void()> continuation);
+  void ResumeNow();
 
   grpc::ClientContext context_;
   v1::ConsumeSummary summary_;
@@ -254,6 +265,13 @@ class ProduceCall {
 // first message would wait past `batch_delay`, or at the end), and when
 // `production` has nothing more for this stream the reactor closes it,
 // which is the FIN signal.
+//
+// Once a quarter of --max_unconfirmed messages wait for confirmation, the
+// reactor asks the consumer beside the stream (GetProducerState) what it
+// holds, and drops what is confirmed, so a long stream goes on without
+// closing; at the limit it waits for those answers. Only if a query fails,
+// or they confirm nothing new for a second, does it close the stream to
+// have everything confirmed by the summary.
 template <typename Request>
 class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
                              public ProduceCall {
@@ -272,10 +290,40 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
   void ContinueAt(absl::Time when);
   void Write(const Request* request);
 
+  // Starts a GetProducerState query when enough messages wait for
+  // confirmation, none is in flight, and the limit is not reached.
+  void MaybeAskForConfirmation();
+  void AskForConfirmation();
+  // Applies the answer of a finished query.
+  void TakeConfirmation();
+  // At the unconfirmed limit: pauses for a query's answer (true), or,
+  // when the last query failed, does not (false: close the stream, whose
+  // summary confirms).
+  bool PauseForConfirmation();
+
+  enum class QueryState { kIdle, kInFlight, kAnswered };
+  struct ConfirmationQuery {
+    grpc::ClientContext context;
+    v1::GetProducerStateRequest request;
+    v1::ProducerState state;
+    grpc::Status status;
+  };
+
+  v1::ConsumerService::Stub* const stub_;
   Production* const production_;
   const size_t batch_size_;
   const absl::Duration batch_delay_;
+  const size_t confirmation_threshold_;
   std::ostream* const console_;
+  // The query's callback fills query_ and then sets kAnswered; the
+  // reactor reads query_ only in kAnswered, and starts one only in kIdle.
+  std::unique_ptr<ConfirmationQuery> query_;
+  std::atomic<QueryState> query_state_{QueryState::kIdle};
+  bool last_query_failed_ = false;
+  absl::Time next_query_at_ = absl::InfinitePast();
+  // Since when queries have confirmed nothing new; InfiniteFuture if the
+  // last one did.
+  absl::Time stalled_since_ = absl::InfiniteFuture();
 };
 
 // Whether a failed call may succeed if tried again: the consumer or the

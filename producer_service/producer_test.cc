@@ -310,6 +310,35 @@ TEST(ProductionTest, ConfirmedBatchesAreReusedForNewMessages) {
   }
 }
 
+TEST(ProductionTest, ConfirmSentDropsOnlyWholeBatchesAlreadySent) {
+  Production production(BatchOptions(20, 2), 0);
+  production.StartStream();
+  for (int batch = 0; batch < 3; ++batch) {
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+    production.SealOpenBatch();  // 0-1, 2-3, 4-5
+  }
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));  // 6
+  production.ConfirmSent(3);  // 0-1 whole, 2 of 2-3
+  EXPECT_EQ(production.unconfirmed(), 5u);
+  EXPECT_EQ(production.first_unconfirmed_sequence(), 2u);
+  production.ConfirmSent(100);  // 6 is in the open batch, not sent
+  EXPECT_EQ(production.unconfirmed(), 1u);
+  EXPECT_EQ(Sequences(production.SealOpenBatch()), (std::vector<uint64_t>{6}));
+  // The place in the stream is kept: nothing is sent twice.
+  EXPECT_EQ(production.NextUnsentBatch(), nullptr);
+}
+
+TEST(ProductionTest, HeldBackByLimitOnlyWhileMoreIsToBeMade) {
+  Production production(Options(3, 2), 0);
+  EXPECT_EQ(SendStream(production), (std::vector<uint64_t>{0, 1}));
+  EXPECT_TRUE(production.HeldBackByLimit());
+  production.Confirm(2);
+  EXPECT_FALSE(production.HeldBackByLimit());
+  EXPECT_EQ(SendStream(production), (std::vector<uint64_t>{2}));
+  EXPECT_FALSE(production.HeldBackByLimit());  // all 3 made
+}
+
 TEST(ProductionTest, RateSpacesMessagesFromTheFirstOne) {
   ProducerOptions options = Options(10, 100);
   options.interval = absl::ZeroDuration();

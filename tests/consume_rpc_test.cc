@@ -201,6 +201,44 @@ TEST(ConsumeRpcTest, RatePacesTheStream) {
   EXPECT_GE(summary->duration().nanos(), 90'000'000);
 }
 
+TEST(ConsumeRpcTest,
+     AStreamGoesOnPastTheUnconfirmedLimitAsTheConsumerConfirms) {
+  // The producer learns beside the stream (GetProducerState) what the
+  // consumer holds, so one stream carries far more than the limit.
+  TestConsumer consumer = TestConsumer::Start();
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  for (int64_t batch_size : {1, 64}) {
+    SCOPED_TRACE(absl::StrCat("batch_size=", batch_size));
+    const std::string producer_id = absl::StrCat("long-", batch_size);
+    ProducerOptions options = FastProducer(consumer, producer_id, 20000);
+    options.max_unconfirmed = 4096;
+    options.batch_size = batch_size;
+    TestStream stream(stub.get(), options);
+    absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    EXPECT_EQ(summary->messages_received(), 20000u);
+    EXPECT_EQ(summary->next_sequence(), 20000u);
+  }
+  EXPECT_EQ(StatsWhenIdle(consumer).completed_streams(), 2u);
+}
+
+TEST(ConsumeRpcTest, AProducerHeldAtTheLimitLearnsThatTheConsumerRefusedIt) {
+  // The consumer expects sequence 0 of this producer, which starts at
+  // 100: it refuses the stream, and confirms nothing while the producer
+  // waits at its limit; the producer must not wait forever.
+  TestConsumer consumer = TestConsumer::Start();
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  v1::ConsumeSummary first;
+  ASSERT_TRUE(SendRaw(consumer, {TestMessage("refused", 0)}, &first).ok());
+  ProducerOptions options = FastProducer(consumer, "refused", 1000);
+  options.max_unconfirmed = 8;
+  options.batch_size = 4;
+  TestStream stream(stub.get(), options, nullptr, /*first_sequence=*/100);
+  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+  EXPECT_EQ(summary.status().code(), absl::StatusCode::kFailedPrecondition)
+      << summary.status();
+}
+
 TEST(ConsumeRpcTest, EmptyStreamGetsAnEmptySummary) {
   TestConsumer consumer = TestConsumer::Start();
   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
