@@ -41,7 +41,8 @@ ABSL_FLAG(absl::Duration, deadline, messaging::ProducerOptions().deadline,
 ABSL_FLAG(int64_t, max_unconfirmed,
           messaging::ProducerOptions().max_unconfirmed,
           "Messages kept until the consumer confirms them; when that many "
-          "wait, the producer gets them confirmed before producing more.");
+          "wait, the producer waits for confirmation before producing "
+          "more.");
 ABSL_FLAG(int64_t, batch_size, messaging::ProducerOptions().batch_size,
           "Messages per write: 1 streams them one by one (Consume); more "
           "sends batches (ConsumeBatches), same semantics, far faster.");
