@@ -575,7 +575,7 @@ def parse_args(argv):
                         "to run (see --list); the Python baseline always runs")
     parser.add_argument("--list", action="store_true",
                         help="list the scenarios and exit")
-    parser.add_argument("--batch_size", type=int, default=100,
+    parser.add_argument("--batch_size", type=int, default=256,
                         help="producer --batch_size of the batched scenarios")
     parser.add_argument("--log_sync", default="group",
                         help="consumer --log_sync of the durable scenarios")
