@@ -1,6 +1,11 @@
 #include "consumer_service/log_record.h"
 
 #include <array>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
 
 namespace messaging {
 namespace {
@@ -32,15 +37,45 @@ uint32_t GetUint32(const char* in) {
   return value;
 }
 
-}  // namespace
-
-uint32_t Crc32c(absl::string_view data) {
+uint32_t Crc32cByTable(absl::string_view data) {
   static const std::array<uint32_t, 256> kTable = MakeCrcTable();
   uint32_t crc = 0xFFFFFFFF;
   for (char c : data) {
     crc = kTable[(crc ^ static_cast<unsigned char>(c)) & 0xFF] ^ (crc >> 8);
   }
   return crc ^ 0xFFFFFFFF;
+}
+
+#if defined(__x86_64__)
+// SSE 4.2 has a CRC-32C instruction: 8 bytes per step instead of one
+// table lookup per byte. The table took a third of a durable consumer's
+// CPU.
+__attribute__((target("sse4.2"))) uint32_t Crc32cBySse42(
+    absl::string_view data) {
+  const char* next = data.data();
+  size_t left = data.size();
+  uint64_t crc = 0xFFFFFFFF;
+  for (; left >= 8; next += 8, left -= 8) {
+    uint64_t word;
+    std::memcpy(&word, next, sizeof(word));
+    crc = _mm_crc32_u64(crc, word);
+  }
+  uint32_t crc32 = static_cast<uint32_t>(crc);
+  for (; left > 0; ++next, --left) {
+    crc32 = _mm_crc32_u8(crc32, static_cast<unsigned char>(*next));
+  }
+  return crc32 ^ 0xFFFFFFFF;
+}
+#endif
+
+}  // namespace
+
+uint32_t Crc32c(absl::string_view data) {
+#if defined(__x86_64__)
+  static const bool kHasSse42 = __builtin_cpu_supports("sse4.2");
+  if (kHasSse42) return Crc32cBySse42(data);
+#endif
+  return Crc32cByTable(data);
 }
 
 void EncodeRecordHeader(absl::string_view payload, char* header) {

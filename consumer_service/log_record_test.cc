@@ -11,6 +11,34 @@ TEST(Crc32cTest, MatchesTheStandardCheckValue) {
   EXPECT_EQ(Crc32c(""), 0u);
 }
 
+// CRC-32C bit by bit, as the standard defines it: slow, and independent
+// of the table and of the CPU instruction Crc32c uses.
+uint32_t Crc32cBitByBit(absl::string_view data) {
+  uint32_t crc = 0xFFFFFFFF;
+  for (char c : data) {
+    crc ^= static_cast<unsigned char>(c);
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ ((crc & 1) ? 0x82F63B78u : 0);
+    }
+  }
+  return crc ^ 0xFFFFFFFF;
+}
+
+TEST(Crc32cTest, AgreesWithTheDefinitionForEveryLengthAndAlignment) {
+  std::string bytes(300, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<char>((i * 131 + 7) % 256);
+  }
+  const absl::string_view all(bytes);
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t length = 0; length + offset <= 200; ++length) {
+      const absl::string_view data = all.substr(offset, length);
+      ASSERT_EQ(Crc32c(data), Crc32cBitByBit(data))
+          << "offset " << offset << ", length " << length;
+    }
+  }
+}
+
 TEST(LogRecordTest, RoundTripsAndReportsTheRecordSize) {
   std::string buffer;
   AppendRecord("hello", &buffer);
