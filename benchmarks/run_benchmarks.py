@@ -79,6 +79,7 @@ SCENARIOS = [
     Scenario("1x64B-batch", batched=True),
     Scenario("1x1KiB-batch", payload_bytes=1024, batched=True),
     Scenario("8x64B-batch", streams=8, batched=True),
+    Scenario("1000x64B-batch", streams=1000, batched=True),
     Scenario("1x64B-durable", durable=True),
     Scenario("1x64B-batch-durable", batched=True, durable=True),
     Scenario("8x64B-durable", streams=8, durable=True),
