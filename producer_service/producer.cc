@@ -31,9 +31,9 @@ constexpr int64_t kMaxBatchSize = 65536;
 constexpr int kMaxStreams = 10000;
 // A GetProducerState query beside a stream that takes longer is given up.
 constexpr absl::Duration kConfirmationTimeout = absl::Seconds(10);
-// After a query that confirmed nothing new, the next one waits this long;
-// after that long without anything new, the stream closes instead.
-constexpr absl::Duration kRequeryDelay = absl::Milliseconds(1);
+// At most one query per kQuerySpacing; after kMaxConfirmationStall of
+// queries confirming nothing new, a stream at its limit closes instead.
+constexpr absl::Duration kQuerySpacing = absl::Milliseconds(1);
 constexpr absl::Duration kMaxConfirmationStall = absl::Seconds(1);
 // Messages of a per-message stream kept together, as a batch would be.
 constexpr size_t kMessagesPerGroup = 1024;
@@ -532,11 +532,11 @@ void ProduceReactor<Request>::Write(const Request* request) {
 
 template <typename Request>
 void ProduceReactor<Request>::WriteNextOrClose() {
-  TakeConfirmation();
-  MaybeAskForConfirmation();
   // Messages made back to back share one creation time: reading the clock
   // for each was a visible share of the producer's time.
   const absl::Time now = absl::Now();
+  TakeConfirmation(now);
+  MaybeAskForConfirmation(now);
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
     if (const v1::MensajeBatch* resent = production_->NextUnsentBatch()) {
       Write(resent);
@@ -593,9 +593,10 @@ void ProduceReactor<Request>::ContinueAt(absl::Time when) {
 }
 
 template <typename Request>
-void ProduceReactor<Request>::MaybeAskForConfirmation() {
-  // At the limit PauseForConfirmation() asks, at its own pace.
+void ProduceReactor<Request>::MaybeAskForConfirmation(absl::Time now) {
+  // At the limit PauseForConfirmation() asks instead.
   if (query_state_.load(std::memory_order_acquire) == QueryState::kIdle &&
+      now >= next_query_at_ &&
       production_->unconfirmed() >= confirmation_threshold_ &&
       !production_->HeldBackByLimit()) {
     AskForConfirmation();
@@ -622,7 +623,7 @@ void ProduceReactor<Request>::AskForConfirmation() {
 }
 
 template <typename Request>
-void ProduceReactor<Request>::TakeConfirmation() {
+void ProduceReactor<Request>::TakeConfirmation(absl::Time now) {
   if (query_state_.load(std::memory_order_acquire) != QueryState::kAnswered) {
     return;
   }
@@ -632,13 +633,10 @@ void ProduceReactor<Request>::TakeConfirmation() {
   if (query_->status.ok() && query_->state.known()) {
     production_->ConfirmSent(query_->state.next_sequence());
   }
-  if (production_->unconfirmed() < waiting) {
-    stalled_since_ = absl::InfiniteFuture();
-  } else {
-    const absl::Time now = absl::Now();
-    stalled_since_ = std::min(stalled_since_, now);
-    next_query_at_ = now + kRequeryDelay;
-  }
+  stalled_since_ = production_->unconfirmed() < waiting
+                       ? absl::InfiniteFuture()
+                       : std::min(stalled_since_, now);
+  next_query_at_ = now + kQuerySpacing;
   query_state_.store(QueryState::kIdle, std::memory_order_relaxed);
 }
 
@@ -654,7 +652,7 @@ bool ProduceReactor<Request>::PauseForConfirmation() {
       return false;
     }
     if (now < next_query_at_) {
-      ContinueAt(next_query_at_);  // the consumer had not caught up yet
+      ContinueAt(next_query_at_);
       return true;
     }
     AskForConfirmation();

@@ -291,11 +291,12 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
   void Write(const Request* request);
 
   // Starts a GetProducerState query when enough messages wait for
-  // confirmation, none is in flight, and the limit is not reached.
-  void MaybeAskForConfirmation();
+  // confirmation, none is in flight, the last one is not too recent, and
+  // the limit is not reached.
+  void MaybeAskForConfirmation(absl::Time now);
   void AskForConfirmation();
   // Applies the answer of a finished query.
-  void TakeConfirmation();
+  void TakeConfirmation(absl::Time now);
   // At the unconfirmed limit: pauses for a query's answer (true), or,
   // when the last query failed, does not (false: close the stream, whose
   // summary confirms).
