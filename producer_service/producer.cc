@@ -35,8 +35,10 @@ constexpr absl::Duration kConfirmationTimeout = absl::Seconds(10);
 // queries confirming nothing new, a stream at its limit closes instead.
 constexpr absl::Duration kQuerySpacing = absl::Milliseconds(1);
 constexpr absl::Duration kMaxConfirmationStall = absl::Seconds(1);
-// Messages of a per-message stream kept together, as a batch would be.
-constexpr size_t kMessagesPerGroup = 1024;
+// Messages of a per-message stream kept together, as a batch would be: at
+// most this many, and at most a quarter of --max_unconfirmed, since only
+// whole groups already sent are dropped when confirmed mid-stream.
+constexpr int64_t kMaxMessagesPerGroup = 1024;
 // Stands for the producer's consumer shard in --target.
 constexpr char kShardPlaceholder[] = "{shard}";
 
@@ -227,9 +229,11 @@ Production::Production(const ProducerOptions& options, uint64_t first_sequence)
       rate_(options.rate),
       max_unconfirmed_(static_cast<size_t>(options.max_unconfirmed)),
       // Per-message streams group messages too, to recycle them.
-      batch_capacity_(options.batch_size > 1
-                          ? static_cast<size_t>(options.batch_size)
-                          : kMessagesPerGroup),
+      batch_capacity_(
+          options.batch_size > 1
+              ? static_cast<size_t>(options.batch_size)
+              : static_cast<size_t>(std::clamp<int64_t>(
+                    options.max_unconfirmed / 4, 1, kMaxMessagesPerGroup))),
       factory_(options.producer_id, options.payload_bytes),
       next_sequence_(first_sequence) {}
 
