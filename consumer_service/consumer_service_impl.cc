@@ -195,48 +195,69 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
   }
 
   void OnCancel() override { cancelled_ = true; }
-  void OnDone() override { Done(); }
+  void OnDone() override {
+    service_->AddRetainedReadBytes(-accounted_bytes_);
+    Done();
+  }
 
  private:
   void FinishCall(const grpc::Status& status) override { this->Finish(status); }
 
   // Each read parses into the same message: parsing clears it first but
   // keeps its sub-messages and string buffers, so a steady stream
-  // allocates nothing per message. After a read whose buffers hold more
-  // than kMaxRetainedBytes the message is made anew, so one huge read does
-  // not pin its memory for the life of the stream.
+  // allocates nothing per message. The message is made anew, giving that
+  // memory back, after a read that left it holding more than
+  // kMaxRetainedBytes, or while all streams together hold more than
+  // StreamLimits::retained_read_budget_bytes: thousands of idle streams
+  // must not pin a batch's worth of memory each.
   void ReadNext() {
-    if (retained_bytes_ > kMaxRetainedBytes) {
+    const int64_t total =
+        service_->AddRetainedReadBytes(held_bytes_ - accounted_bytes_);
+    accounted_bytes_ = held_bytes_;
+    if (held_bytes_ > kMaxRetainedBytes ||
+        total > service_->limits().retained_read_budget_bytes) {
       incoming_ = std::make_unique<Request>();
+      service_->AddRetainedReadBytes(-accounted_bytes_);
+      accounted_bytes_ = 0;
+      held_bytes_ = 0;
     }
-    retained_bytes_ = 0;
     this->StartRead(incoming_.get());
   }
 
   absl::Status TakeAll(absl::Time now) {
+    int64_t read_bytes = 0;
+    absl::Status taken;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
       messages_.clear();
       for (const v1::Mensaje& message : incoming_->messages()) {
         messages_.push_back(&message);
-        retained_bytes_ += RetainedBytes(message);
+        read_bytes += HeldBytes(message);
       }
-      return Take(messages_, now);
+      taken = Take(messages_, now);
     } else {
-      retained_bytes_ = RetainedBytes(*incoming_);
-      return Take({incoming_.get()}, now);
+      read_bytes = HeldBytes(*incoming_);
+      taken = Take({incoming_.get()}, now);
     }
+    // Memory is not given back until the message is made anew.
+    held_bytes_ = std::max(held_bytes_, read_bytes);
+    return taken;
   }
 
-  static constexpr size_t kMaxRetainedBytes = 1 << 20;
-  static size_t RetainedBytes(const v1::Mensaje& message) {
-    return message.producer_id().capacity() + message.text().capacity() +
-           message.payload().capacity();
+  static constexpr int64_t kMaxRetainedBytes = 1 << 20;
+  // What a parsed message keeps allocated, approximately.
+  static int64_t HeldBytes(const v1::Mensaje& message) {
+    return static_cast<int64_t>(
+        sizeof(v1::Mensaje) + sizeof(google::protobuf::Timestamp) +
+        message.producer_id().capacity() + message.text().capacity() +
+        message.payload().capacity());
   }
 
   std::vector<const v1::Mensaje*> messages_;
   std::unique_ptr<Request> incoming_ = std::make_unique<Request>();
-  // String memory held by incoming_'s messages after the last read.
-  size_t retained_bytes_ = 0;
+  // Memory incoming_ holds, and the share of it counted in the service's
+  // total.
+  int64_t held_bytes_ = 0;
+  int64_t accounted_bytes_ = 0;
 };
 
 ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
@@ -318,6 +339,11 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetStats(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+int64_t ConsumerServiceImpl::AddRetainedReadBytes(int64_t delta) {
+  return retained_read_bytes_.fetch_add(delta, std::memory_order_relaxed) +
+         delta;
 }
 
 void ConsumerServiceImpl::PrintConsumed(const v1::Mensaje& message) {

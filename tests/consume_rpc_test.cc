@@ -174,6 +174,50 @@ TEST(ConsumeRpcTest, BatchesOfChangingSizesKeepNothingFromTheLastRead) {
   EXPECT_EQ(summary.bytes_received(), bytes);
 }
 
+TEST(ConsumeRpcTest, StreamsKeepNoMoreBetweenReadsThanTheBudget) {
+  // Each stream keeps its last batch's memory to parse the next one in
+  // place, as long as all of them together stay within the budget.
+  ConsumerOptions options = TestConsumer::QuietOptions();
+  options.limits.retained_read_budget_bytes = 64 * 1024;
+  TestConsumer consumer = TestConsumer::Start(options);
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  constexpr int kStreams = 8;
+  struct OpenStream {
+    grpc::ClientContext context;
+    v1::ConsumeSummary summary;
+    std::unique_ptr<grpc::ClientWriter<v1::MensajeBatch>> writer;
+  };
+  std::vector<std::unique_ptr<OpenStream>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    auto stream = std::make_unique<OpenStream>();
+    stream->writer = stub->ConsumeBatches(&stream->context, &stream->summary);
+    v1::MensajeBatch batch;  // about 30 KiB kept after it is read
+    for (uint64_t sequence = 0; sequence < 100; ++sequence) {
+      *batch.add_messages() = TestMessage(absl::StrCat("idle-", i), sequence);
+      batch.mutable_messages()->rbegin()->set_payload(std::string(200, 'x'));
+    }
+    ASSERT_TRUE(stream->writer->Write(batch));
+    streams.push_back(std::move(stream));
+  }
+  const ConsumerServiceImpl& service = consumer.server().service();
+  for (int i = 0;
+       i < 500 && GetStats(consumer).messages_received() < kStreams * 100u;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(GetStats(consumer).messages_received(), kStreams * 100u);
+  // Within the budget, give or take the one stream that went past it.
+  EXPECT_GT(service.retained_read_bytes(), 0);
+  EXPECT_LE(service.retained_read_bytes(), 64 * 1024 + 40 * 1024);
+
+  for (auto& stream : streams) {
+    stream->writer->WritesDone();
+    ASSERT_TRUE(stream->writer->Finish().ok());
+  }
+  StatsWhenIdle(consumer);
+  EXPECT_EQ(service.retained_read_bytes(), 0);
+}
+
 TEST(ConsumeRpcTest,
      BatchedProducerSendsSlowMessagesWithoutWaitingForAFullBatch) {
   TestConsumer consumer = TestConsumer::Start();
