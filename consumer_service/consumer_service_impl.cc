@@ -211,8 +211,12 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
   // StreamLimits::retained_read_budget_bytes: thousands of idle streams
   // must not pin a batch's worth of memory each.
   void ReadNext() {
+    // The shared count is written only when this stream's share grew, not
+    // on every read.
     const int64_t total =
-        service_->AddRetainedReadBytes(held_bytes_ - accounted_bytes_);
+        held_bytes_ == accounted_bytes_
+            ? service_->retained_read_bytes()
+            : service_->AddRetainedReadBytes(held_bytes_ - accounted_bytes_);
     accounted_bytes_ = held_bytes_;
     if (held_bytes_ > kMaxRetainedBytes ||
         total > service_->limits().retained_read_budget_bytes) {
