@@ -280,20 +280,18 @@ v1::Mensaje* Production::AddToLastBatch() {
   return messages->Mutable(messages->size() - 1);
 }
 
+absl::Time Production::ScheduledAt(uint64_t index) const {
+  return first_produced_at_ + absl::Seconds(static_cast<double>(index) / rate_);
+}
+
 absl::Time Production::NextDue() const {
   if (produced_ == 0) return absl::InfinitePast();
-  if (rate_ > 0) {
-    return first_produced_at_ +
-           absl::Seconds(static_cast<double>(produced_) / rate_);
-  }
+  if (rate_ > 0) return ScheduledAt(produced_);
   return last_produced_at_ + interval_;
 }
 
 absl::Time Production::DueAfter(size_t messages) const {
-  if (produced_ > 0 && rate_ > 0) {
-    return first_produced_at_ +
-           absl::Seconds(static_cast<double>(produced_ + messages - 1) / rate_);
-  }
+  if (produced_ > 0 && rate_ > 0) return ScheduledAt(produced_ + messages - 1);
   return NextDue();
 }
 
@@ -303,7 +301,7 @@ size_t Production::DueCount(absl::Time now) const {
       std::min<uint64_t>(count_ - produced_, max_unconfirmed_ - unconfirmed_);
   uint64_t due = allowed;
   if (produced_ > 0 && rate_ > 0) {
-    // Message k is due at first_produced_at_ + k / rate_.
+    // Message k is due at ScheduledAt(k).
     const double elapsed = absl::ToDoubleSeconds(now - first_produced_at_);
     const uint64_t due_total =
         elapsed < 0 ? 0 : static_cast<uint64_t>(elapsed * rate_) + 1;
@@ -513,7 +511,7 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
 }
 
 template <typename Request>
-void ProduceReactor<Request>::Write(const Request* request) {
+void ProduceReactor<Request>::Write(const Request* request, absl::Time now) {
   // gRPC holds a write with the buffer hint until a later one without it.
   // It is given only when the next write follows at once (a resend, or a
   // full batch already due), to coalesce writes into few frames and
@@ -522,10 +520,9 @@ void ProduceReactor<Request>::Write(const Request* request) {
   bool more_at_once;
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
     more_at_once = production_->HasUnsentBatch() ||
-                   production_->DueCount(absl::Now()) >= batch_size_;
+                   production_->DueCount(now) >= batch_size_;
   } else {
-    more_at_once =
-        !production_->NextIsNew() || production_->DueCount(absl::Now()) > 0;
+    more_at_once = !production_->NextIsNew() || production_->DueCount(now) > 0;
   }
   if (more_at_once) {
     this->StartWrite(request, grpc::WriteOptions().set_buffer_hint());
@@ -543,7 +540,7 @@ void ProduceReactor<Request>::WriteNextOrClose() {
   MaybeAskForConfirmation(now);
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
     if (const v1::MensajeBatch* resent = production_->NextUnsentBatch()) {
-      Write(resent);
+      Write(resent, now);
       return;
     }
     while (production_->open_batch_size() < batch_size_ &&
@@ -565,8 +562,8 @@ void ProduceReactor<Request>::WriteNextOrClose() {
       production_->ProduceIntoOpenBatch(console_, now);
     }
     if (production_->open_batch_size() > 0) {
-      Write(production_->SealOpenBatch());
-    } else if (!PauseForConfirmation()) {
+      Write(production_->SealOpenBatch(), now);
+    } else if (!PauseForConfirmation(now)) {
       this->StartWritesDone();
     }
   } else {
@@ -579,8 +576,8 @@ void ProduceReactor<Request>::WriteNextOrClose() {
     }
     const v1::Mensaje* next = production_->NextToSend(console_);
     if (next != nullptr) {
-      Write(next);
-    } else if (!PauseForConfirmation()) {
+      Write(next, now);
+    } else if (!PauseForConfirmation(now)) {
       this->StartWritesDone();
     }
   }
@@ -645,10 +642,9 @@ void ProduceReactor<Request>::TakeConfirmation(absl::Time now) {
 }
 
 template <typename Request>
-bool ProduceReactor<Request>::PauseForConfirmation() {
+bool ProduceReactor<Request>::PauseForConfirmation(absl::Time now) {
   if (!production_->HeldBackByLimit()) return false;
   if (query_state_.load(std::memory_order_acquire) == QueryState::kIdle) {
-    const absl::Time now = absl::Now();
     // A failed query, or a consumer that confirms nothing for long (it may
     // also have ended the stream, which this side only learns by writing):
     // close, and let the stream's summary or error say the rest.

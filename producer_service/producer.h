@@ -186,6 +186,8 @@ class Production {
   uint64_t first_unconfirmed_sequence() const;
 
  private:
+  // With --rate, when message `index` (0 the first) is due.
+  absl::Time ScheduledAt(uint64_t index) const;
   // Adds an empty batch, a recycled one when there is one.
   void AppendBatch();
   // Drops the oldest batch, all confirmed, keeping it and its messages for
@@ -288,7 +290,8 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
   void WriteNextOrClose();
   // Continues at `when`, keeping the call alive meanwhile.
   void ContinueAt(absl::Time when);
-  void Write(const Request* request);
+  // Writes `request`, made at `now`.
+  void Write(const Request* request, absl::Time now);
 
   // Starts a GetProducerState query when enough messages wait for
   // confirmation, none is in flight, the last one is not too recent, and
@@ -300,7 +303,7 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
   // At the unconfirmed limit: pauses for a query's answer (true), or,
   // when the last query failed, does not (false: close the stream, whose
   // summary confirms).
-  bool PauseForConfirmation();
+  bool PauseForConfirmation(absl::Time now);
 
   enum class QueryState { kIdle, kInFlight, kAnswered };
   struct ConfirmationQuery {
