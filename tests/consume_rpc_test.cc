@@ -47,12 +47,21 @@ v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer) {
   return stats;
 }
 
-// Connects the stub's channel, so that a paced stream's first message is
-// not held back by the handshake while the others keep to the schedule.
-void ConnectNow(v1::ConsumerService::Stub& stub) {
+// One paced stream, on a channel connected beforehand so that its first
+// message is not held back by the handshake while the others keep to the
+// schedule.
+absl::StatusOr<v1::ConsumeSummary> SendPacedStream(
+    const TestConsumer& consumer, const ProducerOptions& options) {
+  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
   grpc::ClientContext context;
   v1::ConsumerStats ignored;
-  ASSERT_TRUE(stub.GetStats(&context, v1::GetStatsRequest(), &ignored).ok());
+  grpc::Status connected =
+      stub->GetStats(&context, v1::GetStatsRequest(), &ignored);
+  if (!connected.ok()) {
+    return absl::UnavailableError(connected.error_message());
+  }
+  TestStream stream(stub.get(), options);
+  return stream.Await();
 }
 
 grpc::Status SendRaw(const TestConsumer& consumer,
@@ -245,10 +254,8 @@ TEST(ConsumeRpcTest, RatePacesTheStream) {
   TestConsumer consumer = TestConsumer::Start();
   ProducerOptions options = FastProducer(consumer, "paced", 21);
   options.rate = 200;  // 21 messages: 100 ms from first to last
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ConnectNow(*stub);
-  TestStream stream(stub.get(), options);
-  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+  absl::StatusOr<v1::ConsumeSummary> summary =
+      SendPacedStream(consumer, options);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 21u);
   // Unpaced, 21 messages take about a millisecond. The margin is for a
@@ -313,10 +320,8 @@ TEST(ConsumeRpcTest, IntervalSpacesTheMessages) {
   TestConsumer consumer = TestConsumer::Start();
   ProducerOptions options = FastProducer(consumer, "slow", 3);
   options.interval = absl::Milliseconds(50);
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  ConnectNow(*stub);
-  TestStream stream(stub.get(), options);
-  absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+  absl::StatusOr<v1::ConsumeSummary> summary =
+      SendPacedStream(consumer, options);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 3u);
   // Two 50 ms pauses between three messages, measured where they arrive:
