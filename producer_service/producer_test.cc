@@ -158,10 +158,11 @@ ProducerOptions Options(int64_t count, int64_t max_unconfirmed) {
   return options;
 }
 
-std::vector<uint64_t> SendStream(Production& production) {
+std::vector<uint64_t> SendStream(Production& production,
+                                 std::ostream* console = nullptr) {
   std::vector<uint64_t> sent;
   production.StartStream();
-  while (const v1::Mensaje* message = production.NextToSend(nullptr)) {
+  while (const v1::Mensaje* message = production.NextToSend(console)) {
     sent.push_back(message->sequence());
   }
   return sent;
@@ -194,12 +195,8 @@ TEST(ProductionTest, ANewStreamResendsWhatIsUnconfirmedWithoutReprinting) {
   // The stream broke; the consumer confirmed 0 only.
   production.Confirm(1);
   std::ostringstream console;
-  production.StartStream();
-  std::vector<uint64_t> sent;
-  while (const v1::Mensaje* message = production.NextToSend(&console)) {
-    sent.push_back(message->sequence());
-  }
-  EXPECT_EQ(sent, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(SendStream(production, &console),
+            (std::vector<uint64_t>{1, 2, 3, 4}));
   EXPECT_EQ(console.str(), "Produciendo: Mensaje 3\nProduciendo: Mensaje 4\n");
 }
 
