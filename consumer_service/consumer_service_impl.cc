@@ -8,11 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "consumer_service/consume_stream.h"
+#include "consumer_service/mensaje_decoder.h"
 
 namespace messaging {
 namespace {
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
+grpc::Status ToGrpcStatus(const absl::Status &status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
 }
@@ -21,11 +22,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 constexpr absl::Duration kStreamLimitPushback = absl::Seconds(1);
 
 // Answers a stream over the limit at once.
-template <typename Request>
-class Refusal final : public grpc::ServerReadReactor<Request> {
- public:
-  explicit Refusal(const StreamLimits& limits) {
-    this->Finish(grpc::Status(
+class Refusal final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+public:
+  explicit Refusal(const StreamLimits &limits) {
+    Finish(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("the consumer already has ", limits.max_concurrent_streams,
                      " streams open (--max_concurrent_streams); retry later")));
@@ -33,14 +33,14 @@ class Refusal final : public grpc::ServerReadReactor<Request> {
   void OnDone() override { delete this; }
 };
 
-}  // namespace
+} // namespace
 
 class StreamReactor;
 
 struct StreamLink {
   absl::Mutex mutex;
   // Null once the reactor is done.
-  StreamReactor* reactor ABSL_GUARDED_BY(mutex);
+  StreamReactor *reactor ABSL_GUARDED_BY(mutex);
   // Finish has been called (or is about to be, by the holder of `mutex`).
   bool finished ABSL_GUARDED_BY(mutex) = false;
   // Reads are over; the stream waits for its messages to be durable.
@@ -48,16 +48,15 @@ struct StreamLink {
   // Time of the last message, in Unix nanoseconds; read by the reaper.
   std::atomic<int64_t> last_activity_nanos{0};
 
-  explicit StreamLink(StreamReactor* owner) : reactor(owner) {}
+  explicit StreamLink(StreamReactor *owner) : reactor(owner) {}
 };
 
 // What every Consume and ConsumeBatches stream shares: the rules applied
 // to each message, and the durable summary at the end.
 class StreamReactor {
- public:
-  StreamReactor(ConsumerServiceImpl* service, v1::ConsumeSummary* summary)
-      : service_(service),
-        summary_(summary),
+public:
+  StreamReactor(ConsumerServiceImpl *service, grpc::ByteBuffer *summary)
+      : service_(service), summary_(summary),
         link_(std::make_shared<StreamLink>(this)) {
     link_->last_activity_nanos = absl::ToUnixNanos(absl::Now());
     service_->stats()->StreamStarted();
@@ -67,24 +66,25 @@ class StreamReactor {
 
   // For StreamLink holders, under link->mutex with link->finished unset:
   // end the stream now.
-  void FinishLocked(const grpc::Status& status) {
+  void FinishLocked(const grpc::Status &status) {
     link_->finished = true;
     FinishCall(status);
   }
 
- protected:
-  virtual void FinishCall(const grpc::Status& status) = 0;
+protected:
+  virtual void FinishCall(const grpc::Status &status) = 0;
 
   // Applies the stream's and the ledger's rules to the messages of one
   // read, in order, at `now`; an error ends the stream, and the messages
   // before the one at fault stay accepted.
-  absl::Status Take(absl::Span<const v1::Mensaje* const> messages,
+  absl::Status Take(absl::Span<const v1::Mensaje *const> messages,
                     absl::Time now) {
     absl::Status invalid;
     size_t valid = 0;
     for (; valid < messages.size(); ++valid) {
       invalid = stream_.Check(*messages[valid]);
-      if (!invalid.ok()) break;
+      if (!invalid.ok())
+        break;
     }
     const absl::Status admitted = service_->ledger()->Admit(
         messages.subspan(0, valid), service_->log(), &verdicts_);
@@ -108,9 +108,10 @@ class StreamReactor {
                                      std::memory_order_relaxed);
   }
 
-  void FinishOnce(const grpc::Status& status) {
+  void FinishOnce(const grpc::Status &status) {
     absl::MutexLock lock(&link_->mutex);
-    if (!link_->finished) FinishLocked(status);
+    if (!link_->finished)
+      FinishLocked(status);
   }
 
   // The producer closed its side: the FIN. (Or the call broke; then
@@ -123,18 +124,23 @@ class StreamReactor {
             : service_->ledger()->Lookup(stream_.producer_id());
     {
       absl::MutexLock lock(&link_->mutex);
-      if (link_->finished) return;
+      if (link_->finished)
+        return;
       link_->closing = true;
     }
     auto answer = [link = link_, standing](absl::Status durable) {
       absl::MutexLock lock(&link->mutex);
-      StreamReactor* reactor = link->reactor;
-      if (reactor == nullptr || link->finished) return;
+      StreamReactor *reactor = link->reactor;
+      if (reactor == nullptr || link->finished)
+        return;
       if (!durable.ok()) {
         reactor->FinishLocked(ToGrpcStatus(durable));
         return;
       }
-      *reactor->summary_ = reactor->stream_.Summary(standing.next_sequence);
+      const std::string summary =
+          reactor->stream_.Summary(standing.next_sequence).SerializeAsString();
+      grpc::Slice slice(summary);
+      *reactor->summary_ = grpc::ByteBuffer(&slice, 1);
       reactor->completed_ = true;
       reactor->FinishLocked(grpc::Status::OK);
     };
@@ -156,8 +162,9 @@ class StreamReactor {
     delete this;
   }
 
-  ConsumerServiceImpl* const service_;
-  v1::ConsumeSummary* const summary_;
+  ConsumerServiceImpl *const service_;
+  // The answer, a serialized ConsumeSummary.
+  grpc::ByteBuffer *const summary_;
   const std::shared_ptr<StreamLink> link_;
   ConsumeStream stream_;
   // Reused from read to read, to spare allocations.
@@ -172,10 +179,10 @@ class StreamReactor {
 // Reads one producer's stream, a message (Mensaje) or a batch of them
 // (MensajeBatch) at a time, until the producer closes it.
 template <typename Request>
-class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
+class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
                              public StreamReactor {
- public:
-  ConsumeReactor(ConsumerServiceImpl* service, v1::ConsumeSummary* summary)
+public:
+  ConsumeReactor(ConsumerServiceImpl *service, grpc::ByteBuffer *summary)
       : StreamReactor(service, summary) {
     ReadNext();
   }
@@ -187,7 +194,10 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
     }
     const absl::Time now = absl::Now();
     Touch(now);
-    if (absl::Status taken = TakeAll(now); !taken.ok()) {
+    absl::Status taken = Decode();
+    if (taken.ok())
+      taken = TakeAll(now);
+    if (!taken.ok()) {
       FinishOnce(ToGrpcStatus(taken));
       return;
     }
@@ -200,8 +210,8 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
     Done();
   }
 
- private:
-  void FinishCall(const grpc::Status& status) override { this->Finish(status); }
+private:
+  void FinishCall(const grpc::Status &status) override { Finish(status); }
 
   // Each read parses into the same message: parsing clears it first but
   // keeps its sub-messages and string buffers, so a steady stream
@@ -218,14 +228,42 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
             ? service_->retained_read_bytes()
             : service_->AddRetainedReadBytes(held_bytes_ - accounted_bytes_);
     accounted_bytes_ = held_bytes_;
-    if (held_bytes_ > kMaxRetainedBytes ||
+    if (renew_ || held_bytes_ > kMaxRetainedBytes ||
         total > service_->limits().retained_read_budget_bytes) {
       incoming_ = std::make_unique<Request>();
       service_->AddRetainedReadBytes(-accounted_bytes_);
       accounted_bytes_ = 0;
       held_bytes_ = 0;
+      renew_ = false;
     }
-    this->StartRead(incoming_.get());
+    StartRead(&read_);
+  }
+
+  // Decodes the read into incoming_.
+  absl::Status Decode() {
+    grpc::Slice slice;
+    if (!read_.TrySingleSlice(&slice).ok() &&
+        !read_.DumpToSingleSlice(&slice).ok()) {
+      return absl::InternalError("a read arrived without its bytes");
+    }
+    read_.Clear();
+    ++reads_;
+    const absl::string_view bytes(reinterpret_cast<const char *>(slice.begin()),
+                                  slice.size());
+    Decoded decoded;
+    if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
+      decoded = DecodeMensajeBatch(bytes, incoming_.get());
+    } else {
+      decoded = DecodeMensaje(bytes, incoming_.get());
+    }
+    if (decoded == Decoded::kMalformed) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("message ", reads_, " of the stream is not a valid ",
+                       Request::descriptor()->full_name(),
+                       "; send it as protobuf encodes it, with UTF-8 strings"));
+    }
+    renew_ = decoded == Decoded::kByGeneratedParser;
+    return absl::OkStatus();
   }
 
   absl::Status TakeAll(absl::Time now) {
@@ -233,7 +271,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
     absl::Status taken;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
       messages_.clear();
-      for (const v1::Mensaje& message : incoming_->messages()) {
+      for (const v1::Mensaje &message : incoming_->messages()) {
         messages_.push_back(&message);
         read_bytes += HeldBytes(message);
       }
@@ -249,31 +287,32 @@ class ConsumeReactor final : public grpc::ServerReadReactor<Request>,
 
   static constexpr int64_t kMaxRetainedBytes = 1 << 20;
   // What a parsed message keeps allocated, approximately.
-  static int64_t HeldBytes(const v1::Mensaje& message) {
+  static int64_t HeldBytes(const v1::Mensaje &message) {
     return static_cast<int64_t>(
         sizeof(v1::Mensaje) + sizeof(google::protobuf::Timestamp) +
         message.producer_id().capacity() + message.text().capacity() +
         message.payload().capacity());
   }
 
-  std::vector<const v1::Mensaje*> messages_;
+  std::vector<const v1::Mensaje *> messages_;
+  grpc::ByteBuffer read_;
+  uint64_t reads_ = 0;
   std::unique_ptr<Request> incoming_ = std::make_unique<Request>();
+  // The last read was left to the generated parser, which may have left
+  // unknown fields in incoming_ that decoding in place would not clear.
+  bool renew_ = false;
   // Memory incoming_ holds, and the share of it counted in the service's
   // total.
   int64_t held_bytes_ = 0;
   int64_t accounted_bytes_ = 0;
 };
 
-ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
-                                         ProducerLedger* ledger,
-                                         MessageLog* log, StreamLimits limits,
-                                         std::ostream* console)
-    : stats_(stats),
-      ledger_(ledger),
-      log_(log),
-      limits_(limits),
-      console_(console),
-      reaper_([this] { ReapIdleStreams(); }) {}
+ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder *stats,
+                                         ProducerLedger *ledger,
+                                         MessageLog *log, StreamLimits limits,
+                                         std::ostream *console)
+    : stats_(stats), ledger_(ledger), log_(log), limits_(limits),
+      console_(console), reaper_([this] { ReapIdleStreams(); }) {}
 
 ConsumerServiceImpl::~ConsumerServiceImpl() {
   {
@@ -283,7 +322,7 @@ ConsumerServiceImpl::~ConsumerServiceImpl() {
   reaper_.join();
 }
 
-bool ConsumerServiceImpl::AdmitStream(grpc::CallbackServerContext* context) {
+bool ConsumerServiceImpl::AdmitStream(grpc::CallbackServerContext *context) {
   if (open_streams_.fetch_add(1) < limits_.max_concurrent_streams) {
     return true;
   }
@@ -296,22 +335,26 @@ bool ConsumerServiceImpl::AdmitStream(grpc::CallbackServerContext* context) {
   return false;
 }
 
-grpc::ServerReadReactor<v1::Mensaje>* ConsumerServiceImpl::Consume(
-    grpc::CallbackServerContext* context, v1::ConsumeSummary* summary) {
-  if (!AdmitStream(context)) return new Refusal<v1::Mensaje>(limits_);
+grpc::ServerReadReactor<grpc::ByteBuffer> *
+ConsumerServiceImpl::Consume(grpc::CallbackServerContext *context,
+                             grpc::ByteBuffer *summary) {
+  if (!AdmitStream(context))
+    return new Refusal(limits_);
   return new ConsumeReactor<v1::Mensaje>(this, summary);
 }
 
-grpc::ServerReadReactor<v1::MensajeBatch>* ConsumerServiceImpl::ConsumeBatches(
-    grpc::CallbackServerContext* context, v1::ConsumeSummary* summary) {
-  if (!AdmitStream(context)) return new Refusal<v1::MensajeBatch>(limits_);
+grpc::ServerReadReactor<grpc::ByteBuffer> *
+ConsumerServiceImpl::ConsumeBatches(grpc::CallbackServerContext *context,
+                                    grpc::ByteBuffer *summary) {
+  if (!AdmitStream(context))
+    return new Refusal(limits_);
   return new ConsumeReactor<v1::MensajeBatch>(this, summary);
 }
 
-grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
-    grpc::CallbackServerContext* context,
-    const v1::GetProducerStateRequest* request, v1::ProducerState* state) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+grpc::ServerUnaryReactor *ConsumerServiceImpl::GetProducerState(
+    grpc::CallbackServerContext *context,
+    const v1::GetProducerStateRequest *request, v1::ProducerState *state) {
+  grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
   if (request->producer_id().empty()) {
     reactor->Finish(grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
@@ -334,13 +377,14 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ConsumerServiceImpl::GetStats(
-    grpc::CallbackServerContext* context,
-    const v1::GetStatsRequest* /*request*/, v1::ConsumerStats* stats) {
+grpc::ServerUnaryReactor *
+ConsumerServiceImpl::GetStats(grpc::CallbackServerContext *context,
+                              const v1::GetStatsRequest * /*request*/,
+                              v1::ConsumerStats *stats) {
   *stats = stats_->Snapshot(absl::Now());
   ledger_->AddProducerStats(stats);
   stats->set_durable(log_ != nullptr);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -350,8 +394,9 @@ int64_t ConsumerServiceImpl::AddRetainedReadBytes(int64_t delta) {
          delta;
 }
 
-void ConsumerServiceImpl::PrintConsumed(const v1::Mensaje& message) {
-  if (console_ == nullptr) return;
+void ConsumerServiceImpl::PrintConsumed(const v1::Mensaje &message) {
+  if (console_ == nullptr)
+    return;
   absl::MutexLock lock(&console_mutex_);
   *console_ << "Consumiendo: " << message.text() << std::endl;
 }
@@ -362,7 +407,7 @@ void ConsumerServiceImpl::StreamOpened(std::shared_ptr<StreamLink> link) {
 }
 
 void ConsumerServiceImpl::StreamClosed(
-    const std::shared_ptr<StreamLink>& link) {
+    const std::shared_ptr<StreamLink> &link) {
   {
     absl::MutexLock lock(&streams_mutex_);
     streams_.erase(link);
@@ -379,7 +424,7 @@ void ConsumerServiceImpl::ReapIdleStreams() {
     streams_mutex_.AwaitWithTimeout(absl::Condition(&stopping_), period);
     const int64_t idle_before =
         absl::ToUnixNanos(absl::Now() - limits_.idle_timeout);
-    for (const std::shared_ptr<StreamLink>& link : streams_) {
+    for (const std::shared_ptr<StreamLink> &link : streams_) {
       if (link->last_activity_nanos.load(std::memory_order_relaxed) >
           idle_before) {
         continue;
@@ -397,4 +442,4 @@ void ConsumerServiceImpl::ReapIdleStreams() {
   }
 }
 
-}  // namespace messaging
+} // namespace messaging

@@ -138,6 +138,22 @@ TEST_F(HostileInputTest, MissingProducerIdIsInvalidArgumentNamingTheField) {
             std::string::npos);
 }
 
+TEST_F(HostileInputTest, UndecodableMessageIsInvalidArgumentNamingTheType) {
+  std::vector<v1::Mensaje> messages = Messages("bad", 0, 3);
+  // protobuf sends a string that is not UTF-8 (after logging an error), but
+  // proto3 refuses to parse one.
+  messages.push_back(TestMessage("bad", 3));
+  messages.back().set_text("Mensaje \xff");
+  messages.push_back(TestMessage("bad", 4));
+  bad_accepted_ = 3;
+  grpc::Status status = Send(messages);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("message 4 of the stream is not a "
+                                        "valid messaging.v1.Mensaje"),
+            std::string::npos)
+      << status.error_message();
+}
+
 TEST_F(HostileInputTest, SequenceGapIsFailedPrecondition) {
   std::vector<v1::Mensaje> messages = Messages("bad", 0, 4);
   messages.push_back(TestMessage("bad", 9));

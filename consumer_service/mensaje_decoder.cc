@@ -1,0 +1,246 @@
+#include "consumer_service/mensaje_decoder.h"
+
+#include <climits>
+#include <cstdint>
+#include <cstring>
+
+namespace messaging {
+namespace {
+
+constexpr uint8_t kVarint = 0;
+constexpr uint8_t kLengthDelimited = 2;
+
+constexpr uint8_t Tag(int field_number, uint8_t wire_type) {
+  return static_cast<uint8_t>(field_number << 3 | wire_type);
+}
+
+// Reads one message's fields. Each Read... refuses (false) what the
+// in-place path leaves to the generated parser, including all that parser
+// would refuse.
+class FieldReader {
+public:
+  explicit FieldReader(absl::string_view bytes)
+      : next_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+
+  bool AtEnd() const { return next_ == end_; }
+
+  // Tags of fields 1 to 15 take one byte; the in-place path knows no other.
+  bool ReadTag(uint8_t *tag) {
+    if (next_ == end_ || static_cast<uint8_t>(*next_) >= 0x80)
+      return false;
+    *tag = static_cast<uint8_t>(*next_++);
+    return true;
+  }
+
+  bool ReadVarint(uint64_t *value) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64 && next_ != end_; shift += 7) {
+      const uint64_t byte = static_cast<uint8_t>(*next_++);
+      result |= (byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        // A tenth byte carries bit 63 only. The generated parser drops the
+        // bits of a larger one; leave that oddity to it.
+        if (shift == 63 && byte > 1)
+          return false;
+        *value = result;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool ReadLengthDelimited(absl::string_view *bytes) {
+    const char *const start = next_;
+    uint64_t length;
+    // Lengths of up to 4 bytes (256 MiB) are far more than a message may
+    // be, and well inside what the generated parser accepts.
+    if (!ReadVarint(&length) || next_ - start > 4 ||
+        length > static_cast<uint64_t>(end_ - next_)) {
+      return false;
+    }
+    *bytes = absl::string_view(next_, length);
+    next_ += length;
+    return true;
+  }
+
+private:
+  const char *next_;
+  const char *const end_;
+};
+
+// proto3 strings must be UTF-8. ASCII, what producers send, is checked
+// eight bytes at a time; other text goes to the generated parser, whose
+// validation is the reference.
+bool IsAscii(absl::string_view text) {
+  const char *next = text.data();
+  size_t left = text.size();
+  uint64_t bits = 0;
+  for (; left >= sizeof(uint64_t);
+       next += sizeof(uint64_t), left -= sizeof(uint64_t)) {
+    uint64_t word;
+    std::memcpy(&word, next, sizeof(word));
+    bits |= word;
+  }
+  for (; left > 0; ++next, --left)
+    bits |= static_cast<uint8_t>(*next);
+  return (bits & 0x8080808080808080ULL) == 0;
+}
+
+// Marks the field of `tag` seen; false if it was already: a repeated field
+// is merged (Timestamp) or overwritten by the generated parser.
+bool FirstTime(uint8_t tag, uint32_t *seen) {
+  const uint32_t bit = 1u << (tag >> 3);
+  if (*seen & bit)
+    return false;
+  *seen |= bit;
+  return true;
+}
+
+bool DecodeTimestamp(absl::string_view bytes, int64_t *seconds,
+                     int32_t *nanos) {
+  FieldReader fields(bytes);
+  uint32_t seen = 0;
+  uint64_t value;
+  while (!fields.AtEnd()) {
+    uint8_t tag;
+    if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen))
+      return false;
+    switch (tag) {
+    case Tag(1, kVarint):
+      if (!fields.ReadVarint(&value))
+        return false;
+      *seconds = static_cast<int64_t>(value);
+      break;
+    case Tag(2, kVarint):
+      // int32 is encoded sign-extended to 64 bits; its low 32 are it.
+      if (!fields.ReadVarint(&value))
+        return false;
+      *nanos = static_cast<int32_t>(static_cast<uint32_t>(value));
+      break;
+    default:
+      return false;
+    }
+  }
+  return true;
+}
+
+// Every field is read before any is written, and every field is written:
+// what the message held before leaves no trace.
+bool DecodeInPlace(absl::string_view bytes, v1::Mensaje *message) {
+  absl::string_view producer_id, text, payload, created_at;
+  uint64_t sequence = 0;
+  FieldReader fields(bytes);
+  uint32_t seen = 0;
+  while (!fields.AtEnd()) {
+    uint8_t tag;
+    if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen))
+      return false;
+    bool read;
+    switch (tag) {
+    case Tag(v1::Mensaje::kProducerIdFieldNumber, kLengthDelimited):
+      read = fields.ReadLengthDelimited(&producer_id);
+      break;
+    case Tag(v1::Mensaje::kSequenceFieldNumber, kVarint):
+      read = fields.ReadVarint(&sequence);
+      break;
+    case Tag(v1::Mensaje::kTextFieldNumber, kLengthDelimited):
+      read = fields.ReadLengthDelimited(&text);
+      break;
+    case Tag(v1::Mensaje::kPayloadFieldNumber, kLengthDelimited):
+      read = fields.ReadLengthDelimited(&payload);
+      break;
+    case Tag(v1::Mensaje::kCreatedAtFieldNumber, kLengthDelimited):
+      read = fields.ReadLengthDelimited(&created_at);
+      break;
+    default:
+      read = false;
+    }
+    if (!read)
+      return false;
+  }
+  const bool has_created_at = seen & (1u << v1::Mensaje::kCreatedAtFieldNumber);
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+  if (!IsAscii(producer_id) || !IsAscii(text) ||
+      (has_created_at && !DecodeTimestamp(created_at, &seconds, &nanos))) {
+    return false;
+  }
+
+  // assign() keeps a string's buffer; clear_...() allocates none for an
+  // empty one.
+  if (producer_id.empty()) {
+    message->clear_producer_id();
+  } else {
+    message->mutable_producer_id()->assign(producer_id.data(),
+                                           producer_id.size());
+  }
+  message->set_sequence(sequence);
+  if (text.empty()) {
+    message->clear_text();
+  } else {
+    message->mutable_text()->assign(text.data(), text.size());
+  }
+  if (payload.empty()) {
+    message->clear_payload();
+  } else {
+    message->mutable_payload()->assign(payload.data(), payload.size());
+  }
+  if (has_created_at) {
+    google::protobuf::Timestamp *timestamp = message->mutable_created_at();
+    timestamp->set_seconds(seconds);
+    timestamp->set_nanos(nanos);
+  } else if (message->has_created_at()) {
+    message->clear_created_at();
+  }
+  return true;
+}
+
+bool DecodeBatchInPlace(absl::string_view bytes, v1::MensajeBatch *batch) {
+  google::protobuf::RepeatedPtrField<v1::Mensaje> *messages =
+      batch->mutable_messages();
+  int count = 0;
+  FieldReader fields(bytes);
+  while (!fields.AtEnd()) {
+    uint8_t tag;
+    absl::string_view message;
+    if (!fields.ReadTag(&tag) ||
+        tag != Tag(v1::MensajeBatch::kMessagesFieldNumber, kLengthDelimited) ||
+        !fields.ReadLengthDelimited(&message)) {
+      return false;
+    }
+    // Add() reuses a message a shorter batch had removed.
+    v1::Mensaje *into =
+        count < messages->size() ? messages->Mutable(count) : messages->Add();
+    if (!DecodeInPlace(message, into))
+      return false;
+    ++count;
+  }
+  while (messages->size() > count)
+    messages->RemoveLast();
+  return true;
+}
+
+template <typename Message>
+Decoded ParseGenerated(absl::string_view bytes, Message *message) {
+  if (bytes.size() > INT_MAX ||
+      !message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Decoded::kMalformed;
+  }
+  return Decoded::kByGeneratedParser;
+}
+
+} // namespace
+
+Decoded DecodeMensaje(absl::string_view bytes, v1::Mensaje *message) {
+  if (DecodeInPlace(bytes, message))
+    return Decoded::kInPlace;
+  return ParseGenerated(bytes, message);
+}
+
+Decoded DecodeMensajeBatch(absl::string_view bytes, v1::MensajeBatch *batch) {
+  if (DecodeBatchInPlace(bytes, batch))
+    return Decoded::kInPlace;
+  return ParseGenerated(bytes, batch);
+}
+
+} // namespace messaging

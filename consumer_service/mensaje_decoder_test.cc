@@ -1,0 +1,249 @@
+#include "consumer_service/mensaje_decoder.h"
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "protos/messaging/v1/messaging.pb.h"
+#include "gtest/gtest.h"
+
+namespace messaging {
+namespace {
+
+std::string Varint(uint64_t value) {
+  std::string bytes;
+  for (; value >= 0x80; value >>= 7)
+    bytes += static_cast<char>(value | 0x80);
+  return bytes + static_cast<char>(value);
+}
+
+std::string LengthDelimited(uint8_t tag, const std::string &bytes) {
+  return static_cast<char>(tag) + Varint(bytes.size()) + bytes;
+}
+
+// A batch of the given messages' encodings.
+std::string Batch(const std::vector<std::string> &messages) {
+  std::string bytes;
+  for (const std::string &message : messages) {
+    bytes += LengthDelimited(0x0A, message);
+  }
+  return bytes;
+}
+
+v1::Mensaje ProducerMessage(uint64_t sequence) {
+  v1::Mensaje message;
+  message.set_producer_id("producer-1");
+  message.set_sequence(sequence);
+  message.set_text("Mensaje " + std::to_string(sequence));
+  message.set_payload(std::string(64, 'x'));
+  message.mutable_created_at()->set_seconds(1'800'000'000);
+  message.mutable_created_at()->set_nanos(123'456'789);
+  return message;
+}
+
+// Decodes `bytes` into `reused` and checks the outcome against the
+// generated parser's on a new message; returns how it was decoded.
+template <typename Message>
+Decoded ExpectSameAsGeneratedParser(const std::string &bytes, Message *reused) {
+  Message expected;
+  const bool valid = expected.ParseFromString(bytes);
+  Decoded decoded;
+  if constexpr (std::is_same_v<Message, v1::MensajeBatch>) {
+    decoded = DecodeMensajeBatch(bytes, reused);
+  } else {
+    decoded = DecodeMensaje(bytes, reused);
+  }
+  EXPECT_EQ(decoded != Decoded::kMalformed, valid)
+      << "bytes: " << absl::CEscape(bytes);
+  if (valid && decoded != Decoded::kMalformed) {
+    EXPECT_EQ(reused->SerializeAsString(), expected.SerializeAsString())
+        << "bytes: " << absl::CEscape(bytes) << "\ndecoded:\n"
+        << reused->DebugString() << "expected:\n"
+        << expected.DebugString();
+  }
+  // The decoder's contract: after anything but kInPlace, a new message.
+  if (decoded != Decoded::kInPlace)
+    *reused = Message();
+  return decoded;
+}
+
+TEST(MensajeDecoderTest, DecodesWhatProducersSendInPlace) {
+  v1::MensajeBatch batch;
+  for (uint64_t i = 0; i < 3; ++i)
+    *batch.add_messages() = ProducerMessage(i);
+  v1::MensajeBatch reused;
+  EXPECT_EQ(ExpectSameAsGeneratedParser(batch.SerializeAsString(), &reused),
+            Decoded::kInPlace);
+  EXPECT_EQ(reused.messages(2).text(), "Mensaje 2");
+
+  v1::Mensaje single;
+  EXPECT_EQ(ExpectSameAsGeneratedParser(ProducerMessage(7).SerializeAsString(),
+                                        &single),
+            Decoded::kInPlace);
+  EXPECT_EQ(single.sequence(), 7u);
+}
+
+TEST(MensajeDecoderTest, AReusedBatchKeepsNothingOfTheLastRead) {
+  v1::MensajeBatch reused;
+  v1::MensajeBatch full;
+  for (uint64_t i = 0; i < 4; ++i)
+    *full.add_messages() = ProducerMessage(i);
+  ASSERT_EQ(ExpectSameAsGeneratedParser(full.SerializeAsString(), &reused),
+            Decoded::kInPlace);
+
+  // Fewer messages, and every field absent in one of them.
+  v1::MensajeBatch sparse;
+  sparse.add_messages()->set_sequence(9);
+  sparse.add_messages()->set_producer_id("p");
+  v1::Mensaje *no_time = sparse.add_messages();
+  *no_time = ProducerMessage(3);
+  no_time->clear_created_at();
+  no_time->clear_text();
+  no_time->clear_payload();
+  EXPECT_EQ(ExpectSameAsGeneratedParser(sparse.SerializeAsString(), &reused),
+            Decoded::kInPlace);
+  EXPECT_EQ(reused.messages_size(), 3);
+  EXPECT_FALSE(reused.messages(0).has_created_at());
+
+  // More again, reusing the messages the shorter batch removed.
+  EXPECT_EQ(ExpectSameAsGeneratedParser(full.SerializeAsString(), &reused),
+            Decoded::kInPlace);
+  EXPECT_EQ(ExpectSameAsGeneratedParser("", &reused), Decoded::kInPlace);
+  EXPECT_EQ(reused.messages_size(), 0);
+}
+
+TEST(MensajeDecoderTest, LeavesWhatItDoesNotHandleToTheGeneratedParser) {
+  const std::string message = ProducerMessage(1).SerializeAsString();
+  const std::vector<std::string> others = {
+      // An unknown field, kept by the generated parser.
+      message + "\x48\x05",
+      // A repeated field: the last wins, and created_at merges.
+      message + ProducerMessage(2).SerializeAsString(),
+      // Non-ASCII text.
+      message + LengthDelimited(0x1A, "Se\xc3\xb1or"),
+      // An overlong varint.
+      "\x10\x81\x80\x80\x80\x80\x80\x80\x80\x80\x7f",
+  };
+  for (const std::string &bytes : others) {
+    v1::Mensaje reused;
+    EXPECT_EQ(ExpectSameAsGeneratedParser(bytes, &reused),
+              Decoded::kByGeneratedParser)
+        << absl::CEscape(bytes);
+    v1::MensajeBatch batch;
+    EXPECT_EQ(ExpectSameAsGeneratedParser(Batch({message, bytes}), &batch),
+              Decoded::kByGeneratedParser)
+        << absl::CEscape(bytes);
+  }
+}
+
+TEST(MensajeDecoderTest, RefusesWhatIsNotAMensaje) {
+  const std::string message = ProducerMessage(1).SerializeAsString();
+  const std::vector<std::string> malformed = {
+      message.substr(0, message.size() - 1),      // cut short
+      LengthDelimited(0x1A, "\xff\xfe"),          // text not UTF-8
+      "\x12\x05" + std::string("ab"),             // length past the end
+      "\x10\x80\x80\x80\x80\x80\x80\x80\x80\x80", // varint without end
+      std::string("\x00\x01", 2),                 // field number 0
+  };
+  for (const std::string &bytes : malformed) {
+    v1::Mensaje reused;
+    EXPECT_EQ(ExpectSameAsGeneratedParser(bytes, &reused), Decoded::kMalformed)
+        << absl::CEscape(bytes);
+  }
+}
+
+// Random messages, some encoded as producers do and some twisted, decoded
+// one after another into the same message: every outcome must be the
+// generated parser's.
+class RandomEncodings {
+public:
+  explicit RandomEncodings(uint32_t seed) : random_(seed) {}
+
+  std::string Mensaje() {
+    v1::Mensaje message;
+    if (!OneIn(3))
+      message.set_producer_id(Text());
+    if (!OneIn(3))
+      message.set_sequence(random_() >> (random_() % 64));
+    if (!OneIn(3))
+      message.set_text(Text());
+    if (!OneIn(3))
+      message.set_payload(Bytes());
+    if (!OneIn(3)) {
+      message.mutable_created_at()->set_seconds(
+          static_cast<int64_t>(random_()) >> (random_() % 64));
+      message.mutable_created_at()->set_nanos(static_cast<int32_t>(random_()));
+    }
+    std::string bytes = message.SerializeAsString();
+    if (OneIn(10))
+      bytes += Mensaje(); // merged with another
+    if (OneIn(10))
+      bytes += "\x78" + Varint(random_()); // unknown field 15
+    if (OneIn(10))
+      bytes += "\x82\x01\x01z"; // unknown field 16
+    return bytes;
+  }
+
+  std::string MensajeBatch() {
+    std::vector<std::string> messages(random_() % 6);
+    for (std::string &message : messages)
+      message = Mensaje();
+    return Twisted(Batch(messages));
+  }
+
+  std::string Twisted(std::string bytes) {
+    if (bytes.empty() || !OneIn(5))
+      return bytes;
+    const size_t at = random_() % bytes.size();
+    if (OneIn(2))
+      return bytes.substr(0, at);
+    bytes[at] = static_cast<char>(random_());
+    return bytes;
+  }
+
+private:
+  bool OneIn(int n) { return random_() % n == 0; }
+
+  std::string Text() {
+    static const char *const kPieces[] = {
+        "a", "Z", "7", " ", "\xc3\xb1", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    // Mostly ASCII, as producers send; the first four pieces are.
+    const size_t pieces = OneIn(8) ? 7 : 4;
+    std::string text;
+    for (int i = random_() % 12; i > 0; --i)
+      text += kPieces[random_() % pieces];
+    return text;
+  }
+
+  std::string Bytes() {
+    std::string bytes(random_() % 80, '\0');
+    for (char &byte : bytes)
+      byte = static_cast<char>(random_());
+    return bytes;
+  }
+
+  std::mt19937_64 random_;
+};
+
+TEST(MensajeDecoderTest, RandomEncodingsDecodeAsTheGeneratedParserDoes) {
+  RandomEncodings encodings(/*seed=*/20261127);
+  int outcomes[3] = {0, 0, 0};
+  v1::MensajeBatch batch;
+  v1::Mensaje message;
+  for (int i = 0; i < 20000; ++i) {
+    ++outcomes[static_cast<int>(
+        ExpectSameAsGeneratedParser(encodings.MensajeBatch(), &batch))];
+    ++outcomes[static_cast<int>(ExpectSameAsGeneratedParser(
+        encodings.Twisted(encodings.Mensaje()), &message))];
+    if (HasFailure())
+      return;
+  }
+  // Each path was taken often enough to matter.
+  EXPECT_GT(outcomes[static_cast<int>(Decoded::kInPlace)], 5000);
+  EXPECT_GT(outcomes[static_cast<int>(Decoded::kByGeneratedParser)], 5000);
+  EXPECT_GT(outcomes[static_cast<int>(Decoded::kMalformed)], 1000);
+}
+
+} // namespace
+} // namespace messaging
