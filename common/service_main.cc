@@ -13,9 +13,9 @@ namespace {
 
 constexpr int kHeapTrimThresholdBytes = 16 << 20;
 
-} // namespace
+}  // namespace
 
-int RunServiceMain(absl::string_view program, const absl::Status &flags_valid,
+int RunServiceMain(absl::string_view program, const absl::Status& flags_valid,
                    absl::FunctionRef<absl::Status()> run) {
   if (!flags_valid.ok()) {
     std::cerr << program << ": " << flags_valid.message() << std::endl;
@@ -38,4 +38,4 @@ int RunServiceMain(absl::string_view program, const absl::Status &flags_valid,
   return kExitOk;
 }
 
-} // namespace messaging
+}  // namespace messaging

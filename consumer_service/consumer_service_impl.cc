@@ -13,7 +13,7 @@
 namespace messaging {
 namespace {
 
-grpc::Status ToGrpcStatus(const absl::Status &status) {
+grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
                       std::string(status.message()));
 }
@@ -23,8 +23,8 @@ constexpr absl::Duration kStreamLimitPushback = absl::Seconds(1);
 
 // Answers a stream over the limit at once.
 class Refusal final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
-public:
-  explicit Refusal(const StreamLimits &limits) {
+ public:
+  explicit Refusal(const StreamLimits& limits) {
     Finish(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("the consumer already has ", limits.max_concurrent_streams,
@@ -33,14 +33,14 @@ public:
   void OnDone() override { delete this; }
 };
 
-} // namespace
+}  // namespace
 
 class StreamReactor;
 
 struct StreamLink {
   absl::Mutex mutex;
   // Null once the reactor is done.
-  StreamReactor *reactor ABSL_GUARDED_BY(mutex);
+  StreamReactor* reactor ABSL_GUARDED_BY(mutex);
   // Finish has been called (or is about to be, by the holder of `mutex`).
   bool finished ABSL_GUARDED_BY(mutex) = false;
   // Reads are over; the stream waits for its messages to be durable.
@@ -48,15 +48,16 @@ struct StreamLink {
   // Time of the last message, in Unix nanoseconds; read by the reaper.
   std::atomic<int64_t> last_activity_nanos{0};
 
-  explicit StreamLink(StreamReactor *owner) : reactor(owner) {}
+  explicit StreamLink(StreamReactor* owner) : reactor(owner) {}
 };
 
 // What every Consume and ConsumeBatches stream shares: the rules applied
 // to each message, and the durable summary at the end.
 class StreamReactor {
-public:
-  StreamReactor(ConsumerServiceImpl *service, grpc::ByteBuffer *summary)
-      : service_(service), summary_(summary),
+ public:
+  StreamReactor(ConsumerServiceImpl* service, grpc::ByteBuffer* summary)
+      : service_(service),
+        summary_(summary),
         link_(std::make_shared<StreamLink>(this)) {
     link_->last_activity_nanos = absl::ToUnixNanos(absl::Now());
     service_->stats()->StreamStarted();
@@ -66,25 +67,24 @@ public:
 
   // For StreamLink holders, under link->mutex with link->finished unset:
   // end the stream now.
-  void FinishLocked(const grpc::Status &status) {
+  void FinishLocked(const grpc::Status& status) {
     link_->finished = true;
     FinishCall(status);
   }
 
-protected:
-  virtual void FinishCall(const grpc::Status &status) = 0;
+ protected:
+  virtual void FinishCall(const grpc::Status& status) = 0;
 
   // Applies the stream's and the ledger's rules to the messages of one
   // read, in order, at `now`; an error ends the stream, and the messages
   // before the one at fault stay accepted.
-  absl::Status Take(absl::Span<const v1::Mensaje *const> messages,
+  absl::Status Take(absl::Span<const v1::Mensaje* const> messages,
                     absl::Time now) {
     absl::Status invalid;
     size_t valid = 0;
     for (; valid < messages.size(); ++valid) {
       invalid = stream_.Check(*messages[valid]);
-      if (!invalid.ok())
-        break;
+      if (!invalid.ok()) break;
     }
     const absl::Status admitted = service_->ledger()->Admit(
         messages.subspan(0, valid), service_->log(), &verdicts_);
@@ -108,10 +108,9 @@ protected:
                                      std::memory_order_relaxed);
   }
 
-  void FinishOnce(const grpc::Status &status) {
+  void FinishOnce(const grpc::Status& status) {
     absl::MutexLock lock(&link_->mutex);
-    if (!link_->finished)
-      FinishLocked(status);
+    if (!link_->finished) FinishLocked(status);
   }
 
   // The producer closed its side: the FIN. (Or the call broke; then
@@ -124,15 +123,13 @@ protected:
             : service_->ledger()->Lookup(stream_.producer_id());
     {
       absl::MutexLock lock(&link_->mutex);
-      if (link_->finished)
-        return;
+      if (link_->finished) return;
       link_->closing = true;
     }
     auto answer = [link = link_, standing](absl::Status durable) {
       absl::MutexLock lock(&link->mutex);
-      StreamReactor *reactor = link->reactor;
-      if (reactor == nullptr || link->finished)
-        return;
+      StreamReactor* reactor = link->reactor;
+      if (reactor == nullptr || link->finished) return;
       if (!durable.ok()) {
         reactor->FinishLocked(ToGrpcStatus(durable));
         return;
@@ -162,9 +159,9 @@ protected:
     delete this;
   }
 
-  ConsumerServiceImpl *const service_;
+  ConsumerServiceImpl* const service_;
   // The answer, a serialized ConsumeSummary.
-  grpc::ByteBuffer *const summary_;
+  grpc::ByteBuffer* const summary_;
   const std::shared_ptr<StreamLink> link_;
   ConsumeStream stream_;
   // Reused from read to read, to spare allocations.
@@ -181,8 +178,8 @@ protected:
 template <typename Request>
 class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
                              public StreamReactor {
-public:
-  ConsumeReactor(ConsumerServiceImpl *service, grpc::ByteBuffer *summary)
+ public:
+  ConsumeReactor(ConsumerServiceImpl* service, grpc::ByteBuffer* summary)
       : StreamReactor(service, summary) {
     ReadNext();
   }
@@ -195,8 +192,7 @@ public:
     const absl::Time now = absl::Now();
     Touch(now);
     absl::Status taken = Decode();
-    if (taken.ok())
-      taken = TakeAll(now);
+    if (taken.ok()) taken = TakeAll(now);
     if (!taken.ok()) {
       FinishOnce(ToGrpcStatus(taken));
       return;
@@ -210,8 +206,8 @@ public:
     Done();
   }
 
-private:
-  void FinishCall(const grpc::Status &status) override { Finish(status); }
+ private:
+  void FinishCall(const grpc::Status& status) override { Finish(status); }
 
   // Each read parses into the same message: parsing clears it first but
   // keeps its sub-messages and string buffers, so a steady stream
@@ -248,7 +244,7 @@ private:
     }
     read_.Clear();
     ++reads_;
-    const absl::string_view bytes(reinterpret_cast<const char *>(slice.begin()),
+    const absl::string_view bytes(reinterpret_cast<const char*>(slice.begin()),
                                   slice.size());
     Decoded decoded;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
@@ -271,7 +267,7 @@ private:
     absl::Status taken;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
       messages_.clear();
-      for (const v1::Mensaje &message : incoming_->messages()) {
+      for (const v1::Mensaje& message : incoming_->messages()) {
         messages_.push_back(&message);
         read_bytes += HeldBytes(message);
       }
@@ -287,14 +283,14 @@ private:
 
   static constexpr int64_t kMaxRetainedBytes = 1 << 20;
   // What a parsed message keeps allocated, approximately.
-  static int64_t HeldBytes(const v1::Mensaje &message) {
+  static int64_t HeldBytes(const v1::Mensaje& message) {
     return static_cast<int64_t>(
         sizeof(v1::Mensaje) + sizeof(google::protobuf::Timestamp) +
         message.producer_id().capacity() + message.text().capacity() +
         message.payload().capacity());
   }
 
-  std::vector<const v1::Mensaje *> messages_;
+  std::vector<const v1::Mensaje*> messages_;
   grpc::ByteBuffer read_;
   uint64_t reads_ = 0;
   std::unique_ptr<Request> incoming_ = std::make_unique<Request>();
@@ -307,12 +303,16 @@ private:
   int64_t accounted_bytes_ = 0;
 };
 
-ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder *stats,
-                                         ProducerLedger *ledger,
-                                         MessageLog *log, StreamLimits limits,
-                                         std::ostream *console)
-    : stats_(stats), ledger_(ledger), log_(log), limits_(limits),
-      console_(console), reaper_([this] { ReapIdleStreams(); }) {}
+ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
+                                         ProducerLedger* ledger,
+                                         MessageLog* log, StreamLimits limits,
+                                         std::ostream* console)
+    : stats_(stats),
+      ledger_(ledger),
+      log_(log),
+      limits_(limits),
+      console_(console),
+      reaper_([this] { ReapIdleStreams(); }) {}
 
 ConsumerServiceImpl::~ConsumerServiceImpl() {
   {
@@ -322,7 +322,7 @@ ConsumerServiceImpl::~ConsumerServiceImpl() {
   reaper_.join();
 }
 
-bool ConsumerServiceImpl::AdmitStream(grpc::CallbackServerContext *context) {
+bool ConsumerServiceImpl::AdmitStream(grpc::CallbackServerContext* context) {
   if (open_streams_.fetch_add(1) < limits_.max_concurrent_streams) {
     return true;
   }
@@ -335,26 +335,22 @@ bool ConsumerServiceImpl::AdmitStream(grpc::CallbackServerContext *context) {
   return false;
 }
 
-grpc::ServerReadReactor<grpc::ByteBuffer> *
-ConsumerServiceImpl::Consume(grpc::CallbackServerContext *context,
-                             grpc::ByteBuffer *summary) {
-  if (!AdmitStream(context))
-    return new Refusal(limits_);
+grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumerServiceImpl::Consume(
+    grpc::CallbackServerContext* context, grpc::ByteBuffer* summary) {
+  if (!AdmitStream(context)) return new Refusal(limits_);
   return new ConsumeReactor<v1::Mensaje>(this, summary);
 }
 
-grpc::ServerReadReactor<grpc::ByteBuffer> *
-ConsumerServiceImpl::ConsumeBatches(grpc::CallbackServerContext *context,
-                                    grpc::ByteBuffer *summary) {
-  if (!AdmitStream(context))
-    return new Refusal(limits_);
+grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumerServiceImpl::ConsumeBatches(
+    grpc::CallbackServerContext* context, grpc::ByteBuffer* summary) {
+  if (!AdmitStream(context)) return new Refusal(limits_);
   return new ConsumeReactor<v1::MensajeBatch>(this, summary);
 }
 
-grpc::ServerUnaryReactor *ConsumerServiceImpl::GetProducerState(
-    grpc::CallbackServerContext *context,
-    const v1::GetProducerStateRequest *request, v1::ProducerState *state) {
-  grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
+grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
+    grpc::CallbackServerContext* context,
+    const v1::GetProducerStateRequest* request, v1::ProducerState* state) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (request->producer_id().empty()) {
     reactor->Finish(grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
@@ -377,14 +373,13 @@ grpc::ServerUnaryReactor *ConsumerServiceImpl::GetProducerState(
   return reactor;
 }
 
-grpc::ServerUnaryReactor *
-ConsumerServiceImpl::GetStats(grpc::CallbackServerContext *context,
-                              const v1::GetStatsRequest * /*request*/,
-                              v1::ConsumerStats *stats) {
+grpc::ServerUnaryReactor* ConsumerServiceImpl::GetStats(
+    grpc::CallbackServerContext* context,
+    const v1::GetStatsRequest* /*request*/, v1::ConsumerStats* stats) {
   *stats = stats_->Snapshot(absl::Now());
   ledger_->AddProducerStats(stats);
   stats->set_durable(log_ != nullptr);
-  grpc::ServerUnaryReactor *reactor = context->DefaultReactor();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -394,9 +389,8 @@ int64_t ConsumerServiceImpl::AddRetainedReadBytes(int64_t delta) {
          delta;
 }
 
-void ConsumerServiceImpl::PrintConsumed(const v1::Mensaje &message) {
-  if (console_ == nullptr)
-    return;
+void ConsumerServiceImpl::PrintConsumed(const v1::Mensaje& message) {
+  if (console_ == nullptr) return;
   absl::MutexLock lock(&console_mutex_);
   *console_ << "Consumiendo: " << message.text() << std::endl;
 }
@@ -407,7 +401,7 @@ void ConsumerServiceImpl::StreamOpened(std::shared_ptr<StreamLink> link) {
 }
 
 void ConsumerServiceImpl::StreamClosed(
-    const std::shared_ptr<StreamLink> &link) {
+    const std::shared_ptr<StreamLink>& link) {
   {
     absl::MutexLock lock(&streams_mutex_);
     streams_.erase(link);
@@ -424,7 +418,7 @@ void ConsumerServiceImpl::ReapIdleStreams() {
     streams_mutex_.AwaitWithTimeout(absl::Condition(&stopping_), period);
     const int64_t idle_before =
         absl::ToUnixNanos(absl::Now() - limits_.idle_timeout);
-    for (const std::shared_ptr<StreamLink> &link : streams_) {
+    for (const std::shared_ptr<StreamLink>& link : streams_) {
       if (link->last_activity_nanos.load(std::memory_order_relaxed) >
           idle_before) {
         continue;
@@ -442,4 +436,4 @@ void ConsumerServiceImpl::ReapIdleStreams() {
   }
 }
 
-} // namespace messaging
+}  // namespace messaging

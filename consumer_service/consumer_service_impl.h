@@ -54,69 +54,67 @@ class ConsumerServiceImpl final
     : public v1::ConsumerService::WithRawCallbackMethod_Consume<
           v1::ConsumerService::WithRawCallbackMethod_ConsumeBatches<
               v1::ConsumerService::CallbackService>> {
-public:
+ public:
   // `log` may be null (nothing survives a restart). `console`, when not
   // null, gets one "Consumiendo: <text>" line per accepted message. All
   // pointers must outlive the service.
-  ConsumerServiceImpl(ConsumerStatsRecorder *stats, ProducerLedger *ledger,
-                      MessageLog *log, StreamLimits limits,
-                      std::ostream *console);
+  ConsumerServiceImpl(ConsumerStatsRecorder* stats, ProducerLedger* ledger,
+                      MessageLog* log, StreamLimits limits,
+                      std::ostream* console);
   ~ConsumerServiceImpl() override;
 
   // Read Mensaje and MensajeBatch messages; answer a ConsumeSummary.
-  grpc::ServerReadReactor<grpc::ByteBuffer> *
-  Consume(grpc::CallbackServerContext *context,
-          grpc::ByteBuffer *summary) override;
-  grpc::ServerReadReactor<grpc::ByteBuffer> *
-  ConsumeBatches(grpc::CallbackServerContext *context,
-                 grpc::ByteBuffer *summary) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* Consume(
+      grpc::CallbackServerContext* context, grpc::ByteBuffer* summary) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumeBatches(
+      grpc::CallbackServerContext* context, grpc::ByteBuffer* summary) override;
 
-  grpc::ServerUnaryReactor *
-  GetProducerState(grpc::CallbackServerContext *context,
-                   const v1::GetProducerStateRequest *request,
-                   v1::ProducerState *state) override;
+  grpc::ServerUnaryReactor* GetProducerState(
+      grpc::CallbackServerContext* context,
+      const v1::GetProducerStateRequest* request,
+      v1::ProducerState* state) override;
 
-  grpc::ServerUnaryReactor *GetStats(grpc::CallbackServerContext *context,
-                                     const v1::GetStatsRequest *request,
-                                     v1::ConsumerStats *stats) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const v1::GetStatsRequest* request,
+                                     v1::ConsumerStats* stats) override;
 
   // For the reactors.
-  ConsumerStatsRecorder *stats() const { return stats_; }
-  ProducerLedger *ledger() const { return ledger_; }
-  MessageLog *log() const { return log_; }
-  void PrintConsumed(const v1::Mensaje &message);
+  ConsumerStatsRecorder* stats() const { return stats_; }
+  ProducerLedger* ledger() const { return ledger_; }
+  MessageLog* log() const { return log_; }
+  void PrintConsumed(const v1::Mensaje& message);
   void StreamOpened(std::shared_ptr<StreamLink> link);
-  void StreamClosed(const std::shared_ptr<StreamLink> &link);
+  void StreamClosed(const std::shared_ptr<StreamLink>& link);
   // Counts memory the streams keep between reads (see ConsumeReactor);
   // returns the new total over all streams.
   int64_t AddRetainedReadBytes(int64_t delta);
   int64_t retained_read_bytes() const { return retained_read_bytes_; }
-  const StreamLimits &limits() const { return limits_; }
+  const StreamLimits& limits() const { return limits_; }
 
-private:
+ private:
   // Counts a new stream in, or refuses it (with a retry pushback in
   // `context`) when the limit is reached.
-  bool AdmitStream(grpc::CallbackServerContext *context);
+  bool AdmitStream(grpc::CallbackServerContext* context);
   void ReapIdleStreams();
 
-  ConsumerStatsRecorder *const stats_;
-  ProducerLedger *const ledger_;
-  MessageLog *const log_;
+  ConsumerStatsRecorder* const stats_;
+  ProducerLedger* const ledger_;
+  MessageLog* const log_;
   const StreamLimits limits_;
 
   std::atomic<int> open_streams_{0};
   std::atomic<int64_t> retained_read_bytes_{0};
 
   absl::Mutex console_mutex_;
-  std::ostream *const console_ ABSL_PT_GUARDED_BY(console_mutex_);
+  std::ostream* const console_ ABSL_PT_GUARDED_BY(console_mutex_);
 
   absl::Mutex streams_mutex_;
-  std::set<std::shared_ptr<StreamLink>>
-      streams_ ABSL_GUARDED_BY(streams_mutex_);
+  std::set<std::shared_ptr<StreamLink>> streams_
+      ABSL_GUARDED_BY(streams_mutex_);
   bool stopping_ ABSL_GUARDED_BY(streams_mutex_) = false;
   std::thread reaper_;
 };
 
-} // namespace messaging
+}  // namespace messaging
 
-#endif // CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_
+#endif  // CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_

@@ -18,21 +18,20 @@ constexpr uint8_t Tag(int field_number, uint8_t wire_type) {
 // in-place path leaves to the generated parser, including all that parser
 // would refuse.
 class FieldReader {
-public:
+ public:
   explicit FieldReader(absl::string_view bytes)
       : next_(bytes.data()), end_(bytes.data() + bytes.size()) {}
 
   bool AtEnd() const { return next_ == end_; }
 
   // Tags of fields 1 to 15 take one byte; the in-place path knows no other.
-  bool ReadTag(uint8_t *tag) {
-    if (next_ == end_ || static_cast<uint8_t>(*next_) >= 0x80)
-      return false;
+  bool ReadTag(uint8_t* tag) {
+    if (next_ == end_ || static_cast<uint8_t>(*next_) >= 0x80) return false;
     *tag = static_cast<uint8_t>(*next_++);
     return true;
   }
 
-  bool ReadVarint(uint64_t *value) {
+  bool ReadVarint(uint64_t* value) {
     uint64_t result = 0;
     for (int shift = 0; shift < 64 && next_ != end_; shift += 7) {
       const uint64_t byte = static_cast<uint8_t>(*next_++);
@@ -40,8 +39,7 @@ public:
       if (byte < 0x80) {
         // A tenth byte carries bit 63 only. The generated parser drops the
         // bits of a larger one; leave that oddity to it.
-        if (shift == 63 && byte > 1)
-          return false;
+        if (shift == 63 && byte > 1) return false;
         *value = result;
         return true;
       }
@@ -49,8 +47,8 @@ public:
     return false;
   }
 
-  bool ReadLengthDelimited(absl::string_view *bytes) {
-    const char *const start = next_;
+  bool ReadLengthDelimited(absl::string_view* bytes) {
+    const char* const start = next_;
     uint64_t length;
     // Lengths of up to 4 bytes (256 MiB) are far more than a message may
     // be, and well inside what the generated parser accepts.
@@ -63,16 +61,16 @@ public:
     return true;
   }
 
-private:
-  const char *next_;
-  const char *const end_;
+ private:
+  const char* next_;
+  const char* const end_;
 };
 
 // proto3 strings must be UTF-8. ASCII, what producers send, is checked
 // eight bytes at a time; other text goes to the generated parser, whose
 // validation is the reference.
 bool IsAscii(absl::string_view text) {
-  const char *next = text.data();
+  const char* next = text.data();
   size_t left = text.size();
   uint64_t bits = 0;
   for (; left >= sizeof(uint64_t);
@@ -81,44 +79,39 @@ bool IsAscii(absl::string_view text) {
     std::memcpy(&word, next, sizeof(word));
     bits |= word;
   }
-  for (; left > 0; ++next, --left)
-    bits |= static_cast<uint8_t>(*next);
+  for (; left > 0; ++next, --left) bits |= static_cast<uint8_t>(*next);
   return (bits & 0x8080808080808080ULL) == 0;
 }
 
 // Marks the field of `tag` seen; false if it was already: a repeated field
 // is merged (Timestamp) or overwritten by the generated parser.
-bool FirstTime(uint8_t tag, uint32_t *seen) {
+bool FirstTime(uint8_t tag, uint32_t* seen) {
   const uint32_t bit = 1u << (tag >> 3);
-  if (*seen & bit)
-    return false;
+  if (*seen & bit) return false;
   *seen |= bit;
   return true;
 }
 
-bool DecodeTimestamp(absl::string_view bytes, int64_t *seconds,
-                     int32_t *nanos) {
+bool DecodeTimestamp(absl::string_view bytes, int64_t* seconds,
+                     int32_t* nanos) {
   FieldReader fields(bytes);
   uint32_t seen = 0;
   uint64_t value;
   while (!fields.AtEnd()) {
     uint8_t tag;
-    if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen))
-      return false;
+    if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen)) return false;
     switch (tag) {
-    case Tag(1, kVarint):
-      if (!fields.ReadVarint(&value))
+      case Tag(1, kVarint):
+        if (!fields.ReadVarint(&value)) return false;
+        *seconds = static_cast<int64_t>(value);
+        break;
+      case Tag(2, kVarint):
+        // int32 is encoded sign-extended to 64 bits; its low 32 are it.
+        if (!fields.ReadVarint(&value)) return false;
+        *nanos = static_cast<int32_t>(static_cast<uint32_t>(value));
+        break;
+      default:
         return false;
-      *seconds = static_cast<int64_t>(value);
-      break;
-    case Tag(2, kVarint):
-      // int32 is encoded sign-extended to 64 bits; its low 32 are it.
-      if (!fields.ReadVarint(&value))
-        return false;
-      *nanos = static_cast<int32_t>(static_cast<uint32_t>(value));
-      break;
-    default:
-      return false;
     }
   }
   return true;
@@ -126,37 +119,35 @@ bool DecodeTimestamp(absl::string_view bytes, int64_t *seconds,
 
 // Every field is read before any is written, and every field is written:
 // what the message held before leaves no trace.
-bool DecodeInPlace(absl::string_view bytes, v1::Mensaje *message) {
+bool DecodeInPlace(absl::string_view bytes, v1::Mensaje* message) {
   absl::string_view producer_id, text, payload, created_at;
   uint64_t sequence = 0;
   FieldReader fields(bytes);
   uint32_t seen = 0;
   while (!fields.AtEnd()) {
     uint8_t tag;
-    if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen))
-      return false;
+    if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen)) return false;
     bool read;
     switch (tag) {
-    case Tag(v1::Mensaje::kProducerIdFieldNumber, kLengthDelimited):
-      read = fields.ReadLengthDelimited(&producer_id);
-      break;
-    case Tag(v1::Mensaje::kSequenceFieldNumber, kVarint):
-      read = fields.ReadVarint(&sequence);
-      break;
-    case Tag(v1::Mensaje::kTextFieldNumber, kLengthDelimited):
-      read = fields.ReadLengthDelimited(&text);
-      break;
-    case Tag(v1::Mensaje::kPayloadFieldNumber, kLengthDelimited):
-      read = fields.ReadLengthDelimited(&payload);
-      break;
-    case Tag(v1::Mensaje::kCreatedAtFieldNumber, kLengthDelimited):
-      read = fields.ReadLengthDelimited(&created_at);
-      break;
-    default:
-      read = false;
+      case Tag(v1::Mensaje::kProducerIdFieldNumber, kLengthDelimited):
+        read = fields.ReadLengthDelimited(&producer_id);
+        break;
+      case Tag(v1::Mensaje::kSequenceFieldNumber, kVarint):
+        read = fields.ReadVarint(&sequence);
+        break;
+      case Tag(v1::Mensaje::kTextFieldNumber, kLengthDelimited):
+        read = fields.ReadLengthDelimited(&text);
+        break;
+      case Tag(v1::Mensaje::kPayloadFieldNumber, kLengthDelimited):
+        read = fields.ReadLengthDelimited(&payload);
+        break;
+      case Tag(v1::Mensaje::kCreatedAtFieldNumber, kLengthDelimited):
+        read = fields.ReadLengthDelimited(&created_at);
+        break;
+      default:
+        read = false;
     }
-    if (!read)
-      return false;
+    if (!read) return false;
   }
   const bool has_created_at = seen & (1u << v1::Mensaje::kCreatedAtFieldNumber);
   int64_t seconds = 0;
@@ -186,7 +177,7 @@ bool DecodeInPlace(absl::string_view bytes, v1::Mensaje *message) {
     message->mutable_payload()->assign(payload.data(), payload.size());
   }
   if (has_created_at) {
-    google::protobuf::Timestamp *timestamp = message->mutable_created_at();
+    google::protobuf::Timestamp* timestamp = message->mutable_created_at();
     timestamp->set_seconds(seconds);
     timestamp->set_nanos(nanos);
   } else if (message->has_created_at()) {
@@ -195,8 +186,8 @@ bool DecodeInPlace(absl::string_view bytes, v1::Mensaje *message) {
   return true;
 }
 
-bool DecodeBatchInPlace(absl::string_view bytes, v1::MensajeBatch *batch) {
-  google::protobuf::RepeatedPtrField<v1::Mensaje> *messages =
+bool DecodeBatchInPlace(absl::string_view bytes, v1::MensajeBatch* batch) {
+  google::protobuf::RepeatedPtrField<v1::Mensaje>* messages =
       batch->mutable_messages();
   int count = 0;
   FieldReader fields(bytes);
@@ -209,19 +200,17 @@ bool DecodeBatchInPlace(absl::string_view bytes, v1::MensajeBatch *batch) {
       return false;
     }
     // Add() reuses a message a shorter batch had removed.
-    v1::Mensaje *into =
+    v1::Mensaje* into =
         count < messages->size() ? messages->Mutable(count) : messages->Add();
-    if (!DecodeInPlace(message, into))
-      return false;
+    if (!DecodeInPlace(message, into)) return false;
     ++count;
   }
-  while (messages->size() > count)
-    messages->RemoveLast();
+  while (messages->size() > count) messages->RemoveLast();
   return true;
 }
 
 template <typename Message>
-Decoded ParseGenerated(absl::string_view bytes, Message *message) {
+Decoded ParseGenerated(absl::string_view bytes, Message* message) {
   if (bytes.size() > INT_MAX ||
       !message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Decoded::kMalformed;
@@ -229,18 +218,16 @@ Decoded ParseGenerated(absl::string_view bytes, Message *message) {
   return Decoded::kByGeneratedParser;
 }
 
-} // namespace
+}  // namespace
 
-Decoded DecodeMensaje(absl::string_view bytes, v1::Mensaje *message) {
-  if (DecodeInPlace(bytes, message))
-    return Decoded::kInPlace;
+Decoded DecodeMensaje(absl::string_view bytes, v1::Mensaje* message) {
+  if (DecodeInPlace(bytes, message)) return Decoded::kInPlace;
   return ParseGenerated(bytes, message);
 }
 
-Decoded DecodeMensajeBatch(absl::string_view bytes, v1::MensajeBatch *batch) {
-  if (DecodeBatchInPlace(bytes, batch))
-    return Decoded::kInPlace;
+Decoded DecodeMensajeBatch(absl::string_view bytes, v1::MensajeBatch* batch) {
+  if (DecodeBatchInPlace(bytes, batch)) return Decoded::kInPlace;
   return ParseGenerated(bytes, batch);
 }
 
-} // namespace messaging
+}  // namespace messaging

@@ -38,9 +38,9 @@ enum class Decoded {
 
 // `message` (`batch`) must hold no unknown fields: new, or last decoded
 // kInPlace.
-Decoded DecodeMensaje(absl::string_view bytes, v1::Mensaje *message);
-Decoded DecodeMensajeBatch(absl::string_view bytes, v1::MensajeBatch *batch);
+Decoded DecodeMensaje(absl::string_view bytes, v1::Mensaje* message);
+Decoded DecodeMensajeBatch(absl::string_view bytes, v1::MensajeBatch* batch);
 
-} // namespace messaging
+}  // namespace messaging
 
-#endif // CONSUMER_SERVICE_MENSAJE_DECODER_H_
+#endif  // CONSUMER_SERVICE_MENSAJE_DECODER_H_

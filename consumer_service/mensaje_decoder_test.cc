@@ -5,27 +5,26 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "protos/messaging/v1/messaging.pb.h"
 #include "gtest/gtest.h"
+#include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
 namespace {
 
 std::string Varint(uint64_t value) {
   std::string bytes;
-  for (; value >= 0x80; value >>= 7)
-    bytes += static_cast<char>(value | 0x80);
+  for (; value >= 0x80; value >>= 7) bytes += static_cast<char>(value | 0x80);
   return bytes + static_cast<char>(value);
 }
 
-std::string LengthDelimited(uint8_t tag, const std::string &bytes) {
+std::string LengthDelimited(uint8_t tag, const std::string& bytes) {
   return static_cast<char>(tag) + Varint(bytes.size()) + bytes;
 }
 
 // A batch of the given messages' encodings.
-std::string Batch(const std::vector<std::string> &messages) {
+std::string Batch(const std::vector<std::string>& messages) {
   std::string bytes;
-  for (const std::string &message : messages) {
+  for (const std::string& message : messages) {
     bytes += LengthDelimited(0x0A, message);
   }
   return bytes;
@@ -45,7 +44,7 @@ v1::Mensaje ProducerMessage(uint64_t sequence) {
 // Decodes `bytes` into `reused` and checks the outcome against the
 // generated parser's on a new message; returns how it was decoded.
 template <typename Message>
-Decoded ExpectSameAsGeneratedParser(const std::string &bytes, Message *reused) {
+Decoded ExpectSameAsGeneratedParser(const std::string& bytes, Message* reused) {
   Message expected;
   const bool valid = expected.ParseFromString(bytes);
   Decoded decoded;
@@ -63,15 +62,13 @@ Decoded ExpectSameAsGeneratedParser(const std::string &bytes, Message *reused) {
         << expected.DebugString();
   }
   // The decoder's contract: after anything but kInPlace, a new message.
-  if (decoded != Decoded::kInPlace)
-    *reused = Message();
+  if (decoded != Decoded::kInPlace) *reused = Message();
   return decoded;
 }
 
 TEST(MensajeDecoderTest, DecodesWhatProducersSendInPlace) {
   v1::MensajeBatch batch;
-  for (uint64_t i = 0; i < 3; ++i)
-    *batch.add_messages() = ProducerMessage(i);
+  for (uint64_t i = 0; i < 3; ++i) *batch.add_messages() = ProducerMessage(i);
   v1::MensajeBatch reused;
   EXPECT_EQ(ExpectSameAsGeneratedParser(batch.SerializeAsString(), &reused),
             Decoded::kInPlace);
@@ -87,8 +84,7 @@ TEST(MensajeDecoderTest, DecodesWhatProducersSendInPlace) {
 TEST(MensajeDecoderTest, AReusedBatchKeepsNothingOfTheLastRead) {
   v1::MensajeBatch reused;
   v1::MensajeBatch full;
-  for (uint64_t i = 0; i < 4; ++i)
-    *full.add_messages() = ProducerMessage(i);
+  for (uint64_t i = 0; i < 4; ++i) *full.add_messages() = ProducerMessage(i);
   ASSERT_EQ(ExpectSameAsGeneratedParser(full.SerializeAsString(), &reused),
             Decoded::kInPlace);
 
@@ -96,7 +92,7 @@ TEST(MensajeDecoderTest, AReusedBatchKeepsNothingOfTheLastRead) {
   v1::MensajeBatch sparse;
   sparse.add_messages()->set_sequence(9);
   sparse.add_messages()->set_producer_id("p");
-  v1::Mensaje *no_time = sparse.add_messages();
+  v1::Mensaje* no_time = sparse.add_messages();
   *no_time = ProducerMessage(3);
   no_time->clear_created_at();
   no_time->clear_text();
@@ -125,7 +121,7 @@ TEST(MensajeDecoderTest, LeavesWhatItDoesNotHandleToTheGeneratedParser) {
       // An overlong varint.
       "\x10\x81\x80\x80\x80\x80\x80\x80\x80\x80\x7f",
   };
-  for (const std::string &bytes : others) {
+  for (const std::string& bytes : others) {
     v1::Mensaje reused;
     EXPECT_EQ(ExpectSameAsGeneratedParser(bytes, &reused),
               Decoded::kByGeneratedParser)
@@ -140,13 +136,13 @@ TEST(MensajeDecoderTest, LeavesWhatItDoesNotHandleToTheGeneratedParser) {
 TEST(MensajeDecoderTest, RefusesWhatIsNotAMensaje) {
   const std::string message = ProducerMessage(1).SerializeAsString();
   const std::vector<std::string> malformed = {
-      message.substr(0, message.size() - 1),      // cut short
-      LengthDelimited(0x1A, "\xff\xfe"),          // text not UTF-8
-      "\x12\x05" + std::string("ab"),             // length past the end
-      "\x10\x80\x80\x80\x80\x80\x80\x80\x80\x80", // varint without end
-      std::string("\x00\x01", 2),                 // field number 0
+      message.substr(0, message.size() - 1),       // cut short
+      LengthDelimited(0x1A, "\xff\xfe"),           // text not UTF-8
+      "\x12\x05" + std::string("ab"),              // length past the end
+      "\x10\x80\x80\x80\x80\x80\x80\x80\x80\x80",  // varint without end
+      std::string("\x00\x01", 2),                  // field number 0
   };
-  for (const std::string &bytes : malformed) {
+  for (const std::string& bytes : malformed) {
     v1::Mensaje reused;
     EXPECT_EQ(ExpectSameAsGeneratedParser(bytes, &reused), Decoded::kMalformed)
         << absl::CEscape(bytes);
@@ -157,56 +153,46 @@ TEST(MensajeDecoderTest, RefusesWhatIsNotAMensaje) {
 // one after another into the same message: every outcome must be the
 // generated parser's.
 class RandomEncodings {
-public:
+ public:
   explicit RandomEncodings(uint32_t seed) : random_(seed) {}
 
   std::string Mensaje() {
     v1::Mensaje message;
-    if (!OneIn(3))
-      message.set_producer_id(Text());
-    if (!OneIn(3))
-      message.set_sequence(random_() >> (random_() % 64));
-    if (!OneIn(3))
-      message.set_text(Text());
-    if (!OneIn(3))
-      message.set_payload(Bytes());
+    if (!OneIn(3)) message.set_producer_id(Text());
+    if (!OneIn(3)) message.set_sequence(random_() >> (random_() % 64));
+    if (!OneIn(3)) message.set_text(Text());
+    if (!OneIn(3)) message.set_payload(Bytes());
     if (!OneIn(3)) {
       message.mutable_created_at()->set_seconds(
           static_cast<int64_t>(random_()) >> (random_() % 64));
       message.mutable_created_at()->set_nanos(static_cast<int32_t>(random_()));
     }
     std::string bytes = message.SerializeAsString();
-    if (OneIn(10))
-      bytes += Mensaje(); // merged with another
-    if (OneIn(10))
-      bytes += "\x78" + Varint(random_()); // unknown field 15
-    if (OneIn(10))
-      bytes += "\x82\x01\x01z"; // unknown field 16
+    if (OneIn(10)) bytes += Mensaje();                   // merged with another
+    if (OneIn(10)) bytes += "\x78" + Varint(random_());  // unknown field 15
+    if (OneIn(10)) bytes += "\x82\x01\x01z";             // unknown field 16
     return bytes;
   }
 
   std::string MensajeBatch() {
     std::vector<std::string> messages(random_() % 6);
-    for (std::string &message : messages)
-      message = Mensaje();
+    for (std::string& message : messages) message = Mensaje();
     return Twisted(Batch(messages));
   }
 
   std::string Twisted(std::string bytes) {
-    if (bytes.empty() || !OneIn(5))
-      return bytes;
+    if (bytes.empty() || !OneIn(5)) return bytes;
     const size_t at = random_() % bytes.size();
-    if (OneIn(2))
-      return bytes.substr(0, at);
+    if (OneIn(2)) return bytes.substr(0, at);
     bytes[at] = static_cast<char>(random_());
     return bytes;
   }
 
-private:
+ private:
   bool OneIn(int n) { return random_() % n == 0; }
 
   std::string Text() {
-    static const char *const kPieces[] = {
+    static const char* const kPieces[] = {
         "a", "Z", "7", " ", "\xc3\xb1", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
     // Mostly ASCII, as producers send; the first four pieces are.
     const size_t pieces = OneIn(8) ? 7 : 4;
@@ -218,8 +204,7 @@ private:
 
   std::string Bytes() {
     std::string bytes(random_() % 80, '\0');
-    for (char &byte : bytes)
-      byte = static_cast<char>(random_());
+    for (char& byte : bytes) byte = static_cast<char>(random_());
     return bytes;
   }
 
@@ -236,8 +221,7 @@ TEST(MensajeDecoderTest, RandomEncodingsDecodeAsTheGeneratedParserDoes) {
         ExpectSameAsGeneratedParser(encodings.MensajeBatch(), &batch))];
     ++outcomes[static_cast<int>(ExpectSameAsGeneratedParser(
         encodings.Twisted(encodings.Mensaje()), &message))];
-    if (HasFailure())
-      return;
+    if (HasFailure()) return;
   }
   // Each path was taken often enough to matter.
   EXPECT_GT(outcomes[static_cast<int>(Decoded::kInPlace)], 5000);
@@ -245,5 +229,5 @@ TEST(MensajeDecoderTest, RandomEncodingsDecodeAsTheGeneratedParserDoes) {
   EXPECT_GT(outcomes[static_cast<int>(Decoded::kMalformed)], 1000);
 }
 
-} // namespace
-} // namespace messaging
+}  // namespace
+}  // namespace messaging
