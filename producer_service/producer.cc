@@ -39,20 +39,16 @@ constexpr absl::Duration kMaxConfirmationStall = absl::Seconds(1);
 // most this many, and at most a quarter of --max_unconfirmed, since only
 // whole groups already sent are dropped when confirmed mid-stream.
 constexpr int64_t kMaxMessagesPerGroup = 1024;
+// The streaming methods, as the raw stub names them.
+constexpr char kConsumeMethod[] = "/messaging.v1.ConsumerService/Consume";
+constexpr char kConsumeBatchesMethod[] =
+    "/messaging.v1.ConsumerService/ConsumeBatches";
 // Stands for the producer's consumer shard in --target.
 constexpr char kShardPlaceholder[] = "{shard}";
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       status.error_message());
-}
-
-std::string MakePayload(int64_t bytes) {
-  std::string payload(static_cast<size_t>(bytes), '\0');
-  for (size_t i = 0; i < payload.size(); ++i) {
-    payload[i] = static_cast<char>('a' + i % 26);
-  }
-  return payload;
 }
 
 // Exponential backoff with ±20 % jitter, as gRPC's own reconnects do, so
@@ -199,29 +195,31 @@ std::string ResolveTarget(const ProducerOptions& options) {
                                                    options.consumer_shards))}});
 }
 
-MensajeFactory::MensajeFactory(std::string producer_id, int64_t payload_bytes)
-    : producer_id_(std::move(producer_id)),
-      payload_(MakePayload(payload_bytes)) {}
+struct Production::Batch {
+  uint64_t first_sequence = 0;
+  // The messages' encodings, one after another; for a batch stream, a
+  // MensajeBatch.
+  std::string wire;
+  // Where each message's encoding ends in `wire`.
+  std::vector<size_t> ends;
 
-void MensajeFactory::Fill(uint64_t sequence, absl::Time now,
-                          v1::Mensaje* message) const {
-  // Only the fields that change are written again on a reused message.
-  if (message->producer_id() != producer_id_) {
-    message->set_producer_id(producer_id_);
+  size_t size() const { return ends.size(); }
+  // Requires size() > 0.
+  uint64_t last_sequence() const { return first_sequence + size() - 1; }
+  absl::string_view message(size_t index) const {
+    const size_t begin = index == 0 ? 0 : ends[index - 1];
+    return absl::string_view(wire).substr(begin, ends[index] - begin);
   }
-  if (message->payload().size() != payload_.size()) {
-    message->set_payload(payload_);
+  // Drops the first `count` messages, which the consumer holds.
+  void DropFront(size_t count) {
+    if (count == 0) return;
+    const size_t dropped_bytes = ends[count - 1];
+    wire.erase(0, dropped_bytes);
+    ends.erase(ends.begin(), ends.begin() + count);
+    for (size_t& end : ends) end -= dropped_bytes;
+    first_sequence += count;
   }
-  message->set_sequence(sequence);
-  // Written in place: a reused message keeps its text's buffer.
-  std::string* text = message->mutable_text();
-  text->assign("Mensaje ");
-  absl::StrAppend(text, sequence);
-  const timespec created_at = absl::ToTimespec(now);
-  message->mutable_created_at()->set_seconds(created_at.tv_sec);
-  message->mutable_created_at()->set_nanos(
-      static_cast<int32_t>(created_at.tv_nsec));
-}
+};
 
 Production::Production(const ProducerOptions& options, uint64_t first_sequence)
     : count_(static_cast<uint64_t>(options.count)),
@@ -234,7 +232,9 @@ Production::Production(const ProducerOptions& options, uint64_t first_sequence)
               ? static_cast<size_t>(options.batch_size)
               : static_cast<size_t>(std::clamp<int64_t>(
                     options.max_unconfirmed / 4, 1, kMaxMessagesPerGroup))),
-      factory_(options.producer_id, options.payload_bytes),
+      encoder_(options.producer_id, options.payload_bytes),
+      framing_(options.batch_size > 1 ? MensajeEncoder::kBatchElement
+                                      : MensajeEncoder::kMessage),
       next_sequence_(first_sequence) {}
 
 Production::~Production() = default;
@@ -252,32 +252,20 @@ bool Production::CanProduce() const {
 
 void Production::AppendBatch() {
   if (spare_batches_.empty()) {
-    batches_.push_back(std::make_unique<v1::MensajeBatch>());
+    batches_.push_back(std::make_unique<Batch>());
   } else {
+    // clear() keeps the memory.
     batches_.push_back(std::move(spare_batches_.back()));
     spare_batches_.pop_back();
+    batches_.back()->wire.clear();
+    batches_.back()->ends.clear();
   }
+  batches_.back()->first_sequence = next_sequence_;
 }
 
 void Production::RecycleFrontBatch() {
-  // Released as they are, not cleared: Clear() would free each message's
-  // created_at, and the next Fill() overwrites every field anyway.
-  google::protobuf::RepeatedPtrField<v1::Mensaje>* messages =
-      batches_.front()->mutable_messages();
-  while (!messages->empty()) {
-    spare_messages_.emplace_back(messages->ReleaseLast());
-  }
   spare_batches_.push_back(std::move(batches_.front()));
   batches_.pop_front();
-}
-
-v1::Mensaje* Production::AddToLastBatch() {
-  google::protobuf::RepeatedPtrField<v1::Mensaje>* messages =
-      batches_.back()->mutable_messages();
-  if (spare_messages_.empty()) return messages->Add();
-  messages->AddAllocated(spare_messages_.back().release());
-  spare_messages_.pop_back();
-  return messages->Mutable(messages->size() - 1);
 }
 
 absl::Time Production::ScheduledAt(uint64_t index) const {
@@ -314,7 +302,7 @@ size_t Production::DueCount(absl::Time now) const {
   return static_cast<size_t>(std::min(due, allowed));
 }
 
-const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
+void Production::Produce(std::ostream* console, absl::Time now) {
   // With --rate a message is created at its time in the schedule: one made
   // late, after a pause that overslept or a reconnect, carries the wait in
   // its latency, as it would in an application producing at that rate.
@@ -322,52 +310,47 @@ const v1::Mensaje* Production::Produce(std::ostream* console, absl::Time now) {
       rate_ > 0 && produced_ > 0 ? std::min(now, NextDue()) : now;
   if (produced_ == 0) first_produced_at_ = created;
   last_produced_at_ = created;
-  v1::Mensaje* message = AddToLastBatch();
-  factory_.Fill(next_sequence_++, created, message);
+  Batch& batch = *batches_.back();
+  encoder_.Append(next_sequence_, created, framing_, &batch.wire);
+  batch.ends.push_back(batch.wire.size());
+  if (console != nullptr) {
+    *console << "Produciendo: Mensaje " << next_sequence_ << std::endl;
+  }
+  ++next_sequence_;
   ++produced_;
   ++unconfirmed_;
-  if (console != nullptr) {
-    *console << "Produciendo: " << message->text() << std::endl;
-  }
-  return message;
 }
 
-const v1::Mensaje* Production::NextToSend(std::ostream* console) {
+std::optional<absl::string_view> Production::NextToSend(std::ostream* console) {
   while (cursor_batch_ < batches_.size()) {
-    const v1::MensajeBatch& batch = *batches_[cursor_batch_];
-    if (cursor_message_ < static_cast<size_t>(batch.messages_size())) {
-      return &batch.messages(static_cast<int>(cursor_message_++));
-    }
+    const Batch& batch = *batches_[cursor_batch_];
+    if (cursor_message_ < batch.size()) return batch.message(cursor_message_++);
     if (cursor_batch_ + 1 == batches_.size()) break;  // room left in it
     ++cursor_batch_;
     cursor_message_ = 0;
   }
-  if (!CanProduce()) return nullptr;
-  if (batches_.empty() ||
-      static_cast<size_t>(batches_.back()->messages_size()) >=
-          batch_capacity_) {
+  if (!CanProduce()) return std::nullopt;
+  if (batches_.empty() || batches_.back()->size() >= batch_capacity_) {
     AppendBatch();
   }
-  const v1::Mensaje* message = Produce(console, absl::Now());
+  Produce(console, absl::Now());
   cursor_batch_ = batches_.size() - 1;
-  cursor_message_ = batches_.back()->messages_size();
-  return message;
+  cursor_message_ = batches_.back()->size();
+  return batches_.back()->message(cursor_message_ - 1);
 }
 
 bool Production::NextIsNew() const {
-  return batches_.empty() ||
-         (cursor_batch_ == batches_.size() - 1 &&
-          cursor_message_ ==
-              static_cast<size_t>(batches_.back()->messages_size()));
+  return batches_.empty() || (cursor_batch_ == batches_.size() - 1 &&
+                              cursor_message_ == batches_.back()->size());
 }
 
 bool Production::HasUnsentBatch() const {
   return cursor_batch_ < batches_.size() - (last_batch_open_ ? 1 : 0);
 }
 
-const v1::MensajeBatch* Production::NextUnsentBatch() {
-  if (!HasUnsentBatch()) return nullptr;
-  return batches_[cursor_batch_++].get();
+std::optional<absl::string_view> Production::NextUnsentBatch() {
+  if (!HasUnsentBatch()) return std::nullopt;
+  return batches_[cursor_batch_++]->wire;
 }
 
 bool Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now) {
@@ -384,32 +367,26 @@ bool Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now) {
 }
 
 size_t Production::open_batch_size() const {
-  return last_batch_open_ ? batches_.back()->messages_size() : 0;
+  return last_batch_open_ ? batches_.back()->size() : 0;
 }
 
-const v1::MensajeBatch* Production::SealOpenBatch() {
+absl::string_view Production::SealOpenBatch() {
   last_batch_open_ = false;
   cursor_batch_ = batches_.size();
-  return batches_.back().get();
+  return batches_.back()->wire;
 }
 
 void Production::Confirm(uint64_t next_sequence) {
   while (!batches_.empty()) {
-    v1::MensajeBatch& front = *batches_.front();
-    const int size = front.messages_size();
-    if (size > 0 && front.messages(size - 1).sequence() < next_sequence) {
-      unconfirmed_ -= size;
-      RecycleFrontBatch();
-      continue;
-    }
-    int confirmed = 0;
-    while (confirmed < front.messages_size() &&
-           front.messages(confirmed).sequence() < next_sequence) {
-      ++confirmed;
-    }
+    Batch& front = *batches_.front();
+    const size_t confirmed =
+        next_sequence <= front.first_sequence
+            ? 0
+            : std::min<uint64_t>(next_sequence - front.first_sequence,
+                                 front.size());
     unconfirmed_ -= confirmed;
-    if (confirmed < front.messages_size()) {
-      front.mutable_messages()->DeleteSubrange(0, confirmed);
+    if (confirmed < front.size()) {
+      front.DropFront(confirmed);
       break;
     }
     RecycleFrontBatch();
@@ -421,12 +398,9 @@ void Production::Confirm(uint64_t next_sequence) {
 
 void Production::ConfirmSent(uint64_t next_sequence) {
   while (cursor_batch_ > 0) {
-    const v1::MensajeBatch& front = *batches_.front();
-    if (front.messages_size() > 0 &&
-        front.messages(front.messages_size() - 1).sequence() >= next_sequence) {
-      break;
-    }
-    unconfirmed_ -= front.messages_size();
+    const Batch& front = *batches_.front();
+    if (front.size() > 0 && front.last_sequence() >= next_sequence) break;
+    unconfirmed_ -= front.size();
     RecycleFrontBatch();
     --cursor_batch_;
   }
@@ -441,8 +415,7 @@ bool Production::Finished() const {
 }
 
 uint64_t Production::first_unconfirmed_sequence() const {
-  return batches_.empty() ? next_sequence_
-                          : batches_.front()->messages(0).sequence();
+  return batches_.empty() ? next_sequence_ : batches_.front()->first_sequence;
 }
 
 absl::StatusOr<v1::ConsumeSummary> ProduceCall::Await() {
@@ -483,11 +456,11 @@ void ProduceCall::RecordOutcome(const grpc::Status& status) {
 }
 
 template <typename Request>
-ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
+ProduceReactor<Request>::ProduceReactor(ConsumerStubs* stubs,
                                         Production* production,
                                         const ProducerOptions& options,
                                         std::ostream* console)
-    : stub_(stub),
+    : stubs_(stubs),
       production_(production),
       batch_size_(
           static_cast<size_t>(std::max<int64_t>(1, options.batch_size))),
@@ -496,22 +469,44 @@ ProduceReactor<Request>::ProduceReactor(v1::ConsumerService::Stub* stub,
           std::max<int64_t>(1, options.max_unconfirmed / 4))),
       console_(console) {
   production_->StartStream();
-  if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-    stub->async()->ConsumeBatches(&context_, &summary_, this);
-  } else {
-    stub->async()->Consume(&context_, &summary_, this);
-  }
+  stubs_->raw.PrepareBidiStreamingCall(&context_,
+                                       std::is_same_v<Request, v1::MensajeBatch>
+                                           ? kConsumeBatchesMethod
+                                           : kConsumeMethod,
+                                       grpc::StubOptions(), this);
   // The first operation is started here, outside any reaction, and may
   // be a pause: gRPC requires a hold taken before StartCall for that, or
   // the call could end and be freed under it.
-  this->AddHold();
-  this->StartCall();
+  AddHold();
+  StartCall();
+  StartRead(&summary_buffer_);
   WriteNextOrClose();
-  this->RemoveHold();
+  RemoveHold();
 }
 
 template <typename Request>
-void ProduceReactor<Request>::Write(const Request* request, absl::Time now) {
+void ProduceReactor<Request>::OnReadDone(bool ok) {
+  if (!ok) return;  // no answer: OnDone brings the status
+  grpc::Slice slice;
+  summary_parsed_ =
+      (summary_buffer_.TrySingleSlice(&slice).ok() ||
+       summary_buffer_.DumpToSingleSlice(&slice).ok()) &&
+      summary_.ParseFromArray(slice.begin(), static_cast<int>(slice.size()));
+}
+
+template <typename Request>
+void ProduceReactor<Request>::OnDone(const grpc::Status& status) {
+  if (status.ok() && !summary_parsed_) {
+    RecordOutcome(grpc::Status(
+        grpc::StatusCode::INTERNAL,
+        "the consumer ended the stream without a valid ConsumeSummary"));
+    return;
+  }
+  RecordOutcome(status);
+}
+
+template <typename Request>
+void ProduceReactor<Request>::Write(absl::string_view request, absl::Time now) {
   // gRPC holds a write with the buffer hint until a later one without it.
   // It is given only when the next write follows at once (a resend, or a
   // full batch already due), to coalesce writes into few frames and
@@ -524,10 +519,13 @@ void ProduceReactor<Request>::Write(const Request* request, absl::Time now) {
   } else {
     more_at_once = !production_->NextIsNew() || production_->DueCount(now) > 0;
   }
+  // The copy lets Production reuse its memory whatever gRPC still holds.
+  grpc::Slice slice(request.data(), request.size());
+  write_buffer_ = grpc::ByteBuffer(&slice, 1);
   if (more_at_once) {
-    this->StartWrite(request, grpc::WriteOptions().set_buffer_hint());
+    StartWrite(&write_buffer_, grpc::WriteOptions().set_buffer_hint());
   } else {
-    this->StartWrite(request);
+    StartWrite(&write_buffer_);
   }
 }
 
@@ -539,8 +537,9 @@ void ProduceReactor<Request>::WriteNextOrClose() {
   TakeConfirmation(now);
   MaybeAskForConfirmation(now);
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-    if (const v1::MensajeBatch* resent = production_->NextUnsentBatch()) {
-      Write(resent, now);
+    if (std::optional<absl::string_view> resent =
+            production_->NextUnsentBatch()) {
+      Write(*resent, now);
       return;
     }
     while (production_->open_batch_size() < batch_size_ &&
@@ -564,7 +563,7 @@ void ProduceReactor<Request>::WriteNextOrClose() {
     if (production_->open_batch_size() > 0) {
       Write(production_->SealOpenBatch(), now);
     } else if (!PauseForConfirmation(now)) {
-      this->StartWritesDone();
+      StartWritesDone();
     }
   } else {
     if (production_->NextIsNew() && production_->CanProduce()) {
@@ -574,11 +573,11 @@ void ProduceReactor<Request>::WriteNextOrClose() {
         return;
       }
     }
-    const v1::Mensaje* next = production_->NextToSend(console_);
-    if (next != nullptr) {
-      Write(next, now);
+    if (std::optional<absl::string_view> next =
+            production_->NextToSend(console_)) {
+      Write(*next, now);
     } else if (!PauseForConfirmation(now)) {
-      this->StartWritesDone();
+      StartWritesDone();
     }
   }
 }
@@ -586,10 +585,10 @@ void ProduceReactor<Request>::WriteNextOrClose() {
 template <typename Request>
 void ProduceReactor<Request>::ContinueAt(absl::Time when) {
   // The hold keeps the call alive until the next operation has started.
-  this->AddHold();
+  AddHold();
   RunAt(when, [this] {
     WriteNextOrClose();
-    this->RemoveHold();
+    RemoveHold();
   });
 }
 
@@ -612,14 +611,14 @@ void ProduceReactor<Request>::AskForConfirmation() {
       absl::ToChronoTime(absl::Now() + kConfirmationTimeout));
   query_state_.store(QueryState::kInFlight, std::memory_order_relaxed);
   // The hold keeps the stream, and so this reactor, alive for the answer.
-  this->AddHold();
-  stub_->async()->GetProducerState(
+  AddHold();
+  stubs_->typed->async()->GetProducerState(
       &query_->context, &query_->request, &query_->state,
       [this](grpc::Status status) {
         query_->status = std::move(status);
         query_state_.store(QueryState::kAnswered, std::memory_order_release);
         ResumeNow();  // if the stream paused for this answer
-        this->RemoveHold();
+        RemoveHold();
       });
 }
 
@@ -713,10 +712,10 @@ namespace {
 class ProducerRun {
  public:
   ProducerRun(const ProducerOptions& options, std::ostream& out,
-              v1::ConsumerService::Stub* stub)
+              ConsumerStubs* stubs)
       : options_(options),
         out_(out),
-        stub_(stub),
+        stubs_(stubs),
         deadline_(absl::Now() + options.deadline),
         backoff_(options.initial_backoff, options.max_backoff) {}
 
@@ -737,7 +736,7 @@ class ProducerRun {
 
   const ProducerOptions& options_;
   std::ostream& out_;
-  v1::ConsumerService::Stub* const stub_;
+  ConsumerStubs* const stubs_;
   const absl::Time deadline_;
   Backoff backoff_;
   std::optional<Production> production_;
@@ -764,7 +763,8 @@ absl::Status ProducerRun::Resume() {
   v1::GetProducerStateRequest request;
   request.set_producer_id(options_.producer_id);
   v1::ProducerState state;
-  grpc::Status status = stub_->GetProducerState(&context, request, &state);
+  grpc::Status status =
+      stubs_->typed->GetProducerState(&context, request, &state);
   if (!status.ok()) return FromGrpcStatus(status);
 
   absl::MutexLock lock(&mutex_);
@@ -796,10 +796,10 @@ absl::Status ProducerRun::Stream(bool* failed) {
     std::ostream* console = options_.print_messages ? &out_ : nullptr;
     if (options_.batch_size > 1) {
       reactor = std::make_unique<ProduceReactor<v1::MensajeBatch>>(
-          stub_, &*production_, options_, console);
+          stubs_, &*production_, options_, console);
     } else {
       reactor = std::make_unique<ProduceReactor<v1::Mensaje>>(
-          stub_, &*production_, options_, console);
+          stubs_, &*production_, options_, console);
     }
     current_reactor_ = reactor.get();
   }
@@ -897,10 +897,8 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
     LogInfo(absl::StrCat("producer ", options.producer_id, " uses consumer ",
                          target));
   }
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(target, *credentials, arguments);
-  std::unique_ptr<v1::ConsumerService::Stub> stub =
-      v1::ConsumerService::NewStub(channel);
+  ConsumerStubs stubs(
+      grpc::CreateCustomChannel(target, *credentials, arguments));
 
   // One run per stream, each with a producer id of its own.
   std::vector<std::unique_ptr<ProducerRun>> runs;
@@ -910,7 +908,7 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
       stream_options[i].producer_id = absl::StrCat(options.producer_id, "-", i);
     }
     runs.push_back(
-        std::make_unique<ProducerRun>(stream_options[i], out, stub.get()));
+        std::make_unique<ProducerRun>(stream_options[i], out, &stubs));
   }
   TerminationSignalWatcher stop_on_signal([&runs](int) {
     for (auto& run : runs) run->Stop();

@@ -12,7 +12,8 @@
 //
 // Or one stream on a channel of your own (tests):
 //   Production production(options, /*first_sequence=*/0);
-//   ProduceReactor<v1::Mensaje> reactor(stub.get(), &production, options,
+//   ConsumerStubs stubs(channel);
+//   ProduceReactor<v1::Mensaje> reactor(&stubs, &production, options,
 //                                       &std::cout);
 //   absl::StatusOr<v1::ConsumeSummary> summary = reactor.Await();
 #ifndef PRODUCER_SERVICE_PRODUCER_H_
@@ -23,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -30,9 +32,12 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/tls_credentials.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "producer_service/mensaje_encoder.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
 namespace messaging {
@@ -98,28 +103,14 @@ int ConsumerShard(absl::string_view producer_id, int shards);
 // "dns:///consumer-2.consumer-headless:50051" for some producer id.
 std::string ResolveTarget(const ProducerOptions& options);
 
-// Fills messages of one producer. The payload is made once and kept, so a
-// reused message costs no allocation per sequence.
-class MensajeFactory {
- public:
-  MensajeFactory(std::string producer_id, int64_t payload_bytes);
-
-  // Makes `message` the one with this sequence, created at `now`.
-  void Fill(uint64_t sequence, absl::Time now, v1::Mensaje* message) const;
-  const std::string& producer_id() const { return producer_id_; }
-
- private:
-  const std::string producer_id_;
-  const std::string payload_;
-};
-
 // The messages of one run: those produced so far and not yet confirmed by
 // the consumer, oldest first, and how many are still to produce. Each
 // stream first sends the unconfirmed ones again (the consumer drops what it
 // already has), then new ones.
 //
-// Messages live in batches: a batch is sent as is on a ConsumeBatches
-// stream (no copy), and a confirmed batch is emptied and reused, so a
+// Messages are kept encoded (MensajeEncoder), in batches: a batch is sent
+// as it is on a ConsumeBatches stream, a per-message stream sends its
+// messages one by one, and a confirmed batch is emptied and reused, so a
 // steady run allocates nothing per message.
 //
 // Not thread-safe, except Stop(): a stream's reactor uses it between
@@ -132,11 +123,11 @@ class Production {
   // Rewinds to the oldest unconfirmed message, for a new stream.
   void StartStream();
 
-  // For Consume streams: the next message, producing (and printing to
-  // `console`, when not null) a new one if all unconfirmed ones are sent;
-  // null when the stream should close: everything is sent, the unconfirmed
-  // messages reached the limit, or Stop() was called.
-  const v1::Mensaje* NextToSend(std::ostream* console);
+  // For Consume streams: the next message, encoded, producing (and
+  // printing to `console`, when not null) a new one if all unconfirmed ones
+  // are sent; nullopt when the stream should close: everything is sent,
+  // the unconfirmed messages reached the limit, or Stop() was called.
+  std::optional<absl::string_view> NextToSend(std::ostream* console);
   // Whether NextToSend() would produce a new message (not resend one).
   bool NextIsNew() const;
   // Whether a new message may be produced now (by count, limit and Stop).
@@ -152,8 +143,8 @@ class Production {
   size_t DueCount(absl::Time now) const;
 
   // For ConsumeBatches streams: a batch sent before and not confirmed,
-  // not yet sent on this stream; null when there is none.
-  const v1::MensajeBatch* NextUnsentBatch();
+  // not yet sent on this stream, encoded; nullopt when there is none.
+  std::optional<absl::string_view> NextUnsentBatch();
   bool HasUnsentBatch() const;
   // Adds a new message, created at `now` (with --rate, at its time in the
   // schedule if that is earlier), to the open batch, opening one if
@@ -162,8 +153,8 @@ class Production {
   size_t open_batch_size() const;
   // When the open batch's first message was created.
   absl::Time open_batch_started() const { return open_batch_started_; }
-  // Closes the open batch and returns it, for sending.
-  const v1::MensajeBatch* SealOpenBatch();
+  // Closes the open batch and returns it, encoded, for sending.
+  absl::string_view SealOpenBatch();
 
   // The consumer holds every sequence below `next_sequence`.
   void Confirm(uint64_t next_sequence);
@@ -180,41 +171,41 @@ class Production {
   // Everything produced is confirmed, and nothing is left to produce.
   bool Finished() const;
   uint64_t produced() const { return produced_; }
-  const std::string& producer_id() const { return factory_.producer_id(); }
+  const std::string& producer_id() const { return encoder_.producer_id(); }
   size_t unconfirmed() const { return unconfirmed_; }
   // The sequence of the oldest unconfirmed message, or of the next new one.
   uint64_t first_unconfirmed_sequence() const;
 
  private:
+  // Messages of consecutive sequences (of a batch stream, or a group of a
+  // per-message one), encoded; defined in the .cc.
+  struct Batch;
+
   // With --rate, when message `index` (0 the first) is due.
   absl::Time ScheduledAt(uint64_t index) const;
   // Adds an empty batch, a recycled one when there is one.
   void AppendBatch();
-  // Drops the oldest batch, all confirmed, keeping it and its messages for
-  // reuse.
+  // Drops the oldest batch, all confirmed, keeping its memory for reuse.
   void RecycleFrontBatch();
-  // A message appended to the last batch, recycled when one is spare; the
-  // caller sets all its fields.
-  v1::Mensaje* AddToLastBatch();
   // Produces the next message, created at `now`, at the end of the last
   // batch.
-  const v1::Mensaje* Produce(std::ostream* console, absl::Time now);
+  void Produce(std::ostream* console, absl::Time now);
 
   const uint64_t count_;
   const absl::Duration interval_;
   const double rate_;
   const size_t max_unconfirmed_;
   const size_t batch_capacity_;
-  const MensajeFactory factory_;
+  const MensajeEncoder encoder_;
+  const MensajeEncoder::Framing framing_;
   uint64_t next_sequence_;
   uint64_t produced_ = 0;
   absl::Time first_produced_at_;
   absl::Time last_produced_at_;
   size_t unconfirmed_ = 0;
-  std::deque<std::unique_ptr<v1::MensajeBatch>> batches_;
-  // Confirmed batches and messages, kept with their memory for reuse.
-  std::vector<std::unique_ptr<v1::MensajeBatch>> spare_batches_;
-  std::vector<std::unique_ptr<v1::Mensaje>> spare_messages_;
+  std::deque<std::unique_ptr<Batch>> batches_;
+  // Confirmed batches, kept with their memory for reuse.
+  std::vector<std::unique_ptr<Batch>> spare_batches_;
   // The last batch takes new messages (batch streams: until sealed).
   bool last_batch_open_ = false;
   absl::Time open_batch_started_;
@@ -222,6 +213,17 @@ class Production {
   size_t cursor_batch_ = 0;
   size_t cursor_message_ = 0;
   std::atomic<bool> stopped_{false};
+};
+
+// The consumer's methods on one channel, as the producer calls them: the
+// streams raw, since the producer encodes its messages itself
+// (MensajeEncoder), the others typed.
+struct ConsumerStubs {
+  explicit ConsumerStubs(const std::shared_ptr<grpc::Channel>& channel)
+      : typed(v1::ConsumerService::NewStub(channel)), raw(channel) {}
+
+  std::unique_ptr<v1::ConsumerService::Stub> typed;
+  grpc::GenericStub raw;
 };
 
 // What the producer's two kinds of stream share: the call's context, its
@@ -261,8 +263,10 @@ class ProduceCall {
 };
 
 // One stream, written by gRPC's callback API: Request is v1::Mensaje for a
-// Consume stream, v1::MensajeBatch for ConsumeBatches. Each OnWriteDone
-// starts the next write when the next message is due (by --interval or
+// Consume stream, v1::MensajeBatch for ConsumeBatches. The stream is a raw
+// call (ConsumerStubs::raw) writing the encodings Production keeps. Each
+// OnWriteDone starts the next write when the next message is due (by --interval
+// or
 // --rate; a batch is sent when full, when nothing more is due yet and its
 // first message would wait past `batch_delay`, or at the end), and when
 // `production` has nothing more for this stream the reactor closes it,
@@ -275,23 +279,25 @@ class ProduceCall {
 // or they confirm nothing new for a second, does it close the stream to
 // have everything confirmed by the summary.
 template <typename Request>
-class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
-                             public ProduceCall {
+class ProduceReactor final
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+      public ProduceCall {
  public:
   // Starts the call at once. `console`, when not null, gets one
   // "Produciendo: ..." line per new message.
-  ProduceReactor(v1::ConsumerService::Stub* stub, Production* production,
+  ProduceReactor(ConsumerStubs* stubs, Production* production,
                  const ProducerOptions& options, std::ostream* console);
 
   void OnWriteDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override { RecordOutcome(status); }
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
 
  private:
   void WriteNextOrClose();
   // Continues at `when`, keeping the call alive meanwhile.
   void ContinueAt(absl::Time when);
-  // Writes `request`, made at `now`.
-  void Write(const Request* request, absl::Time now);
+  // Writes `request`, an encoded Request, at `now`.
+  void Write(absl::string_view request, absl::Time now);
 
   // Starts a GetProducerState query when enough messages wait for
   // confirmation, none is in flight, the last one is not too recent, and
@@ -313,7 +319,7 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
     grpc::Status status;
   };
 
-  v1::ConsumerService::Stub* const stub_;
+  ConsumerStubs* const stubs_;
   Production* const production_;
   const size_t batch_size_;
   const absl::Duration batch_delay_;
@@ -322,6 +328,10 @@ class ProduceReactor final : public grpc::ClientWriteReactor<Request>,
   // The query's callback fills query_ and then sets kAnswered; the
   // reactor reads query_ only in kAnswered, and starts one only in kIdle.
   std::unique_ptr<ConfirmationQuery> query_;
+  // The write in flight, and the answer: a ConsumeSummary.
+  grpc::ByteBuffer write_buffer_;
+  grpc::ByteBuffer summary_buffer_;
+  bool summary_parsed_ = false;
   std::atomic<QueryState> query_state_{QueryState::kIdle};
   bool last_query_failed_ = false;
   absl::Time next_query_at_ = absl::InfinitePast();

@@ -27,10 +27,11 @@ ProducerOptions FastProducer(const TestConsumer& consumer,
 }
 
 v1::ConsumerStats GetStats(const TestConsumer& consumer) {
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   grpc::ClientContext context;
   v1::ConsumerStats stats;
-  grpc::Status status = stub->GetStats(&context, v1::GetStatsRequest(), &stats);
+  grpc::Status status =
+      stubs.typed->GetStats(&context, v1::GetStatsRequest(), &stats);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return stats;
 }
@@ -52,23 +53,23 @@ v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer) {
 // schedule.
 absl::StatusOr<v1::ConsumeSummary> SendPacedStream(
     const TestConsumer& consumer, const ProducerOptions& options) {
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   grpc::ClientContext context;
   v1::ConsumerStats ignored;
   grpc::Status connected =
-      stub->GetStats(&context, v1::GetStatsRequest(), &ignored);
+      stubs.typed->GetStats(&context, v1::GetStatsRequest(), &ignored);
   if (!connected.ok()) {
     return absl::UnavailableError(connected.error_message());
   }
-  TestStream stream(stub.get(), options);
+  TestStream stream(&stubs, options);
   return stream.Await();
 }
 
 grpc::Status SendRaw(const TestConsumer& consumer,
                      const std::vector<v1::Mensaje>& messages,
                      v1::ConsumeSummary* summary) {
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  return SendOnOneStream(*stub, messages, summary);
+  ConsumerStubs stubs(consumer.NewChannel());
+  return SendOnOneStream(*stubs.typed, messages, summary);
 }
 
 TEST(ConsumeRpcTest, ClosingTheStreamIsTheFinAndReturnsTheSummary) {
@@ -81,8 +82,8 @@ TEST(ConsumeRpcTest, ClosingTheStreamIsTheFinAndReturnsTheSummary) {
   options.print_messages = true;
   options.payload_bytes = 3;
 
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  TestStream stream(stub.get(), options, &producer_console);
+  ConsumerStubs stubs(consumer.NewChannel());
+  TestStream stream(&stubs, options, &producer_console);
   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
 
   ASSERT_TRUE(summary.ok()) << summary.status();
@@ -114,8 +115,8 @@ TEST(ConsumeRpcTest, BatchedStreamHasTheSameSemantics) {
       TestConsumer::Start(ConsumerOptions(), &consumer_console);
   ProducerOptions options = FastProducer(consumer, "batcher", 100);
   options.batch_size = 16;
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  TestStream stream(stub.get(), options);
+  ConsumerStubs stubs(consumer.NewChannel());
+  TestStream stream(&stubs, options);
   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 100u);
@@ -131,10 +132,10 @@ TEST(ConsumeRpcTest, BatchedStreamHasTheSameSemantics) {
 
 TEST(ConsumeRpcTest, BatchWithABadMessageKeepsTheOnesBeforeIt) {
   TestConsumer consumer = TestConsumer::Start();
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
-  auto writer = stub->ConsumeBatches(&context, &summary);
+  auto writer = stubs.typed->ConsumeBatches(&context, &summary);
   v1::MensajeBatch batch;
   *batch.add_messages() = TestMessage("p", 0);
   *batch.add_messages() = TestMessage("p", 1);
@@ -155,10 +156,10 @@ TEST(ConsumeRpcTest, BatchesOfChangingSizesKeepNothingFromTheLastRead) {
   // The consumer parses every read of a stream into the same message; a
   // read must not see fields or messages of the one before.
   TestConsumer consumer = TestConsumer::Start();
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
-  auto writer = stub->ConsumeBatches(&context, &summary);
+  auto writer = stubs.typed->ConsumeBatches(&context, &summary);
   uint64_t sequence = 0;
   uint64_t bytes = 0;
   auto write_batch = [&](int messages, size_t payload_bytes) {
@@ -189,7 +190,7 @@ TEST(ConsumeRpcTest, StreamsKeepNoMoreBetweenReadsThanTheBudget) {
   ConsumerOptions options = TestConsumer::QuietOptions();
   options.limits.retained_read_budget_bytes = 64 * 1024;
   TestConsumer consumer = TestConsumer::Start(options);
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   constexpr int kStreams = 8;
   struct OpenStream {
     grpc::ClientContext context;
@@ -199,7 +200,8 @@ TEST(ConsumeRpcTest, StreamsKeepNoMoreBetweenReadsThanTheBudget) {
   std::vector<std::unique_ptr<OpenStream>> streams;
   for (int i = 0; i < kStreams; ++i) {
     auto stream = std::make_unique<OpenStream>();
-    stream->writer = stub->ConsumeBatches(&stream->context, &stream->summary);
+    stream->writer =
+        stubs.typed->ConsumeBatches(&stream->context, &stream->summary);
     v1::MensajeBatch batch;  // about 30 KiB kept after it is read
     for (uint64_t sequence = 0; sequence < 100; ++sequence) {
       *batch.add_messages() = TestMessage(absl::StrCat("idle-", i), sequence);
@@ -234,8 +236,8 @@ TEST(ConsumeRpcTest,
   options.batch_size = 1000;
   options.interval = absl::Milliseconds(20);
   options.batch_delay = absl::Milliseconds(30);
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  TestStream stream(stub.get(), options);
+  ConsumerStubs stubs(consumer.NewChannel());
+  TestStream stream(&stubs, options);
   // The first message arrives long before 1000 are made.
   for (int i = 0;
        i < 500 &&
@@ -268,7 +270,7 @@ TEST(ConsumeRpcTest,
   // The producer learns beside the stream (GetProducerState) what the
   // consumer holds, so one stream carries far more than the limit.
   TestConsumer consumer = TestConsumer::Start();
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   const struct {
     int64_t batch_size;
     int64_t max_unconfirmed;
@@ -281,7 +283,7 @@ TEST(ConsumeRpcTest,
     ProducerOptions options = FastProducer(consumer, producer_id, c.count);
     options.max_unconfirmed = c.max_unconfirmed;
     options.batch_size = c.batch_size;
-    TestStream stream(stub.get(), options);
+    TestStream stream(&stubs, options);
     absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
     ASSERT_TRUE(summary.ok()) << summary.status();
     EXPECT_EQ(summary->messages_received(), static_cast<uint64_t>(c.count));
@@ -294,13 +296,13 @@ TEST(ConsumeRpcTest, AProducerHeldAtTheLimitLearnsThatTheConsumerRefusedIt) {
   // 100: it refuses the stream, and confirms nothing while the producer
   // waits at its limit; the producer must not wait forever.
   TestConsumer consumer = TestConsumer::Start();
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   v1::ConsumeSummary first;
   ASSERT_TRUE(SendRaw(consumer, {TestMessage("refused", 0)}, &first).ok());
   ProducerOptions options = FastProducer(consumer, "refused", 1000);
   options.max_unconfirmed = 8;
   options.batch_size = 4;
-  TestStream stream(stub.get(), options, nullptr, /*first_sequence=*/100);
+  TestStream stream(&stubs, options, nullptr, /*first_sequence=*/100);
   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   EXPECT_EQ(summary.status().code(), absl::StatusCode::kFailedPrecondition)
       << summary.status();
@@ -308,8 +310,8 @@ TEST(ConsumeRpcTest, AProducerHeldAtTheLimitLearnsThatTheConsumerRefusedIt) {
 
 TEST(ConsumeRpcTest, EmptyStreamGetsAnEmptySummary) {
   TestConsumer consumer = TestConsumer::Start();
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  TestStream stream(stub.get(), FastProducer(consumer, "idle", 0));
+  ConsumerStubs stubs(consumer.NewChannel());
+  TestStream stream(&stubs, FastProducer(consumer, "idle", 0));
   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->messages_received(), 0u);
@@ -334,11 +336,11 @@ TEST(ConsumeRpcTest, ManyConcurrentStreamsAreEachSummarizedAndCounted) {
   TestConsumer consumer = TestConsumer::Start();
   constexpr int kStreams = 64;
   constexpr int kMessages = 200;
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   std::vector<std::unique_ptr<TestStream>> streams;
   for (int i = 0; i < kStreams; ++i) {
     streams.push_back(std::make_unique<TestStream>(
-        stub.get(), FastProducer(consumer, absl::StrCat("p", i), kMessages)));
+        &stubs, FastProducer(consumer, absl::StrCat("p", i), kMessages)));
   }
   for (int i = 0; i < kStreams; ++i) {
     absl::StatusOr<v1::ConsumeSummary> summary = streams[i]->Await();
@@ -409,12 +411,12 @@ TEST(ConsumeRpcTest, ResentMessagesAreDroppedAsDuplicatesAndCounted) {
 
 TEST(ConsumeRpcTest, GetProducerStateSaysWhereToResume) {
   TestConsumer consumer = TestConsumer::Start();
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   auto ask = [&](const std::string& producer_id, v1::ProducerState* state) {
     grpc::ClientContext context;
     v1::GetProducerStateRequest request;
     request.set_producer_id(producer_id);
-    return stub->GetProducerState(&context, request, state);
+    return stubs.typed->GetProducerState(&context, request, state);
   };
   v1::ProducerState state;
   ASSERT_TRUE(ask("p", &state).ok());
@@ -436,14 +438,15 @@ TEST(ConsumeRpcTest, StreamsBeyondTheLimitAreRefusedWithARetryPushback) {
   ConsumerOptions options = TestConsumer::QuietOptions();
   options.limits.max_concurrent_streams = 2;
   TestConsumer consumer = TestConsumer::Start(options);
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
 
   // Two streams that stay open.
   grpc::ClientContext open_contexts[2];
   v1::ConsumeSummary open_summaries[2];
   std::unique_ptr<grpc::ClientWriter<v1::Mensaje>> open_writers[2];
   for (int i = 0; i < 2; ++i) {
-    open_writers[i] = stub->Consume(&open_contexts[i], &open_summaries[i]);
+    open_writers[i] =
+        stubs.typed->Consume(&open_contexts[i], &open_summaries[i]);
     ASSERT_TRUE(
         open_writers[i]->Write(TestMessage(absl::StrCat("held", i), 0)));
   }
@@ -453,7 +456,7 @@ TEST(ConsumeRpcTest, StreamsBeyondTheLimitAreRefusedWithARetryPushback) {
 
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
-  auto writer = stub->Consume(&context, &summary);
+  auto writer = stubs.typed->Consume(&context, &summary);
   writer->Write(TestMessage("third", 0));
   writer->WritesDone();
   grpc::Status refused = writer->Finish();
@@ -474,10 +477,10 @@ TEST(ConsumeRpcTest, IdleStreamEndsWithDeadlineExceededKeepingItsMessages) {
   ConsumerOptions options = TestConsumer::QuietOptions();
   options.limits.idle_timeout = absl::Milliseconds(200);
   TestConsumer consumer = TestConsumer::Start(options);
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
-  auto writer = stub->Consume(&context, &summary);
+  auto writer = stubs.typed->Consume(&context, &summary);
   ASSERT_TRUE(writer->Write(TestMessage("sleepy", 0)));
   // Then nothing: the consumer ends the stream.
   grpc::Status status = writer->Finish();
@@ -516,10 +519,10 @@ TEST(ConsumeRpcTest, OversizedMessageIsResourceExhaustedAndEarlierOnesCount) {
 
 TEST(ConsumeRpcTest, CancelledStreamCountsAsFailedAndKeepsAcceptedMessages) {
   TestConsumer consumer = TestConsumer::Start();
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
+  ConsumerStubs stubs(consumer.NewChannel());
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
-  auto writer = stub->Consume(&context, &summary);
+  auto writer = stubs.typed->Consume(&context, &summary);
   for (uint64_t sequence = 0; sequence < 3; ++sequence) {
     ASSERT_TRUE(writer->Write(TestMessage("quitter", sequence)));
   }
@@ -541,8 +544,8 @@ TEST(ConsumeRpcTest, ProducerStopClosesTheStreamEarlyWithASummary) {
   TestConsumer consumer = TestConsumer::Start();
   ProducerOptions options = FastProducer(consumer, "stopper", 1'000'000);
   options.interval = absl::Milliseconds(20);
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  TestStream stream(stub.get(), options);
+  ConsumerStubs stubs(consumer.NewChannel());
+  TestStream stream(&stubs, options);
   absl::SleepFor(absl::Milliseconds(100));
   stream.Stop();
   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();

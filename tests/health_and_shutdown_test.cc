@@ -72,8 +72,8 @@ TEST(ShutdownTest, OpenStreamFinishingWithinGraceGetsItsSummary) {
   options.count = 5;
   options.interval = absl::Milliseconds(50);
   options.print_messages = false;
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  TestStream stream(stub.get(), options);
+  ConsumerStubs stubs(consumer.NewChannel());
+  TestStream stream(&stubs, options);
   absl::SleepFor(absl::Milliseconds(60));
 
   consumer.server().Shutdown(absl::Seconds(5));
@@ -93,8 +93,8 @@ TEST(ShutdownTest, StreamStillOpenAfterGraceIsCancelled) {
   options.count = 1'000'000;
   options.interval = absl::Milliseconds(20);
   options.print_messages = false;
-  auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-  TestStream stream(stub.get(), options);
+  ConsumerStubs stubs(consumer.NewChannel());
+  TestStream stream(&stubs, options);
   // Shut down only once the stream is under way.
   for (int i = 0;
        i < 1000 &&
@@ -124,8 +124,8 @@ TEST(ShutdownTest, NewStreamsAreRefusedOnceShutdownBegins) {
   options.target = consumer.target();
   options.producer_id = "late";
   options.print_messages = false;
-  auto stub = v1::ConsumerService::NewStub(channel);
-  TestStream stream(stub.get(), options);
+  ConsumerStubs stubs(channel);
+  TestStream stream(&stubs, options);
   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
   EXPECT_EQ(summary.status().code(), absl::StatusCode::kUnavailable)
       << summary.status();

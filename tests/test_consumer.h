@@ -3,8 +3,8 @@
 //
 // Usage:
 //   TestConsumer consumer = TestConsumer::Start();
-//   auto stub = v1::ConsumerService::NewStub(consumer.NewChannel());
-//   TestStream stream(stub.get(), options);
+//   ConsumerStubs stubs(consumer.NewChannel());
+//   TestStream stream(&stubs, options);
 //   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
 #ifndef TESTS_TEST_CONSUMER_H_
 #define TESTS_TEST_CONSUMER_H_
@@ -53,15 +53,15 @@ grpc::Status SendOnOneStream(v1::ConsumerService::Stub& stub,
 // at construction: Consume, or ConsumeBatches when options.batch_size > 1.
 class TestStream {
  public:
-  TestStream(v1::ConsumerService::Stub* stub, const ProducerOptions& options,
+  TestStream(ConsumerStubs* stubs, const ProducerOptions& options,
              std::ostream* console = nullptr, uint64_t first_sequence = 0)
       : production_(options, first_sequence) {
     std::ostream* printed = options.print_messages ? console : nullptr;
     if (options.batch_size > 1) {
       call_ = std::make_unique<ProduceReactor<v1::MensajeBatch>>(
-          stub, &production_, options, printed);
+          stubs, &production_, options, printed);
     } else {
-      call_ = std::make_unique<ProduceReactor<v1::Mensaje>>(stub, &production_,
+      call_ = std::make_unique<ProduceReactor<v1::Mensaje>>(stubs, &production_,
                                                             options, printed);
     }
   }

@@ -1,0 +1,112 @@
+#include "producer_service/mensaje_encoder.h"
+
+#include <cstring>
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace messaging {
+namespace {
+
+// Tags of the fields written: (field number << 3) | wire type.
+constexpr char kMessagesTag = 0x0A;    // MensajeBatch.messages, bytes
+constexpr char kProducerIdTag = 0x0A;  // Mensaje.producer_id, bytes
+constexpr char kSequenceTag = 0x10;    // Mensaje.sequence, varint
+constexpr char kTextTag = 0x1A;        // Mensaje.text, bytes
+constexpr char kPayloadTag = 0x22;     // Mensaje.payload, bytes
+constexpr char kCreatedAtTag = 0x2A;   // Mensaje.created_at, bytes
+constexpr char kSecondsTag = 0x08;     // Timestamp.seconds, varint
+constexpr char kNanosTag = 0x10;       // Timestamp.nanos, varint
+constexpr absl::string_view kTextPrefix = "Mensaje ";
+
+size_t VarintSize(uint64_t value) {
+  size_t size = 1;
+  for (; value >= 0x80; value >>= 7) ++size;
+  return size;
+}
+
+char* WriteVarint(uint64_t value, char* out) {
+  for (; value >= 0x80; value >>= 7) *out++ = static_cast<char>(value | 0x80);
+  *out++ = static_cast<char>(value);
+  return out;
+}
+
+char* Write(absl::string_view bytes, char* out) {
+  std::memcpy(out, bytes.data(), bytes.size());
+  return out + bytes.size();
+}
+
+// A bytes field; proto3 writes nothing for an empty one.
+std::string BytesField(char tag, absl::string_view value) {
+  if (value.empty()) return "";
+  std::string field(1 + VarintSize(value.size()) + value.size(), '\0');
+  char* out = &field[0];
+  *out++ = tag;
+  Write(value, WriteVarint(value.size(), out));
+  return field;
+}
+
+std::string MakePayload(int64_t bytes) {
+  std::string payload(static_cast<size_t>(bytes), '\0');
+  for (size_t i = 0; i < payload.size(); ++i) {
+    payload[i] = static_cast<char>('a' + i % 26);
+  }
+  return payload;
+}
+
+// The size of a varint field, zero for a zero value as proto3 omits it.
+size_t VarintFieldSize(uint64_t value) {
+  return value == 0 ? 0 : 1 + VarintSize(value);
+}
+
+char* WriteVarintField(char tag, uint64_t value, char* out) {
+  if (value == 0) return out;
+  *out++ = tag;
+  return WriteVarint(value, out);
+}
+
+}  // namespace
+
+MensajeEncoder::MensajeEncoder(std::string producer_id, int64_t payload_bytes)
+    : producer_id_(std::move(producer_id)),
+      producer_id_field_(BytesField(kProducerIdTag, producer_id_)),
+      payload_field_(BytesField(kPayloadTag, MakePayload(payload_bytes))) {}
+
+void MensajeEncoder::Append(uint64_t sequence, absl::Time created_at,
+                            Framing framing, std::string* wire) const {
+  const absl::AlphaNum number(sequence);
+  const size_t text_size = kTextPrefix.size() + number.size();
+  const timespec time = absl::ToTimespec(created_at);
+  // Signed integers are encoded as their 64-bit two's complement.
+  const uint64_t seconds = static_cast<uint64_t>(int64_t{time.tv_sec});
+  const uint64_t nanos = static_cast<uint64_t>(int64_t{time.tv_nsec});
+  const size_t timestamp_size =
+      VarintFieldSize(seconds) + VarintFieldSize(nanos);
+  const size_t message_size =
+      producer_id_field_.size() + VarintFieldSize(sequence) + 1 +
+      VarintSize(text_size) + text_size + payload_field_.size() + 1 +
+      VarintSize(timestamp_size) + timestamp_size;
+
+  const size_t start = wire->size();
+  wire->resize(start + message_size +
+               (framing == kBatchElement ? 1 + VarintSize(message_size) : 0));
+  char* out = &(*wire)[start];
+  if (framing == kBatchElement) {
+    *out++ = kMessagesTag;
+    out = WriteVarint(message_size, out);
+  }
+  out = Write(producer_id_field_, out);
+  out = WriteVarintField(kSequenceTag, sequence, out);
+  *out++ = kTextTag;
+  out = WriteVarint(text_size, out);
+  out = Write(kTextPrefix, out);
+  out = Write(number.Piece(), out);
+  out = Write(payload_field_, out);
+  *out++ = kCreatedAtTag;
+  out = WriteVarint(timestamp_size, out);
+  out = WriteVarintField(kSecondsTag, seconds, out);
+  WriteVarintField(kNanosTag, nanos, out);
+}
+
+}  // namespace messaging
