@@ -80,7 +80,6 @@ class ConsumerServer {
   const ProducerLedger& ledger() const { return ledger_; }
   // Null without options.data_dir.
   const MessageLog* log() const { return log_.get(); }
-  const ConsumerServiceImpl& service() const { return *service_; }
 
  private:
   ConsumerServer();

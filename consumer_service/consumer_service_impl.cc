@@ -181,7 +181,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
  public:
   ConsumeReactor(ConsumerServiceImpl* service, grpc::ByteBuffer* summary)
       : StreamReactor(service, summary) {
-    ReadNext();
+    StartRead(&read_);
   }
 
   void OnReadDone(bool ok) override {
@@ -191,52 +191,34 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
     }
     const absl::Time now = absl::Now();
     Touch(now);
-    absl::Status taken = Decode();
-    if (taken.ok()) taken = TakeAll(now);
-    if (!taken.ok()) {
+    if (absl::Status taken = DecodeAndTake(now); !taken.ok()) {
       FinishOnce(ToGrpcStatus(taken));
       return;
-    }
-    ReadNext();
-  }
-
-  void OnCancel() override { cancelled_ = true; }
-  void OnDone() override {
-    service_->AddRetainedReadBytes(-accounted_bytes_);
-    Done();
-  }
-
- private:
-  void FinishCall(const grpc::Status& status) override { Finish(status); }
-
-  // Each read parses into the same message: parsing clears it first but
-  // keeps its sub-messages and string buffers, so a steady stream
-  // allocates nothing per message. The message is made anew, giving that
-  // memory back, after a read that left it holding more than
-  // kMaxRetainedBytes, or while all streams together hold more than
-  // StreamLimits::retained_read_budget_bytes: thousands of idle streams
-  // must not pin a batch's worth of memory each.
-  void ReadNext() {
-    // The shared count is written only when this stream's share grew, not
-    // on every read.
-    const int64_t total =
-        held_bytes_ == accounted_bytes_
-            ? service_->retained_read_bytes()
-            : service_->AddRetainedReadBytes(held_bytes_ - accounted_bytes_);
-    accounted_bytes_ = held_bytes_;
-    if (renew_ || held_bytes_ > kMaxRetainedBytes ||
-        total > service_->limits().retained_read_budget_bytes) {
-      incoming_ = std::make_unique<Request>();
-      service_->AddRetainedReadBytes(-accounted_bytes_);
-      accounted_bytes_ = 0;
-      held_bytes_ = 0;
-      renew_ = false;
     }
     StartRead(&read_);
   }
 
-  // Decodes the read into incoming_.
-  absl::Status Decode() {
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { Done(); }
+
+ private:
+  void FinishCall(const grpc::Status& status) override { Finish(status); }
+
+  // Where the reads of every stream served by this thread are decoded, and
+  // the memory that holds. Decoding in place into a kept message allocates
+  // nothing per message; keeping it per thread rather than per stream
+  // costs the same for thousands of streams as for a few. That is safe
+  // because a read's messages are done with before OnReadDone returns.
+  struct Scratch {
+    std::unique_ptr<Request> message;
+    int64_t held_bytes = 0;
+  };
+  static Scratch& ThreadScratch() {
+    thread_local Scratch scratch;
+    return scratch;
+  }
+
+  absl::Status DecodeAndTake(absl::Time now) {
     grpc::Slice slice;
     if (!read_.TrySingleSlice(&slice).ok() &&
         !read_.DumpToSingleSlice(&slice).ok()) {
@@ -246,43 +228,49 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
     ++reads_;
     const absl::string_view bytes(reinterpret_cast<const char*>(slice.begin()),
                                   slice.size());
+    Scratch& scratch = ThreadScratch();
+    if (scratch.message == nullptr)
+      scratch.message = std::make_unique<Request>();
     Decoded decoded;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-      decoded = DecodeMensajeBatch(bytes, incoming_.get());
+      decoded = DecodeMensajeBatch(bytes, scratch.message.get());
     } else {
-      decoded = DecodeMensaje(bytes, incoming_.get());
+      decoded = DecodeMensaje(bytes, scratch.message.get());
     }
     if (decoded == Decoded::kMalformed) {
+      scratch = Scratch();
       return absl::InvalidArgumentError(
           absl::StrCat("message ", reads_, " of the stream is not a valid ",
                        Request::descriptor()->full_name(),
                        "; send it as protobuf encodes it, with UTF-8 strings"));
     }
-    renew_ = decoded == Decoded::kByGeneratedParser;
-    return absl::OkStatus();
-  }
 
-  absl::Status TakeAll(absl::Time now) {
-    int64_t read_bytes = 0;
     absl::Status taken;
+    int64_t read_bytes = 0;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
       messages_.clear();
-      for (const v1::Mensaje& message : incoming_->messages()) {
+      for (const v1::Mensaje& message : scratch.message->messages()) {
         messages_.push_back(&message);
         read_bytes += HeldBytes(message);
       }
       taken = Take(messages_, now);
     } else {
-      read_bytes = HeldBytes(*incoming_);
-      taken = Take({incoming_.get()}, now);
+      read_bytes = HeldBytes(*scratch.message);
+      taken = Take({scratch.message.get()}, now);
     }
-    // Memory is not given back until the message is made anew.
-    held_bytes_ = std::max(held_bytes_, read_bytes);
+    // Buffers only grow until the message is made anew: after a read that
+    // took more than kMaxHeldBytes, and after the generated parser, which
+    // may have left unknown fields that decoding in place would not clear.
+    scratch.held_bytes = std::max(scratch.held_bytes, read_bytes);
+    if (decoded == Decoded::kByGeneratedParser ||
+        scratch.held_bytes > kMaxHeldBytes) {
+      scratch = Scratch();
+    }
     return taken;
   }
 
-  static constexpr int64_t kMaxRetainedBytes = 1 << 20;
-  // What a parsed message keeps allocated, approximately.
+  static constexpr int64_t kMaxHeldBytes = 1 << 20;
+  // What a decoded message keeps allocated, approximately.
   static int64_t HeldBytes(const v1::Mensaje& message) {
     return static_cast<int64_t>(
         sizeof(v1::Mensaje) + sizeof(google::protobuf::Timestamp) +
@@ -290,17 +278,9 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
         message.payload().capacity());
   }
 
-  std::vector<const v1::Mensaje*> messages_;
   grpc::ByteBuffer read_;
   uint64_t reads_ = 0;
-  std::unique_ptr<Request> incoming_ = std::make_unique<Request>();
-  // The last read was left to the generated parser, which may have left
-  // unknown fields in incoming_ that decoding in place would not clear.
-  bool renew_ = false;
-  // Memory incoming_ holds, and the share of it counted in the service's
-  // total.
-  int64_t held_bytes_ = 0;
-  int64_t accounted_bytes_ = 0;
+  std::vector<const v1::Mensaje*> messages_;
 };
 
 ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
@@ -382,11 +362,6 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetStats(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
-}
-
-int64_t ConsumerServiceImpl::AddRetainedReadBytes(int64_t delta) {
-  return retained_read_bytes_.fetch_add(delta, std::memory_order_relaxed) +
-         delta;
 }
 
 void ConsumerServiceImpl::PrintConsumed(const v1::Mensaje& message) {

@@ -40,9 +40,6 @@ struct StreamLimits {
   int max_concurrent_streams = 10000;
   // A stream that sends nothing for this long ends with DEADLINE_EXCEEDED.
   absl::Duration idle_timeout = absl::Minutes(5);
-  // Memory all streams together may keep between reads to parse the next
-  // one in place (faster); past it, streams give theirs back.
-  int64_t retained_read_budget_bytes = 64 << 20;
 };
 
 // Shared by a stream's reactor and the callbacks that may outlive it (the
@@ -85,11 +82,6 @@ class ConsumerServiceImpl final
   void PrintConsumed(const v1::Mensaje& message);
   void StreamOpened(std::shared_ptr<StreamLink> link);
   void StreamClosed(const std::shared_ptr<StreamLink>& link);
-  // Counts memory the streams keep between reads (see ConsumeReactor);
-  // returns the new total over all streams.
-  int64_t AddRetainedReadBytes(int64_t delta);
-  int64_t retained_read_bytes() const { return retained_read_bytes_; }
-  const StreamLimits& limits() const { return limits_; }
 
  private:
   // Counts a new stream in, or refuses it (with a retry pushback in
@@ -103,7 +95,6 @@ class ConsumerServiceImpl final
   const StreamLimits limits_;
 
   std::atomic<int> open_streams_{0};
-  std::atomic<int64_t> retained_read_bytes_{0};
 
   absl::Mutex console_mutex_;
   std::ostream* const console_ ABSL_PT_GUARDED_BY(console_mutex_);

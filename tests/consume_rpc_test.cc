@@ -184,49 +184,57 @@ TEST(ConsumeRpcTest, BatchesOfChangingSizesKeepNothingFromTheLastRead) {
   EXPECT_EQ(summary.bytes_received(), bytes);
 }
 
-TEST(ConsumeRpcTest, StreamsKeepNoMoreBetweenReadsThanTheBudget) {
-  // Each stream keeps its last batch's memory to parse the next one in
-  // place, as long as all of them together stay within the budget.
-  ConsumerOptions options = TestConsumer::QuietOptions();
-  options.limits.retained_read_budget_bytes = 64 * 1024;
-  TestConsumer consumer = TestConsumer::Start(options);
+TEST(ConsumeRpcTest, InterleavedStreamsKeepTheirOwnMessages) {
+  // Reads of all streams are decoded into the same memory, one per
+  // thread: nothing of one stream's read may show in another's.
+  TestConsumer consumer = TestConsumer::Start();
   ConsumerStubs stubs(consumer.NewChannel());
-  constexpr int kStreams = 8;
   struct OpenStream {
+    std::string producer_id;
+    std::string payload;
     grpc::ClientContext context;
     v1::ConsumeSummary summary;
     std::unique_ptr<grpc::ClientWriter<v1::MensajeBatch>> writer;
+    uint64_t sent = 0;
+    uint64_t bytes = 0;
   };
-  std::vector<std::unique_ptr<OpenStream>> streams;
-  for (int i = 0; i < kStreams; ++i) {
-    auto stream = std::make_unique<OpenStream>();
-    stream->writer =
-        stubs.typed->ConsumeBatches(&stream->context, &stream->summary);
-    v1::MensajeBatch batch;  // about 30 KiB kept after it is read
-    for (uint64_t sequence = 0; sequence < 100; ++sequence) {
-      *batch.add_messages() = TestMessage(absl::StrCat("idle-", i), sequence);
-      batch.mutable_messages()->rbegin()->set_payload(std::string(200, 'x'));
+  OpenStream streams[2];
+  streams[0].producer_id = "interleaved-small";
+  streams[0].payload = "tiny";
+  streams[1].producer_id = "interleaved-large-with-a-long-id";
+  streams[1].payload = std::string(300, 'x');
+  for (OpenStream& stream : streams) {
+    stream.writer =
+        stubs.typed->ConsumeBatches(&stream.context, &stream.summary);
+  }
+  for (int round = 0; round < 6; ++round) {
+    for (OpenStream& stream : streams) {
+      v1::MensajeBatch batch;
+      // Sizes that change from read to read, as does the kind of stream.
+      const int size =
+          (round * 7 + static_cast<int>(stream.payload.size())) % 9 + 1;
+      for (int i = 0; i < size; ++i) {
+        v1::Mensaje* message = batch.add_messages();
+        *message = TestMessage(stream.producer_id, stream.sent++);
+        // Once, non-ASCII text, which takes the generated parser's path.
+        if (round == 3 && &stream == &streams[1]) {
+          message->set_text(message->text() + " se\xc3\xb1or");
+        }
+        message->set_payload(stream.payload);
+        stream.bytes += message->text().size() + message->payload().size();
+      }
+      ASSERT_TRUE(stream.writer->Write(batch));
     }
-    ASSERT_TRUE(stream->writer->Write(batch));
-    streams.push_back(std::move(stream));
   }
-  const ConsumerServiceImpl& service = consumer.server().service();
-  for (int i = 0;
-       i < 500 && GetStats(consumer).messages_received() < kStreams * 100u;
-       ++i) {
-    absl::SleepFor(absl::Milliseconds(10));
+  for (OpenStream& stream : streams) {
+    stream.writer->WritesDone();
+    grpc::Status status = stream.writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(stream.summary.producer_id(), stream.producer_id);
+    EXPECT_EQ(stream.summary.messages_received(), stream.sent);
+    EXPECT_EQ(stream.summary.last_sequence(), stream.sent - 1);
+    EXPECT_EQ(stream.summary.bytes_received(), stream.bytes);
   }
-  EXPECT_EQ(GetStats(consumer).messages_received(), kStreams * 100u);
-  // Within the budget, give or take the one stream that went past it.
-  EXPECT_GT(service.retained_read_bytes(), 0);
-  EXPECT_LE(service.retained_read_bytes(), 64 * 1024 + 40 * 1024);
-
-  for (auto& stream : streams) {
-    stream->writer->WritesDone();
-    ASSERT_TRUE(stream->writer->Finish().ok());
-  }
-  StatsWhenIdle(consumer);
-  EXPECT_EQ(service.retained_read_bytes(), 0);
 }
 
 TEST(ConsumeRpcTest,
