@@ -32,10 +32,9 @@ uint64_t LatencyHistogram::UpperBound(int bucket) {
   return base + (uint64_t{1} << (exponent - 4)) - 1;
 }
 
-void LatencyHistogram::Record(absl::Duration latency) {
-  // Clocks of two machines can disagree; a negative latency counts as 0.
-  const uint64_t nanos = static_cast<uint64_t>(
-      std::max<int64_t>(0, absl::ToInt64Nanoseconds(latency)));
+void LatencyHistogram::Record(int64_t latency_nanos) {
+  const uint64_t nanos =
+      static_cast<uint64_t>(std::max<int64_t>(0, latency_nanos));
   ++counts_[std::min(BucketOf(nanos), kBuckets - 1)];
   ++samples_;
   max_nanos_ = std::max(max_nanos_, nanos);
@@ -73,18 +72,31 @@ void ConsumerStatsRecorder::StreamStarted() {
 void StatsDelta::Accepted(const v1::Mensaje& message, absl::Time accepted_at) {
   ++messages;
   bytes += CountedBytes(message);
-  if (message.has_created_at()) {
-    latencies.push_back(accepted_at -
-                        absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(
-                            message.created_at())));
+  if (!message.has_created_at()) return;
+  if (accepted_at != accepted_at_) {
+    accepted_at_ = accepted_at;
+    accepted_nanos_ = absl::ToUnixNanos(accepted_at);
   }
+  // Any int64 may arrive in created_at.seconds: whatever overflows is no
+  // time a clock gives, and no sample.
+  const google::protobuf::Timestamp& created_at = message.created_at();
+  int64_t created_nanos;
+  int64_t latency;
+  if (__builtin_mul_overflow(created_at.seconds(), int64_t{1'000'000'000},
+                             &created_nanos) ||
+      __builtin_add_overflow(created_nanos, int64_t{created_at.nanos()},
+                             &created_nanos) ||
+      __builtin_sub_overflow(accepted_nanos_, created_nanos, &latency)) {
+    return;
+  }
+  latency_nanos.push_back(latency);
 }
 
 void StatsDelta::Clear() {
   messages = 0;
   bytes = 0;
   duplicates = 0;
-  latencies.clear();
+  latency_nanos.clear();
 }
 
 void ConsumerStatsRecorder::Record(const StatsDelta& delta) {
@@ -92,7 +104,7 @@ void ConsumerStatsRecorder::Record(const StatsDelta& delta) {
   messages_received_ += delta.messages;
   bytes_received_ += delta.bytes;
   duplicates_dropped_ += delta.duplicates;
-  for (absl::Duration latency : delta.latencies) latency_.Record(latency);
+  for (int64_t latency : delta.latency_nanos) latency_.Record(latency);
 }
 
 void ConsumerStatsRecorder::StreamEnded(bool completed) {

@@ -31,7 +31,8 @@ namespace messaging {
 // memory however many samples come.
 class LatencyHistogram {
  public:
-  void Record(absl::Duration latency);
+  // A negative latency (clocks of two machines disagree) counts as 0.
+  void Record(int64_t latency_nanos);
   v1::LatencySummary Summary() const;
 
  private:
@@ -58,8 +59,15 @@ struct StatsDelta {
   uint64_t messages = 0;
   uint64_t bytes = 0;
   uint64_t duplicates = 0;
-  // End-to-end latency of each accepted message that has created_at.
-  std::vector<absl::Duration> latencies;
+  // End-to-end latency of each accepted message whose created_at is a time
+  // that nanoseconds since 1970 in 64 bits can hold.
+  std::vector<int64_t> latency_nanos;
+
+ private:
+  // The last accepted_at, in Unix nanoseconds: the messages of one read
+  // share it, and converting it was a visible cost per message.
+  absl::Time accepted_at_ = absl::InfinitePast();
+  int64_t accepted_nanos_ = 0;
 };
 
 class ConsumerStatsRecorder {

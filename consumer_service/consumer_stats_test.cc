@@ -1,5 +1,6 @@
 #include "consumer_service/consumer_stats.h"
 
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -87,6 +88,21 @@ TEST(ConsumerStatsRecorderTest, NegativeLatencyFromSkewedClocksCountsAsZero) {
       stats.Snapshot(kStart).end_to_end_latency();
   EXPECT_EQ(latency.samples(), 1u);
   EXPECT_EQ(Micros(latency.max()), 0);
+}
+
+TEST(ConsumerStatsRecorderTest, ATimestampOutOfRangeCountsTheMessageOnly) {
+  ConsumerStatsRecorder stats(kStart);
+  for (const int64_t seconds : {std::numeric_limits<int64_t>::max(),
+                                std::numeric_limits<int64_t>::min()}) {
+    v1::Mensaje message = Message(kStart);
+    message.mutable_created_at()->set_seconds(seconds);
+    RecordAccepted(stats, message, kStart);
+  }
+  RecordAccepted(stats, Message(kStart - absl::Milliseconds(3)), kStart);
+  const v1::ConsumerStats snapshot = stats.Snapshot(kStart);
+  EXPECT_EQ(snapshot.messages_received(), 3u);
+  EXPECT_EQ(snapshot.end_to_end_latency().samples(), 1u);
+  EXPECT_EQ(Micros(snapshot.end_to_end_latency().max()), 3000);
 }
 
 TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
