@@ -8,6 +8,9 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "producer_service/producer.h"
 #include "tests/test_consumer.h"
@@ -598,6 +601,61 @@ TEST(RunProducerTest, PrintsTheDemoLinesTheSummaryAndTheClosingLine) {
                   "Consumer summary: 2 messages, 18 bytes, producer demo, "
                   "sequences 0\\.\\.1 in [^\n]+\n"
                   "Todos los procesos han terminado\\.\n"));
+}
+
+// Answers every call, once its client has closed, with bytes that are no
+// ConsumeSummary: a server that is not the consumer it claims to be.
+class WrongAnswerService : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* /*context*/) override {
+    class Reactor : public grpc::ServerGenericBidiReactor {
+     public:
+      Reactor() { StartRead(&request_); }
+      void OnReadDone(bool ok) override {
+        if (ok) {
+          StartRead(&request_);
+          return;
+        }
+        grpc::Slice slice(std::string("\xff\xff"));
+        answer_ = grpc::ByteBuffer(&slice, 1);
+        StartWriteAndFinish(&answer_, grpc::WriteOptions(), grpc::Status::OK);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      grpc::ByteBuffer request_;
+      grpc::ByteBuffer answer_;
+    };
+    return new Reactor;
+  }
+};
+
+TEST(ConsumeRpcTest, AnAnswerThatIsNoSummaryFailsTheStream) {
+  WrongAnswerService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterCallbackGenericService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  ConsumerStubs stubs(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                          grpc::InsecureChannelCredentials()));
+  ProducerOptions options;
+  options.producer_id = "misled";
+  options.count = 3;
+  options.interval = absl::ZeroDuration();
+  options.print_messages = false;
+  for (const int64_t batch_size : {1, 2}) {
+    options.batch_size = batch_size;
+    TestStream stream(&stubs, options);
+    const absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
+    EXPECT_EQ(summary.status().code(), absl::StatusCode::kInternal);
+    EXPECT_THAT(summary.status().message(),
+                ::testing::HasSubstr("without a valid ConsumeSummary"));
+  }
+  server->Shutdown();
 }
 
 }  // namespace
