@@ -353,8 +353,7 @@ class Harness:
     def run_grpc(self, scenario, total_messages, rate=None):
         """One run of a scenario, paced at `rate` msgs/s if given; a dict
         of its measurements."""
-        streams = None
-        streams = streams or scenario.streams
+        streams = scenario.streams
         per_stream = max(1, total_messages // streams)
         expected = per_stream * streams
         self.runs += 1
