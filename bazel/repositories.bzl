@@ -90,6 +90,12 @@ def system_repositories():
     )
 
     system_libraries(
+        name = "com_github_google_benchmark",
+        build_file = "//bazel/com_github_google_benchmark:BUILD.system",
+        pkg_config_modules = ["benchmark"],
+    )
+
+    system_libraries(
         name = "com_google_googletest",
         build_file = "//bazel/com_google_googletest:BUILD.system",
         pkg_config_modules = ["gmock", "gtest", "gtest_main"],
