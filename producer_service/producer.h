@@ -265,12 +265,11 @@ class ProduceCall {
 // One stream, written by gRPC's callback API: Request is v1::Mensaje for a
 // Consume stream, v1::MensajeBatch for ConsumeBatches. The stream is a raw
 // call (ConsumerStubs::raw) writing the encodings Production keeps. Each
-// OnWriteDone starts the next write when the next message is due (by --interval
-// or
-// --rate; a batch is sent when full, when nothing more is due yet and its
-// first message would wait past `batch_delay`, or at the end), and when
-// `production` has nothing more for this stream the reactor closes it,
-// which is the FIN signal.
+// OnWriteDone starts the next write when the next message is due (by
+// --interval or --rate; a batch is sent when full, when nothing more is due
+// yet and its first message would wait past `batch_delay`, or at the end),
+// and when `production` has nothing more for this stream the reactor closes
+// it, which is the FIN signal.
 //
 // Once a quarter of --max_unconfirmed messages wait for confirmation, the
 // reactor asks the consumer beside the stream (GetProducerState) what it
