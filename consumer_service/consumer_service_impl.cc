@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/byte_buffers.h"
 #include "consumer_service/consume_stream.h"
 #include "consumer_service/mensaje_decoder.h"
 
@@ -134,10 +135,8 @@ class StreamReactor {
         reactor->FinishLocked(ToGrpcStatus(durable));
         return;
       }
-      const std::string summary =
-          reactor->stream_.Summary(standing.next_sequence).SerializeAsString();
-      grpc::Slice slice(summary);
-      *reactor->summary_ = grpc::ByteBuffer(&slice, 1);
+      *reactor->summary_ = ByteBufferOf(
+          reactor->stream_.Summary(standing.next_sequence).SerializeAsString());
       reactor->completed_ = true;
       reactor->FinishLocked(grpc::Status::OK);
     };
@@ -220,14 +219,12 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
 
   absl::Status DecodeAndTake(absl::Time now) {
     grpc::Slice slice;
-    if (!read_.TrySingleSlice(&slice).ok() &&
-        !read_.DumpToSingleSlice(&slice).ok()) {
+    if (!ContiguousSlice(read_, &slice)) {
       return absl::InternalError("a read arrived without its bytes");
     }
     read_.Clear();
     ++reads_;
-    const absl::string_view bytes(reinterpret_cast<const char*>(slice.begin()),
-                                  slice.size());
+    const absl::string_view bytes = AsStringView(slice);
     Scratch& scratch = ThreadScratch();
     if (scratch.message == nullptr)
       scratch.message = std::make_unique<Request>();

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "common/byte_buffers.h"
 #include "common/logging.h"
 #include "common/metadata_keys.h"
 #include "common/termination_signals.h"
@@ -489,8 +490,7 @@ void ProduceReactor<Request>::OnReadDone(bool ok) {
   if (!ok) return;  // no answer: OnDone brings the status
   grpc::Slice slice;
   summary_parsed_ =
-      (summary_buffer_.TrySingleSlice(&slice).ok() ||
-       summary_buffer_.DumpToSingleSlice(&slice).ok()) &&
+      ContiguousSlice(summary_buffer_, &slice) &&
       summary_.ParseFromArray(slice.begin(), static_cast<int>(slice.size()));
 }
 
@@ -519,9 +519,7 @@ void ProduceReactor<Request>::Write(absl::string_view request, absl::Time now) {
   } else {
     more_at_once = !production_->NextIsNew() || production_->DueCount(now) > 0;
   }
-  // The copy lets Production reuse its memory whatever gRPC still holds.
-  grpc::Slice slice(request.data(), request.size());
-  write_buffer_ = grpc::ByteBuffer(&slice, 1);
+  write_buffer_ = ByteBufferOf(request);
   if (more_at_once) {
     StartWrite(&write_buffer_, grpc::WriteOptions().set_buffer_hint());
   } else {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/byte_buffers.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -617,8 +618,7 @@ class WrongAnswerService : public grpc::CallbackGenericService {
           StartRead(&request_);
           return;
         }
-        grpc::Slice slice(std::string("\xff\xff"));
-        answer_ = grpc::ByteBuffer(&slice, 1);
+        answer_ = ByteBufferOf("\xff\xff");
         StartWriteAndFinish(&answer_, grpc::WriteOptions(), grpc::Status::OK);
       }
       void OnDone() override { delete this; }

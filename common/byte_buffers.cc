@@ -1,0 +1,15 @@
+#include "common/byte_buffers.h"
+
+namespace messaging {
+
+grpc::ByteBuffer ByteBufferOf(absl::string_view bytes) {
+  grpc::Slice slice(bytes.data(), bytes.size());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+bool ContiguousSlice(const grpc::ByteBuffer& buffer, grpc::Slice* slice) {
+  return buffer.TrySingleSlice(slice).ok() ||
+         buffer.DumpToSingleSlice(slice).ok();
+}
+
+}  // namespace messaging
