@@ -146,10 +146,12 @@ class Production {
   // not yet sent on this stream, encoded; nullopt when there is none.
   std::optional<absl::string_view> NextUnsentBatch();
   bool HasUnsentBatch() const;
-  // Adds a new message, created at `now` (with --rate, at its time in the
-  // schedule if that is earlier), to the open batch, opening one if
-  // needed; false when none may be produced now (as for NextToSend).
-  bool ProduceIntoOpenBatch(std::ostream* console, absl::Time now);
+  // Adds up to `count` new messages, created at `now` (with --rate, each at
+  // its time in the schedule if that is earlier), to the open batch,
+  // opening one if needed; returns how many, fewer when no more may be
+  // produced now (as for NextToSend).
+  size_t ProduceIntoOpenBatch(std::ostream* console, absl::Time now,
+                              size_t count);
   size_t open_batch_size() const;
   // When the open batch's first message was created.
   absl::Time open_batch_started() const { return open_batch_started_; }
@@ -194,13 +196,16 @@ class Production {
   const uint64_t count_;
   const absl::Duration interval_;
   const double rate_;
+  // 1e9 / rate_, or 0 without --rate.
+  const double nanos_per_message_;
   const size_t max_unconfirmed_;
   const size_t batch_capacity_;
   const MensajeEncoder encoder_;
   const MensajeEncoder::Framing framing_;
   uint64_t next_sequence_;
   uint64_t produced_ = 0;
-  absl::Time first_produced_at_;
+  // With --rate, the schedule starts at the first message's creation.
+  int64_t first_produced_nanos_ = 0;
   absl::Time last_produced_at_;
   size_t unconfirmed_ = 0;
   std::deque<std::unique_ptr<Batch>> batches_;

@@ -235,12 +235,12 @@ TEST(ProductionTest, BatchesAreFilledSealedAndResentUntilConfirmed) {
   Production production(BatchOptions(5, 2), 0);
   production.StartStream();
   EXPECT_FALSE(production.NextUnsentBatch().has_value());
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
   EXPECT_EQ(production.open_batch_size(), 2u);
   EXPECT_EQ(Sequences(production.SealOpenBatch()),
             (std::vector<uint64_t>{0, 1}));
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
   EXPECT_EQ(Sequences(production.SealOpenBatch()), (std::vector<uint64_t>{2}));
 
   // The stream broke after the consumer took 0 only.
@@ -251,20 +251,40 @@ TEST(ProductionTest, BatchesAreFilledSealedAndResentUntilConfirmed) {
   EXPECT_EQ(Sequences(production.NextUnsentBatch()),
             (std::vector<uint64_t>{2}));
   EXPECT_FALSE(production.NextUnsentBatch().has_value());
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
   EXPECT_FALSE(
-      production.ProduceIntoOpenBatch(nullptr, absl::Now()));  // all 5 made
+      production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));  // all 5 made
   EXPECT_EQ(Sequences(production.SealOpenBatch()),
             (std::vector<uint64_t>{3, 4}));
   production.Confirm(5);
   EXPECT_TRUE(production.Finished());
 }
 
+TEST(ProductionTest, SeveralMessagesAreMadeAtOnceUpToTheLimits) {
+  ProducerOptions options = Options(10, 6);
+  options.batch_size = 100;
+  Production production(options, 0);
+  production.StartStream();
+  const absl::Time created = absl::FromUnixSeconds(1'700'000'000);
+  EXPECT_EQ(production.ProduceIntoOpenBatch(nullptr, created, 4), 4u);
+  // Only 2 more fit under the unconfirmed limit of 6.
+  EXPECT_EQ(production.ProduceIntoOpenBatch(nullptr, created, 4), 2u);
+  EXPECT_EQ(production.ProduceIntoOpenBatch(nullptr, created, 4), 0u);
+  EXPECT_EQ(production.open_batch_started(), created);
+  EXPECT_EQ(Sequences(production.SealOpenBatch()),
+            (std::vector<uint64_t>{0, 1, 2, 3, 4, 5}));
+  production.Confirm(6);
+  // The rest of --count (10), in a new batch.
+  EXPECT_EQ(production.ProduceIntoOpenBatch(nullptr, created, 100), 4u);
+  EXPECT_EQ(Sequences(production.SealOpenBatch()),
+            (std::vector<uint64_t>{6, 7, 8, 9}));
+}
+
 TEST(ProductionTest, ABatchLeftOpenByABrokenStreamIsResent) {
   Production production(BatchOptions(5, 4), 0);
   production.StartStream();
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
   production.StartStream();
   EXPECT_EQ(Sequences(production.NextUnsentBatch()),
             (std::vector<uint64_t>{0}));
@@ -277,7 +297,7 @@ TEST(ProductionTest, ConfirmedBatchesAreReusedForNewMessages) {
   const absl::Time first =
       absl::FromUnixSeconds(1000) + absl::Milliseconds(250);
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, first));
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, first, 1));
   }
   const absl::string_view sent = production.SealOpenBatch();
   production.Confirm(3);
@@ -286,7 +306,7 @@ TEST(ProductionTest, ConfirmedBatchesAreReusedForNewMessages) {
   production.StartStream();
   const absl::Time later = first + absl::Milliseconds(1500);
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, later));
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, later, 1));
   }
   const absl::string_view reused = production.SealOpenBatch();
   EXPECT_EQ(reused.data(), sent.data());
@@ -304,11 +324,11 @@ TEST(ProductionTest, ConfirmSentDropsOnlyWholeBatchesAlreadySent) {
   Production production(BatchOptions(20, 2), 0);
   production.StartStream();
   for (int batch = 0; batch < 3; ++batch) {
-    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
-    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
+    ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));
     production.SealOpenBatch();  // 0-1, 2-3, 4-5
   }
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now()));  // 6
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1));  // 6
   production.ConfirmSent(3);  // 0-1 whole, 2 of 2-3
   EXPECT_EQ(production.unconfirmed(), 5u);
   EXPECT_EQ(production.first_unconfirmed_sequence(), 2u);
@@ -337,11 +357,11 @@ TEST(ProductionTest, RateSpacesMessagesFromTheFirstOne) {
   EXPECT_EQ(production.NextDue(), absl::InfinitePast());
   const absl::Time start = absl::FromUnixSeconds(1'700'000'000);
   production.StartStream();
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start, 1));
   EXPECT_EQ(production.NextDue(), start + absl::Milliseconds(10));
   // Falling behind does not move the schedule: the next ones are due.
   ASSERT_TRUE(
-      production.ProduceIntoOpenBatch(nullptr, start + absl::Seconds(1)));
+      production.ProduceIntoOpenBatch(nullptr, start + absl::Seconds(1), 1));
   EXPECT_EQ(production.NextDue(), start + absl::Milliseconds(20));
 }
 
@@ -353,7 +373,7 @@ TEST(ProductionTest, DueCountFollowsTheRateCountAndLimit) {
   const absl::Time start = absl::FromUnixSeconds(1'700'000'000);
   EXPECT_EQ(production.DueCount(start), 1u);  // the first, at once
   production.StartStream();
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start, 1));
   EXPECT_EQ(production.DueCount(start + absl::Milliseconds(9)), 0u);
   EXPECT_EQ(production.DueCount(start + absl::Milliseconds(10)), 1u);
   EXPECT_EQ(production.DueCount(start + absl::Milliseconds(35)), 3u);
@@ -374,9 +394,9 @@ TEST(ProductionTest, IntervalSpacesMessagesFromTheLastOne) {
   Production production(options, 0);
   const absl::Time start = absl::FromUnixSeconds(1'700'000'000);
   production.StartStream();
-  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start));
+  ASSERT_TRUE(production.ProduceIntoOpenBatch(nullptr, start, 1));
   ASSERT_TRUE(
-      production.ProduceIntoOpenBatch(nullptr, start + absl::Seconds(1)));
+      production.ProduceIntoOpenBatch(nullptr, start + absl::Seconds(1), 1));
   EXPECT_EQ(production.NextDue(),
             start + absl::Seconds(1) + absl::Milliseconds(5));
 }
