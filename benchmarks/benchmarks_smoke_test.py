@@ -54,6 +54,7 @@ class QuickRunTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
         cls.json_path = os.path.join(cls.tmp, "results.json")
         cls.done = run_harness("--quick", "--messages=400",
+                               "--batched_messages=800",
                                f"--scenarios={SCENARIOS}",
                                f"--json={cls.json_path}")
         if cls.done.returncode == 0:
@@ -101,6 +102,8 @@ class QuickRunTest(unittest.TestCase):
         status = self.rows["8x64B-batch"]["status"]
         if status is None:
             self.check_positive("8x64B-batch", self.GRPC_KEYS)
+            for run in self.rows["8x64B-batch"]["runs"]:
+                self.assertEqual(run["messages"], 800)
         else:
             self.assertTrue(status.startswith("n/a (flag missing: --"), status)
 
