@@ -5,36 +5,36 @@
 
 namespace messaging {
 
-uint64_t CountedBytes(const v1::Mensaje& message) {
-  return message.text().size() + message.payload().size();
+uint64_t CountedBytes(const MensajeView& message) {
+  return message.text.size() + message.payload.size();
 }
 
-absl::Status ConsumeStream::Check(const v1::Mensaje& message) {
-  if (message.producer_id().empty()) {
+absl::Status ConsumeStream::Check(const MensajeView& message) {
+  if (message.producer_id.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Mensaje.producer_id is empty in message ", messages_checked_,
         " of the stream; every message must name its producer"));
   }
   if (messages_checked_ == 0) {
-    producer_id_ = message.producer_id();
-  } else if (message.producer_id() != producer_id_) {
+    producer_id_ = std::string(message.producer_id);
+  } else if (message.producer_id != producer_id_) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Mensaje.producer_id changed within the stream from '", producer_id_,
-        "' to '", message.producer_id(), "'; use one stream per producer"));
+        "' to '", message.producer_id, "'; use one stream per producer"));
   }
   ++messages_checked_;
   return absl::OkStatus();
 }
 
-void ConsumeStream::RecordAccepted(const v1::Mensaje& message,
+void ConsumeStream::RecordAccepted(const MensajeView& message,
                                    absl::Time received_at) {
   if (messages_received_ == 0) {
-    first_sequence_ = message.sequence();
+    first_sequence_ = message.sequence;
     first_received_at_ = received_at;
   }
   ++messages_received_;
   bytes_received_ += CountedBytes(message);
-  last_sequence_ = message.sequence();
+  last_sequence_ = message.sequence;
   last_received_at_ = received_at;
 }
 

@@ -18,20 +18,21 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "consumer_service/mensaje_view.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
 
 // Bytes a message counts for in summaries and statistics.
-uint64_t CountedBytes(const v1::Mensaje& message);
+uint64_t CountedBytes(const MensajeView& message);
 
 class ConsumeStream {
  public:
   // OK if `message` may come next on this stream; otherwise
   // INVALID_ARGUMENT naming the field at fault.
-  absl::Status Check(const v1::Mensaje& message);
+  absl::Status Check(const MensajeView& message);
 
-  void RecordAccepted(const v1::Mensaje& message, absl::Time received_at);
+  void RecordAccepted(const MensajeView& message, absl::Time received_at);
   void RecordDuplicate() { ++duplicates_dropped_; }
 
   // What this stream has accepted; `next_sequence` is the producer's

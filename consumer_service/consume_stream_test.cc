@@ -1,6 +1,7 @@
 #include "consumer_service/consume_stream.h"
 
 #include "absl/time/time.h"
+#include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
 
 namespace messaging {
@@ -30,10 +31,11 @@ TEST(ConsumeStreamTest, SummaryCountsMessagesBytesSequencesAndDuplicates) {
   for (uint64_t sequence = 7; sequence < 12; ++sequence) {
     v1::Mensaje message = Message("p1", sequence);
     message.set_payload(std::string(10, 'x'));
-    ASSERT_TRUE(stream.Check(message).ok());
-    stream.RecordAccepted(message, kStart + absl::Milliseconds(sequence));
+    const ViewedMensaje viewed(message);
+    ASSERT_TRUE(stream.Check(viewed).ok());
+    stream.RecordAccepted(viewed, kStart + absl::Milliseconds(sequence));
   }
-  ASSERT_TRUE(stream.Check(Message("p1", 3)).ok());
+  ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 3))).ok());
   stream.RecordDuplicate();
 
   v1::ConsumeSummary summary = stream.Summary(/*next_sequence=*/12);
@@ -51,7 +53,7 @@ TEST(ConsumeStreamTest, SummaryCountsMessagesBytesSequencesAndDuplicates) {
 
 TEST(ConsumeStreamTest, RejectsMissingProducerIdNamingTheField) {
   ConsumeStream stream;
-  absl::Status status = stream.Check(Message("", 0));
+  absl::Status status = stream.Check(ViewedMensaje(Message("", 0)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("Mensaje.producer_id"), std::string::npos)
       << status;
@@ -60,8 +62,8 @@ TEST(ConsumeStreamTest, RejectsMissingProducerIdNamingTheField) {
 
 TEST(ConsumeStreamTest, RejectsProducerIdChangeAndKeepsTheFirst) {
   ConsumeStream stream;
-  ASSERT_TRUE(stream.Check(Message("p1", 0)).ok());
-  absl::Status status = stream.Check(Message("p2", 1));
+  ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 0))).ok());
+  absl::Status status = stream.Check(ViewedMensaje(Message("p2", 1)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("producer_id changed"), std::string::npos)
       << status;
@@ -71,7 +73,8 @@ TEST(ConsumeStreamTest, RejectsProducerIdChangeAndKeepsTheFirst) {
 TEST(ConsumeStreamTest, CountedBytesIsTextPlusPayload) {
   v1::Mensaje message = Message("producer", 0);
   message.set_payload("abc");
-  EXPECT_EQ(CountedBytes(message), std::string("Mensaje 0").size() + 3);
+  EXPECT_EQ(CountedBytes(ViewedMensaje(message)),
+            std::string("Mensaje 0").size() + 3);
 }
 
 }  // namespace

@@ -79,12 +79,11 @@ class StreamReactor {
   // Applies the stream's and the ledger's rules to the messages of one
   // read, in order, at `now`; an error ends the stream, and the messages
   // before the one at fault stay accepted.
-  absl::Status Take(absl::Span<const v1::Mensaje* const> messages,
-                    absl::Time now) {
+  absl::Status Take(absl::Span<const MensajeView> messages, absl::Time now) {
     absl::Status invalid;
     size_t valid = 0;
     for (; valid < messages.size(); ++valid) {
-      invalid = stream_.Check(*messages[valid]);
+      invalid = stream_.Check(messages[valid]);
       if (!invalid.ok()) break;
     }
     const absl::Status admitted = service_->ledger()->Admit(
@@ -95,9 +94,9 @@ class StreamReactor {
         stream_.RecordDuplicate();
         ++delta_.duplicates;
       } else {
-        stream_.RecordAccepted(*messages[i], now);
-        delta_.Accepted(*messages[i], now);
-        service_->PrintConsumed(*messages[i]);
+        stream_.RecordAccepted(messages[i], now);
+        delta_.Accepted(messages[i], now);
+        service_->PrintConsumed(messages[i]);
       }
     }
     service_->stats()->Record(delta_);
@@ -203,14 +202,14 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
  private:
   void FinishCall(const grpc::Status& status) override { Finish(status); }
 
-  // Where the reads of every stream served by this thread are decoded, and
-  // the memory that holds. Decoding in place into a kept message allocates
-  // nothing per message; keeping it per thread rather than per stream
-  // costs the same for thousands of streams as for a few. That is safe
-  // because a read's messages are done with before OnReadDone returns.
+  // Where the reads of every stream served by this thread are decoded.
+  // Views into the read copy nothing, and a kept vector of them allocates
+  // nothing per read; keeping it per thread rather than per stream costs
+  // the same for thousands of streams as for a few. That is safe because a
+  // read's messages are done with before OnReadDone returns.
   struct Scratch {
-    std::unique_ptr<Request> message;
-    int64_t held_bytes = 0;
+    std::vector<MensajeView> views;
+    ParsedMessages parsed;
   };
   static Scratch& ThreadScratch() {
     thread_local Scratch scratch;
@@ -226,13 +225,12 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
     ++reads_;
     const absl::string_view bytes = AsStringView(slice);
     Scratch& scratch = ThreadScratch();
-    if (scratch.message == nullptr)
-      scratch.message = std::make_unique<Request>();
     Decoded decoded;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-      decoded = DecodeMensajeBatch(bytes, scratch.message.get());
+      decoded = DecodeMensajeBatch(bytes, &scratch.views, &scratch.parsed);
     } else {
-      decoded = DecodeMensaje(bytes, scratch.message.get());
+      scratch.views.resize(1);
+      decoded = DecodeMensaje(bytes, &scratch.views[0], &scratch.parsed);
     }
     if (decoded == Decoded::kMalformed) {
       scratch = Scratch();
@@ -242,42 +240,21 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
                        "; send it as protobuf encodes it, with UTF-8 strings"));
     }
 
-    absl::Status taken;
-    int64_t read_bytes = 0;
-    if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-      messages_.clear();
-      for (const v1::Mensaje& message : scratch.message->messages()) {
-        messages_.push_back(&message);
-        read_bytes += HeldBytes(message);
-      }
-      taken = Take(messages_, now);
-    } else {
-      read_bytes = HeldBytes(*scratch.message);
-      taken = Take({scratch.message.get()}, now);
-    }
-    // Buffers only grow until the message is made anew: after a read that
-    // took more than kMaxHeldBytes, and after the generated parser, which
-    // may have left unknown fields that decoding in place would not clear.
-    scratch.held_bytes = std::max(scratch.held_bytes, read_bytes);
+    const absl::Status taken = Take(scratch.views, now);
+    // Memory is kept only for what producers send: a read of very many
+    // messages, or one the generated parser took, frees what it needed.
     if (decoded == Decoded::kByGeneratedParser ||
-        scratch.held_bytes > kMaxHeldBytes) {
+        scratch.views.capacity() > kMaxKeptViews) {
       scratch = Scratch();
     }
     return taken;
   }
 
-  static constexpr int64_t kMaxHeldBytes = 1 << 20;
-  // What a decoded message keeps allocated, approximately.
-  static int64_t HeldBytes(const v1::Mensaje& message) {
-    return static_cast<int64_t>(
-        sizeof(v1::Mensaje) + sizeof(google::protobuf::Timestamp) +
-        message.producer_id().capacity() + message.text().capacity() +
-        message.payload().capacity());
-  }
+  // About 1 MiB of views.
+  static constexpr size_t kMaxKeptViews = (1 << 20) / sizeof(MensajeView);
 
   grpc::ByteBuffer read_;
   uint64_t reads_ = 0;
-  std::vector<const v1::Mensaje*> messages_;
 };
 
 ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
@@ -361,10 +338,10 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetStats(
   return reactor;
 }
 
-void ConsumerServiceImpl::PrintConsumed(const v1::Mensaje& message) {
+void ConsumerServiceImpl::PrintConsumed(const MensajeView& message) {
   if (console_ == nullptr) return;
   absl::MutexLock lock(&console_mutex_);
-  *console_ << "Consumiendo: " << message.text() << std::endl;
+  *console_ << "Consumiendo: " << message.text << std::endl;
 }
 
 void ConsumerServiceImpl::StreamOpened(std::shared_ptr<StreamLink> link) {

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/metadata_keys.h"
 #include "consumer_service/consumer_stats.h"
+#include "consumer_service/mensaje_view.h"
 #include "consumer_service/message_log.h"
 #include "consumer_service/producer_ledger.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
@@ -79,7 +80,7 @@ class ConsumerServiceImpl final
   ConsumerStatsRecorder* stats() const { return stats_; }
   ProducerLedger* ledger() const { return ledger_; }
   MessageLog* log() const { return log_; }
-  void PrintConsumed(const v1::Mensaje& message);
+  void PrintConsumed(const MensajeView& message);
   void StreamOpened(std::shared_ptr<StreamLink> link);
   void StreamClosed(const std::shared_ptr<StreamLink>& link);
 

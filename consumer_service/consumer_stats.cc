@@ -69,22 +69,21 @@ void ConsumerStatsRecorder::StreamStarted() {
   ++active_streams_;
 }
 
-void StatsDelta::Accepted(const v1::Mensaje& message, absl::Time accepted_at) {
+void StatsDelta::Accepted(const MensajeView& message, absl::Time accepted_at) {
   ++messages;
   bytes += CountedBytes(message);
-  if (!message.has_created_at()) return;
+  if (!message.has_created_at) return;
   if (accepted_at != accepted_at_) {
     accepted_at_ = accepted_at;
     accepted_nanos_ = absl::ToUnixNanos(accepted_at);
   }
   // Any int64 may arrive in created_at.seconds: whatever overflows is no
   // time a clock gives, and no sample.
-  const google::protobuf::Timestamp& created_at = message.created_at();
   int64_t created_nanos;
   int64_t latency;
-  if (__builtin_mul_overflow(created_at.seconds(), int64_t{1'000'000'000},
+  if (__builtin_mul_overflow(message.created_at_seconds, int64_t{1'000'000'000},
                              &created_nanos) ||
-      __builtin_add_overflow(created_nanos, int64_t{created_at.nanos()},
+      __builtin_add_overflow(created_nanos, int64_t{message.created_at_nanos},
                              &created_nanos) ||
       __builtin_sub_overflow(accepted_nanos_, created_nanos, &latency)) {
     return;

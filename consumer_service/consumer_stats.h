@@ -22,6 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "consumer_service/mensaje_view.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
@@ -53,7 +54,7 @@ class LatencyHistogram {
 // that the shared recorder is locked once per read, not per message.
 struct StatsDelta {
   // Counts `message`, accepted at `accepted_at`.
-  void Accepted(const v1::Mensaje& message, absl::Time accepted_at);
+  void Accepted(const MensajeView& message, absl::Time accepted_at);
   void Clear();
 
   uint64_t messages = 0;

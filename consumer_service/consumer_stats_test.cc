@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "consumer_service/viewed_mensaje.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 
@@ -18,7 +19,7 @@ const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
 void RecordAccepted(ConsumerStatsRecorder& stats, const v1::Mensaje& message,
                     absl::Time accepted_at) {
   StatsDelta delta;
-  delta.Accepted(message, accepted_at);
+  delta.Accepted(ViewedMensaje(message), accepted_at);
   stats.Record(delta);
 }
 
@@ -50,8 +51,8 @@ TEST(ConsumerStatsRecorderTest, TracksStreamsMessagesAndDuplicates) {
   stats.StreamStarted();
   stats.StreamStarted();
   StatsDelta delta;
-  delta.Accepted(Message(kStart), kStart);
-  delta.Accepted(Message(kStart), kStart);
+  delta.Accepted(ViewedMensaje(Message(kStart)), kStart);
+  delta.Accepted(ViewedMensaje(Message(kStart)), kStart);
   delta.duplicates = 1;
   stats.Record(delta);
   stats.StreamEnded(/*completed=*/true);

@@ -117,11 +117,10 @@ bool DecodeTimestamp(absl::string_view bytes, int64_t* seconds,
   return true;
 }
 
-// Every field is read before any is written, and every field is written:
-// what the message held before leaves no trace.
-bool DecodeInPlace(absl::string_view bytes, v1::Mensaje* message) {
-  absl::string_view producer_id, text, payload, created_at;
-  uint64_t sequence = 0;
+bool DecodeInPlace(absl::string_view bytes, MensajeView* view) {
+  *view = MensajeView();
+  view->encoding = bytes;
+  absl::string_view created_at;
   FieldReader fields(bytes);
   uint32_t seen = 0;
   while (!fields.AtEnd()) {
@@ -130,16 +129,16 @@ bool DecodeInPlace(absl::string_view bytes, v1::Mensaje* message) {
     bool read;
     switch (tag) {
       case Tag(v1::Mensaje::kProducerIdFieldNumber, kLengthDelimited):
-        read = fields.ReadLengthDelimited(&producer_id);
+        read = fields.ReadLengthDelimited(&view->producer_id);
         break;
       case Tag(v1::Mensaje::kSequenceFieldNumber, kVarint):
-        read = fields.ReadVarint(&sequence);
+        read = fields.ReadVarint(&view->sequence);
         break;
       case Tag(v1::Mensaje::kTextFieldNumber, kLengthDelimited):
-        read = fields.ReadLengthDelimited(&text);
+        read = fields.ReadLengthDelimited(&view->text);
         break;
       case Tag(v1::Mensaje::kPayloadFieldNumber, kLengthDelimited):
-        read = fields.ReadLengthDelimited(&payload);
+        read = fields.ReadLengthDelimited(&view->payload);
         break;
       case Tag(v1::Mensaje::kCreatedAtFieldNumber, kLengthDelimited):
         read = fields.ReadLengthDelimited(&created_at);
@@ -149,47 +148,16 @@ bool DecodeInPlace(absl::string_view bytes, v1::Mensaje* message) {
     }
     if (!read) return false;
   }
-  const bool has_created_at = seen & (1u << v1::Mensaje::kCreatedAtFieldNumber);
-  int64_t seconds = 0;
-  int32_t nanos = 0;
-  if (!IsAscii(producer_id) || !IsAscii(text) ||
-      (has_created_at && !DecodeTimestamp(created_at, &seconds, &nanos))) {
-    return false;
-  }
-
-  // assign() keeps a string's buffer; clear_...() allocates none for an
-  // empty one.
-  if (producer_id.empty()) {
-    message->clear_producer_id();
-  } else {
-    message->mutable_producer_id()->assign(producer_id.data(),
-                                           producer_id.size());
-  }
-  message->set_sequence(sequence);
-  if (text.empty()) {
-    message->clear_text();
-  } else {
-    message->mutable_text()->assign(text.data(), text.size());
-  }
-  if (payload.empty()) {
-    message->clear_payload();
-  } else {
-    message->mutable_payload()->assign(payload.data(), payload.size());
-  }
-  if (has_created_at) {
-    google::protobuf::Timestamp* timestamp = message->mutable_created_at();
-    timestamp->set_seconds(seconds);
-    timestamp->set_nanos(nanos);
-  } else if (message->has_created_at()) {
-    message->clear_created_at();
-  }
-  return true;
+  view->has_created_at = seen & (1u << v1::Mensaje::kCreatedAtFieldNumber);
+  return IsAscii(view->producer_id) && IsAscii(view->text) &&
+         (!view->has_created_at ||
+          DecodeTimestamp(created_at, &view->created_at_seconds,
+                          &view->created_at_nanos));
 }
 
-bool DecodeBatchInPlace(absl::string_view bytes, v1::MensajeBatch* batch) {
-  google::protobuf::RepeatedPtrField<v1::Mensaje>* messages =
-      batch->mutable_messages();
-  int count = 0;
+bool DecodeBatchInPlace(absl::string_view bytes,
+                        std::vector<MensajeView>* views) {
+  views->clear();
   FieldReader fields(bytes);
   while (!fields.AtEnd()) {
     uint8_t tag;
@@ -199,35 +167,44 @@ bool DecodeBatchInPlace(absl::string_view bytes, v1::MensajeBatch* batch) {
         !fields.ReadLengthDelimited(&message)) {
       return false;
     }
-    // Add() reuses a message a shorter batch had removed.
-    v1::Mensaje* into =
-        count < messages->size() ? messages->Mutable(count) : messages->Add();
-    if (!DecodeInPlace(message, into)) return false;
-    ++count;
+    views->emplace_back();
+    if (!DecodeInPlace(message, &views->back())) return false;
   }
-  while (messages->size() > count) messages->RemoveLast();
   return true;
 }
 
-template <typename Message>
-Decoded ParseGenerated(absl::string_view bytes, Message* message) {
-  if (bytes.size() > INT_MAX ||
-      !message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return Decoded::kMalformed;
+// Views of the messages the generated parser put in `parsed`.
+void ViewParsed(ParsedMessages* parsed, MensajeView* views) {
+  parsed->encodings.resize(parsed->batch.messages_size());
+  for (int i = 0; i < parsed->batch.messages_size(); ++i) {
+    views[i] = ViewOf(parsed->batch.messages(i), &parsed->encodings[i]);
   }
-  return Decoded::kByGeneratedParser;
+}
+
+bool Parse(absl::string_view bytes, google::protobuf::MessageLite* message) {
+  return bytes.size() <= INT_MAX &&
+         message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
 }
 
 }  // namespace
 
-Decoded DecodeMensaje(absl::string_view bytes, v1::Mensaje* message) {
-  if (DecodeInPlace(bytes, message)) return Decoded::kInPlace;
-  return ParseGenerated(bytes, message);
+Decoded DecodeMensaje(absl::string_view bytes, MensajeView* view,
+                      ParsedMessages* parsed) {
+  if (DecodeInPlace(bytes, view)) return Decoded::kInPlace;
+  parsed->batch.Clear();
+  if (!Parse(bytes, parsed->batch.add_messages())) return Decoded::kMalformed;
+  ViewParsed(parsed, view);
+  return Decoded::kByGeneratedParser;
 }
 
-Decoded DecodeMensajeBatch(absl::string_view bytes, v1::MensajeBatch* batch) {
-  if (DecodeBatchInPlace(bytes, batch)) return Decoded::kInPlace;
-  return ParseGenerated(bytes, batch);
+Decoded DecodeMensajeBatch(absl::string_view bytes,
+                           std::vector<MensajeView>* views,
+                           ParsedMessages* parsed) {
+  if (DecodeBatchInPlace(bytes, views)) return Decoded::kInPlace;
+  if (!Parse(bytes, &parsed->batch)) return Decoded::kMalformed;
+  views->resize(parsed->batch.messages_size());
+  ViewParsed(parsed, views->data());
+  return Decoded::kByGeneratedParser;
 }
 
 }  // namespace messaging

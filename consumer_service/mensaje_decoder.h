@@ -1,45 +1,57 @@
-// Decodes the wire bytes of a Mensaje or a MensajeBatch into a message kept
-// from read to read, several times faster than the generated parser.
+// Decodes the wire bytes of a Mensaje or a MensajeBatch into views of them
+// (MensajeView), copying no field, several times faster than the generated
+// parser.
 //
-// The generated parser clears a message before parsing into it, and proto3's
-// Clear() frees the created_at Timestamp, so a reused batch paid an
-// allocation and a free per message, besides the parser's general
-// machinery. The decoder writes the fields of the encoding producers send
-// (each known field at most once, one-byte tags, ASCII strings) in place.
+// The decoder reads the fields of the encoding producers send (each known
+// field at most once, one-byte tags, ASCII strings) where they lie.
 // Anything else (unknown or repeated fields, non-ASCII text, overlong
-// varints, malformed bytes) goes to the generated parser, so the outcome is
-// always exactly the generated parser's.
+// varints, malformed bytes) goes to the generated parser, and the views
+// then point into what it parsed; so the outcome is always exactly the
+// generated parser's.
 //
 // Usage:
-//   v1::MensajeBatch batch;  // kept from read to read
-//   switch (DecodeMensajeBatch(bytes, &batch)) {
-//     case Decoded::kMalformed: /* not a MensajeBatch: end the stream */
-//     case Decoded::kByGeneratedParser: /* make `batch` anew after use */
-//     case Decoded::kInPlace: /* use `batch` */
+//   std::vector<MensajeView> views;  // kept from read to read
+//   ParsedMessages parsed;
+//   if (DecodeMensajeBatch(bytes, &views, &parsed) == Decoded::kMalformed) {
+//     /* not a MensajeBatch: end the stream */
 //   }
+//   for (const MensajeView& message : views) ...  // while bytes and parsed
+//   live
 #ifndef CONSUMER_SERVICE_MENSAJE_DECODER_H_
 #define CONSUMER_SERVICE_MENSAJE_DECODER_H_
 
+#include <string>
+#include <vector>
+
 #include "absl/strings/string_view.h"
+#include "consumer_service/mensaje_view.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
 
 enum class Decoded {
-  // The message holds what `bytes` encode, written over its old fields.
+  // The views point into `bytes`.
   kInPlace,
-  // The generated parser decoded `bytes`. The message may now hold unknown
-  // fields, which a later in-place decode would not clear: give the next
-  // read a new message.
+  // The generated parser decoded `bytes`; the views point into `parsed`.
   kByGeneratedParser,
-  // `bytes` are not a valid encoding; the message holds anything.
+  // `bytes` are not a valid encoding; the views hold anything.
   kMalformed,
 };
 
-// `message` (`batch`) must hold no unknown fields: new, or last decoded
-// kInPlace.
-Decoded DecodeMensaje(absl::string_view bytes, v1::Mensaje* message);
-Decoded DecodeMensajeBatch(absl::string_view bytes, v1::MensajeBatch* batch);
+// What the generated parser decodes into, when the in-place path leaves
+// `bytes` to it: the messages (a lone Mensaje as the only one), and the
+// encoding of each, made again from it.
+struct ParsedMessages {
+  v1::MensajeBatch batch;
+  std::vector<std::string> encodings;
+};
+
+Decoded DecodeMensaje(absl::string_view bytes, MensajeView* view,
+                      ParsedMessages* parsed);
+// `views` gets one view per message of the batch.
+Decoded DecodeMensajeBatch(absl::string_view bytes,
+                           std::vector<MensajeView>* views,
+                           ParsedMessages* parsed);
 
 }  // namespace messaging
 

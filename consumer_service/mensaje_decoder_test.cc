@@ -1,10 +1,12 @@
 #include "consumer_service/mensaje_decoder.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
@@ -41,51 +43,70 @@ v1::Mensaje ProducerMessage(uint64_t sequence) {
   return message;
 }
 
-// Decodes `bytes` into `reused` and checks the outcome against the
-// generated parser's on a new message; returns how it was decoded.
+// Where a consumer thread decodes its reads, kept from read to read.
+struct Kept {
+  std::vector<MensajeView> views;
+  ParsedMessages parsed;
+};
+
+// Decodes `bytes` into `kept` and checks the outcome against the generated
+// parser's on a new message; returns how it was decoded.
 template <typename Message>
-Decoded ExpectSameAsGeneratedParser(const std::string& bytes, Message* reused) {
+Decoded ExpectSameAsGeneratedParser(const std::string& bytes, Kept* kept) {
   Message expected;
   const bool valid = expected.ParseFromString(bytes);
   Decoded decoded;
+  std::vector<const v1::Mensaje*> expected_messages;
   if constexpr (std::is_same_v<Message, v1::MensajeBatch>) {
-    decoded = DecodeMensajeBatch(bytes, reused);
+    decoded = DecodeMensajeBatch(bytes, &kept->views, &kept->parsed);
+    for (const v1::Mensaje& message : expected.messages()) {
+      expected_messages.push_back(&message);
+    }
   } else {
-    decoded = DecodeMensaje(bytes, reused);
+    kept->views.resize(1);
+    decoded = DecodeMensaje(bytes, &kept->views[0], &kept->parsed);
+    expected_messages.push_back(&expected);
   }
   EXPECT_EQ(decoded != Decoded::kMalformed, valid)
       << "bytes: " << absl::CEscape(bytes);
   if (valid && decoded != Decoded::kMalformed) {
-    EXPECT_EQ(reused->SerializeAsString(), expected.SerializeAsString())
-        << "bytes: " << absl::CEscape(bytes) << "\ndecoded:\n"
-        << reused->DebugString() << "expected:\n"
-        << expected.DebugString();
+    EXPECT_EQ(kept->views.size(), expected_messages.size());
+    for (size_t i = 0;
+         i < std::min(kept->views.size(), expected_messages.size()); ++i) {
+      EXPECT_TRUE(ViewsTheSameMessage(kept->views[i], *expected_messages[i]))
+          << "bytes: " << absl::CEscape(bytes) << "\ndecoded:\n"
+          << MensajeOf(kept->views[i]).DebugString() << "expected:\n"
+          << expected_messages[i]->DebugString();
+    }
   }
-  // The decoder's contract: after anything but kInPlace, a new message.
-  if (decoded != Decoded::kInPlace) *reused = Message();
   return decoded;
 }
 
 TEST(MensajeDecoderTest, DecodesWhatProducersSendInPlace) {
   v1::MensajeBatch batch;
   for (uint64_t i = 0; i < 3; ++i) *batch.add_messages() = ProducerMessage(i);
-  v1::MensajeBatch reused;
-  EXPECT_EQ(ExpectSameAsGeneratedParser(batch.SerializeAsString(), &reused),
+  Kept kept;
+  const std::string bytes = batch.SerializeAsString();
+  EXPECT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(bytes, &kept),
             Decoded::kInPlace);
-  EXPECT_EQ(reused.messages(2).text(), "Mensaje 2");
+  EXPECT_EQ(kept.views[2].text, "Mensaje 2");
+  // Nothing was copied: the fields lie in the bytes read.
+  EXPECT_GE(kept.views[2].payload.data(), bytes.data());
+  EXPECT_LE(kept.views[2].payload.data() + kept.views[2].payload.size(),
+            bytes.data() + bytes.size());
 
-  v1::Mensaje single;
-  EXPECT_EQ(ExpectSameAsGeneratedParser(ProducerMessage(7).SerializeAsString(),
-                                        &single),
+  EXPECT_EQ(ExpectSameAsGeneratedParser<v1::Mensaje>(
+                ProducerMessage(7).SerializeAsString(), &kept),
             Decoded::kInPlace);
-  EXPECT_EQ(single.sequence(), 7u);
+  EXPECT_EQ(kept.views[0].sequence, 7u);
 }
 
-TEST(MensajeDecoderTest, AReusedBatchKeepsNothingOfTheLastRead) {
-  v1::MensajeBatch reused;
+TEST(MensajeDecoderTest, KeptViewsHoldNothingOfTheLastRead) {
+  Kept kept;
   v1::MensajeBatch full;
   for (uint64_t i = 0; i < 4; ++i) *full.add_messages() = ProducerMessage(i);
-  ASSERT_EQ(ExpectSameAsGeneratedParser(full.SerializeAsString(), &reused),
+  ASSERT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
+                full.SerializeAsString(), &kept),
             Decoded::kInPlace);
 
   // Fewer messages, and every field absent in one of them.
@@ -97,16 +118,18 @@ TEST(MensajeDecoderTest, AReusedBatchKeepsNothingOfTheLastRead) {
   no_time->clear_created_at();
   no_time->clear_text();
   no_time->clear_payload();
-  EXPECT_EQ(ExpectSameAsGeneratedParser(sparse.SerializeAsString(), &reused),
+  EXPECT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
+                sparse.SerializeAsString(), &kept),
             Decoded::kInPlace);
-  EXPECT_EQ(reused.messages_size(), 3);
-  EXPECT_FALSE(reused.messages(0).has_created_at());
+  EXPECT_EQ(kept.views.size(), 3u);
+  EXPECT_FALSE(kept.views[0].has_created_at);
 
-  // More again, reusing the messages the shorter batch removed.
-  EXPECT_EQ(ExpectSameAsGeneratedParser(full.SerializeAsString(), &reused),
+  EXPECT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
+                full.SerializeAsString(), &kept),
             Decoded::kInPlace);
-  EXPECT_EQ(ExpectSameAsGeneratedParser("", &reused), Decoded::kInPlace);
-  EXPECT_EQ(reused.messages_size(), 0);
+  EXPECT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>("", &kept),
+            Decoded::kInPlace);
+  EXPECT_EQ(kept.views.size(), 0u);
 }
 
 TEST(MensajeDecoderTest, LeavesWhatItDoesNotHandleToTheGeneratedParser) {
@@ -122,12 +145,12 @@ TEST(MensajeDecoderTest, LeavesWhatItDoesNotHandleToTheGeneratedParser) {
       "\x10\x81\x80\x80\x80\x80\x80\x80\x80\x80\x7f",
   };
   for (const std::string& bytes : others) {
-    v1::Mensaje reused;
-    EXPECT_EQ(ExpectSameAsGeneratedParser(bytes, &reused),
+    Kept kept;
+    EXPECT_EQ(ExpectSameAsGeneratedParser<v1::Mensaje>(bytes, &kept),
               Decoded::kByGeneratedParser)
         << absl::CEscape(bytes);
-    v1::MensajeBatch batch;
-    EXPECT_EQ(ExpectSameAsGeneratedParser(Batch({message, bytes}), &batch),
+    EXPECT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
+                  Batch({message, bytes}), &kept),
               Decoded::kByGeneratedParser)
         << absl::CEscape(bytes);
   }
@@ -143,14 +166,15 @@ TEST(MensajeDecoderTest, RefusesWhatIsNotAMensaje) {
       std::string("\x00\x01", 2),                  // field number 0
   };
   for (const std::string& bytes : malformed) {
-    v1::Mensaje reused;
-    EXPECT_EQ(ExpectSameAsGeneratedParser(bytes, &reused), Decoded::kMalformed)
+    Kept kept;
+    EXPECT_EQ(ExpectSameAsGeneratedParser<v1::Mensaje>(bytes, &kept),
+              Decoded::kMalformed)
         << absl::CEscape(bytes);
   }
 }
 
 // Random messages, some encoded as producers do and some twisted, decoded
-// one after another into the same message: every outcome must be the
+// one after another with the same kept views: every outcome must be the
 // generated parser's.
 class RandomEncodings {
  public:
@@ -214,13 +238,12 @@ class RandomEncodings {
 TEST(MensajeDecoderTest, RandomEncodingsDecodeAsTheGeneratedParserDoes) {
   RandomEncodings encodings(/*seed=*/20261127);
   int outcomes[3] = {0, 0, 0};
-  v1::MensajeBatch batch;
-  v1::Mensaje message;
+  Kept kept;
   for (int i = 0; i < 20000; ++i) {
-    ++outcomes[static_cast<int>(
-        ExpectSameAsGeneratedParser(encodings.MensajeBatch(), &batch))];
-    ++outcomes[static_cast<int>(ExpectSameAsGeneratedParser(
-        encodings.Twisted(encodings.Mensaje()), &message))];
+    ++outcomes[static_cast<int>(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
+        encodings.MensajeBatch(), &kept))];
+    ++outcomes[static_cast<int>(ExpectSameAsGeneratedParser<v1::Mensaje>(
+        encodings.Twisted(encodings.Mensaje()), &kept))];
     if (HasFailure()) return;
   }
   // Each path was taken often enough to matter.

@@ -19,26 +19,54 @@
 #include "consumer_service/log_record.h"
 #include "consumer_service/mensaje_decoder.h"
 #include "consumer_service/producer_ledger.h"
+#include "consumer_service/viewed_mensaje.h"
 
 namespace {
 
 using messaging::Decoded;
+using messaging::MensajeView;
+using messaging::ViewsTheSameMessage;
+using messaging::v1::Mensaje;
 
-// Decodes `bytes` into `kept`, which holds what earlier inputs left, as a
-// consumer thread's kept message does, and traps unless the outcome is the
-// generated parser's.
-template <typename Message>
-void CheckInPlaceDecoding(absl::string_view bytes, Message* kept,
-                          Decoded (*decode)(absl::string_view, Message*)) {
-  Message expected;
+// Where a consumer thread decodes its reads, kept from input to input as
+// from read to read.
+struct Kept {
+  std::vector<MensajeView> views;
+  messaging::ParsedMessages parsed;
+};
+
+// Decodes `bytes` as a read of a ConsumeBatches stream, and traps unless
+// the outcome is the generated parser's.
+void CheckBatchDecoding(absl::string_view bytes, Kept* kept) {
+  messaging::v1::MensajeBatch expected;
   const bool valid =
       expected.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
-  const Decoded decoded = decode(bytes, kept);
+  const Decoded decoded =
+      messaging::DecodeMensajeBatch(bytes, &kept->views, &kept->parsed);
   if ((decoded != Decoded::kMalformed) != valid) __builtin_trap();
-  if (valid && kept->SerializeAsString() != expected.SerializeAsString()) {
+  if (!valid) return;
+  if (kept->views.size() != static_cast<size_t>(expected.messages_size())) {
     __builtin_trap();
   }
-  if (decoded != Decoded::kInPlace) *kept = Message();  // as the consumer does
+  for (int i = 0; i < expected.messages_size(); ++i) {
+    if (!ViewsTheSameMessage(kept->views[i], expected.messages(i))) {
+      __builtin_trap();
+    }
+  }
+}
+
+// The same for a read of a Consume stream.
+void CheckMessageDecoding(absl::string_view bytes, Kept* kept) {
+  Mensaje expected;
+  const bool valid =
+      expected.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  kept->views.resize(1);
+  const Decoded decoded =
+      messaging::DecodeMensaje(bytes, &kept->views[0], &kept->parsed);
+  if ((decoded != Decoded::kMalformed) != valid) __builtin_trap();
+  if (valid && !ViewsTheSameMessage(kept->views[0], expected)) {
+    __builtin_trap();
+  }
 }
 
 }  // namespace
@@ -49,13 +77,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view input(reinterpret_cast<const char*>(data), size);
 
   // The whole input as a read of either kind of stream.
-  static auto* const kept_batch = new messaging::v1::MensajeBatch;
-  static auto* const kept_message = new messaging::v1::Mensaje;
-  CheckInPlaceDecoding(input, kept_batch, &messaging::DecodeMensajeBatch);
-  CheckInPlaceDecoding(input, kept_message, &messaging::DecodeMensaje);
+  static auto* const kept = new Kept;
+  CheckBatchDecoding(input, kept);
+  CheckMessageDecoding(input, kept);
   messaging::ConsumeStream stream;
   messaging::ProducerLedger ledger;
-  messaging::v1::Mensaje message;
+  Mensaje message;
   // Read records the way recovery does, and treat each whole one as a
   // message arriving on a stream.
   while (!input.empty()) {
@@ -73,11 +100,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                 static_cast<int>(payload.size()))) {
       continue;
     }
-    if (!stream.Check(message).ok()) continue;
+    const messaging::ViewedMensaje viewed(message);
+    if (!stream.Check(viewed).ok()) continue;
     std::vector<messaging::ProducerLedger::Verdict> verdicts;
-    if (ledger.Admit({&message}, /*log=*/nullptr, &verdicts).ok() &&
+    if (ledger.Admit({viewed}, /*log=*/nullptr, &verdicts).ok() &&
         verdicts.at(0) == messaging::ProducerLedger::Verdict::kAccepted) {
-      stream.RecordAccepted(message, absl::Now());
+      stream.RecordAccepted(viewed, absl::Now());
     }
   }
   stream.Summary(ledger.Lookup(stream.producer_id()).next_sequence);

@@ -200,18 +200,12 @@ MessageLog::~MessageLog() {
 }
 
 absl::StatusOr<uint64_t> MessageLog::Append(
-    absl::Span<const v1::Mensaje* const> messages) {
+    absl::Span<const absl::string_view> encodings) {
   absl::MutexLock lock(&mutex_);
   if (!failure_.ok()) return failure_;
-  for (const v1::Mensaje* message : messages) {
-    // Serialize straight into the pending buffer, then frame it.
-    const size_t size = message->ByteSizeLong();
-    const size_t start = pending_.size();
-    pending_.resize(start + kRecordHeaderBytes + size);
-    char* body = pending_.data() + start + kRecordHeaderBytes;
-    message->SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(body));
-    EncodeRecordHeader(absl::string_view(body, size), pending_.data() + start);
-    appended_position_ += kRecordHeaderBytes + size;
+  for (const absl::string_view encoding : encodings) {
+    AppendRecord(encoding, &pending_);
+    appended_position_ += kRecordHeaderBytes + encoding.size();
   }
   return appended_position_;
 }

@@ -10,7 +10,8 @@
 //   absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
 //       {.directory = "/var/lib/consumer"},
 //       [&](const v1::Mensaje& message, uint64_t position) { ... });
-//   absl::StatusOr<uint64_t> position = (*log)->Append({&message});
+//   absl::StatusOr<uint64_t> position =
+//       (*log)->Append({message.SerializeAsString()});
 //   (*log)->WhenDurable(*position, [](absl::Status durable) { ... });
 #ifndef CONSUMER_SERVICE_MESSAGE_LOG_H_
 #define CONSUMER_SERVICE_MESSAGE_LOG_H_
@@ -75,11 +76,11 @@ class MessageLog {
   // Makes everything appended durable, then closes the file.
   ~MessageLog();
 
-  // Queues the messages, in order; returns the position after the last,
-  // which is durable once WhenDurable says so. UNAVAILABLE after a write
-  // error.
+  // Queues messages, given by their encodings, in order; returns the
+  // position after the last, which is durable once WhenDurable says so.
+  // UNAVAILABLE after a write error.
   absl::StatusOr<uint64_t> Append(
-      absl::Span<const v1::Mensaje* const> messages);
+      absl::Span<const absl::string_view> encodings);
 
   // Calls `done` once everything up to `position` is durable, at once if
   // it already is; with UNAVAILABLE if writing failed. `done` runs on the

@@ -66,7 +66,7 @@ std::string WriteLog(int count) {
   EXPECT_TRUE(log.ok()) << log.status();
   for (int i = 0; i < count; ++i) {
     const v1::Mensaje message = Message(i);
-    EXPECT_TRUE((*log)->Append({&message}).ok());
+    EXPECT_TRUE((*log)->Append({message.SerializeAsString()}).ok());
   }
   return directory;
 }
@@ -100,7 +100,8 @@ TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
       MessageLog::Open({NewDirectory()}, [](const v1::Mensaje&, uint64_t) {});
   ASSERT_TRUE(log.ok());
   const v1::Mensaje message = Message(0);
-  absl::StatusOr<uint64_t> position = (*log)->Append({&message});
+  absl::StatusOr<uint64_t> position =
+      (*log)->Append({message.SerializeAsString()});
   ASSERT_TRUE(position.ok());
   absl::Notification durable;
   (*log)->WhenDurable(*position, [&](absl::Status status) {
@@ -128,7 +129,8 @@ TEST(MessageLogTest, ConcurrentAppendsAreAllKeptWhole) {
         for (int i = 0; i < 2500; ++i) {
           v1::Mensaje message = Message(i);
           message.set_producer_id(absl::StrCat("p", t));
-          absl::StatusOr<uint64_t> position = (*log)->Append({&message});
+          absl::StatusOr<uint64_t> position =
+              (*log)->Append({message.SerializeAsString()});
           ASSERT_TRUE(position.ok());
           (*log)->WhenDurable(*position, [&](absl::Status) { ++durable; });
         }
@@ -169,7 +171,7 @@ TEST(MessageLogTest, TornLastRecordAtEveryOffsetRecoversToTheLastWholeOne) {
           MessageLog::Open({torn}, [](const v1::Mensaje&, uint64_t) {});
       ASSERT_TRUE(log.ok());
       const v1::Mensaje message = Message(2);
-      ASSERT_TRUE((*log)->Append({&message}).ok());
+      ASSERT_TRUE((*log)->Append({message.SerializeAsString()}).ok());
     }
     EXPECT_EQ(*Replay(torn), (std::vector<uint64_t>{0, 1, 2}));
   }

@@ -5,35 +5,36 @@
 
 namespace messaging {
 
-absl::Status ProducerLedger::Admit(
-    absl::Span<const v1::Mensaje* const> messages, MessageLog* log,
-    std::vector<Verdict>* verdicts) {
+absl::Status ProducerLedger::Admit(absl::Span<const MensajeView> messages,
+                                   MessageLog* log,
+                                   std::vector<Verdict>* verdicts) {
   verdicts->clear();
   if (messages.empty()) return absl::OkStatus();
-  const std::string& producer_id = messages.front()->producer_id();
+  const absl::string_view producer_id = messages.front().producer_id;
   absl::MutexLock lock(&mutex_);
   auto found = producers_.find(producer_id);
   const bool known = found != producers_.end();
   uint64_t next_sequence =
-      known ? found->second.next_sequence : messages.front()->sequence();
-  absl::InlinedVector<const v1::Mensaje*, 16> accepted;
+      known ? found->second.next_sequence : messages.front().sequence;
+  // The encodings of the accepted messages, for the log.
+  absl::InlinedVector<absl::string_view, 16> accepted;
   absl::Status refused;
   uint64_t duplicates = 0;
-  for (const v1::Mensaje* message : messages) {
-    if (message->sequence() > next_sequence) {
+  for (const MensajeView& message : messages) {
+    if (message.sequence > next_sequence) {
       refused = absl::FailedPreconditionError(absl::StrCat(
-          "Mensaje.sequence ", message->sequence(), " of producer '",
-          producer_id, "' leaves a gap: the consumer expects ", next_sequence,
+          "Mensaje.sequence ", message.sequence, " of producer '", producer_id,
+          "' leaves a gap: the consumer expects ", next_sequence,
           "; resume from there (GetProducerState)"));
       break;
     }
-    if (message->sequence() < next_sequence) {
+    if (message.sequence < next_sequence) {
       verdicts->push_back(Verdict::kDuplicate);
       ++duplicates;
       continue;
     }
     verdicts->push_back(Verdict::kAccepted);
-    accepted.push_back(message);
+    accepted.push_back(message.encoding);
     ++next_sequence;
   }
   uint64_t position = known ? found->second.log_position : 0;
@@ -49,7 +50,8 @@ absl::Status ProducerLedger::Admit(
     // A new producer whose first message was refused leaves no trace.
     return refused;
   }
-  Producer& producer = known ? found->second : producers_[producer_id];
+  Producer& producer =
+      known ? found->second : producers_[std::string(producer_id)];
   producer.next_sequence = next_sequence;
   producer.log_position = position;
   producer.messages_received += accepted.size();

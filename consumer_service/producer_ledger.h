@@ -5,7 +5,7 @@
 // Usage:
 //   ProducerLedger ledger;
 //   std::vector<ProducerLedger::Verdict> verdicts;
-//   absl::Status admitted = ledger.Admit({&message}, log, &verdicts);
+//   absl::Status admitted = ledger.Admit({view}, log, &verdicts);
 //   if (verdicts[0] == ProducerLedger::Verdict::kDuplicate) ...
 //   ProducerLedger::Standing standing = ledger.Lookup("producer-1");
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
@@ -21,6 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "consumer_service/mensaje_view.h"
 #include "consumer_service/message_log.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
@@ -38,8 +39,8 @@ class ProducerLedger {
   // log in sequence order. `verdicts` gets one verdict per admitted
   // message. Stops at the first message refused: FAILED_PRECONDITION for a
   // gap, or the log's error; the messages before it stay admitted.
-  absl::Status Admit(absl::Span<const v1::Mensaje* const> messages,
-                     MessageLog* log, std::vector<Verdict>* verdicts);
+  absl::Status Admit(absl::Span<const MensajeView> messages, MessageLog* log,
+                     std::vector<Verdict>* verdicts);
 
   // Records a message replayed from the log at `position`.
   void Restore(const v1::Mensaje& message, uint64_t position);

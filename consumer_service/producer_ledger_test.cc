@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
 
 namespace messaging {
@@ -21,7 +22,8 @@ v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
 absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
                                  const v1::Mensaje& message) {
   std::vector<Verdict> verdicts;
-  absl::Status admitted = ledger.Admit({&message}, nullptr, &verdicts);
+  absl::Status admitted =
+      ledger.Admit({ViewedMensaje(message)}, nullptr, &verdicts);
   if (!admitted.ok()) return admitted;
   return verdicts.at(0);
 }
@@ -90,13 +92,13 @@ TEST(ProducerLedgerTest, RestoreRebuildsTheStandingFromTheLog) {
 TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
   ProducerLedger ledger;
   ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
-  const v1::Mensaje batch[] = {Message("p", 0), Message("p", 1),
-                               Message("p", 2), Message("p", 9),
-                               Message("p", 3)};
+  const ViewedMensaje batch[] = {
+      ViewedMensaje(Message("p", 0)), ViewedMensaje(Message("p", 1)),
+      ViewedMensaje(Message("p", 2)), ViewedMensaje(Message("p", 9)),
+      ViewedMensaje(Message("p", 3))};
   std::vector<Verdict> verdicts;
-  absl::Status admitted =
-      ledger.Admit({&batch[0], &batch[1], &batch[2], &batch[3], &batch[4]},
-                   nullptr, &verdicts);
+  absl::Status admitted = ledger.Admit(
+      {batch[0], batch[1], batch[2], batch[3], batch[4]}, nullptr, &verdicts);
   EXPECT_EQ(admitted.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(verdicts,
             (std::vector<Verdict>{Verdict::kDuplicate, Verdict::kAccepted,
@@ -112,11 +114,12 @@ TEST(ProducerLedgerTest, AcceptedMessagesGoToTheLogInOrder) {
         MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
     ASSERT_TRUE(log.ok());
     ProducerLedger ledger;
-    const v1::Mensaje batch[] = {Message("p", 0), Message("p", 1),
-                                 Message("p", 0)};
+    const ViewedMensaje batch[] = {ViewedMensaje(Message("p", 0)),
+                                   ViewedMensaje(Message("p", 1)),
+                                   ViewedMensaje(Message("p", 0))};
     std::vector<Verdict> verdicts;
     ASSERT_TRUE(
-        ledger.Admit({&batch[0], &batch[1], &batch[2]}, log->get(), &verdicts)
+        ledger.Admit({batch[0], batch[1], batch[2]}, log->get(), &verdicts)
             .ok());
     EXPECT_GT(ledger.Lookup("p").log_position, 0u);
   }
