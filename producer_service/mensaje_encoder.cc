@@ -66,17 +66,51 @@ char* WriteVarintField(char tag, uint64_t value, char* out) {
   return WriteVarint(value, out);
 }
 
+// The largest message: a 10-byte sequence, 20 digits, and a negative
+// time's 10-byte seconds with 5-byte nanoseconds.
+size_t MaxMessageSize(size_t producer_id_field, size_t payload_field) {
+  constexpr size_t kMaxDigits = 20;
+  constexpr size_t kMaxText = kTextPrefix.size() + kMaxDigits;
+  constexpr size_t kMaxTimestamp = (1 + 10) + (1 + 5);
+  return producer_id_field + (1 + 10) + (1 + 1 + kMaxText) + payload_field +
+         (1 + 1 + kMaxTimestamp);
+}
+
 }  // namespace
 
 MensajeEncoder::MensajeEncoder(std::string producer_id, int64_t payload_bytes)
     : producer_id_(std::move(producer_id)),
       producer_id_field_(BytesField(kProducerIdTag, producer_id_)),
-      payload_field_(BytesField(kPayloadTag, MakePayload(payload_bytes))) {}
+      payload_field_(BytesField(kPayloadTag, MakePayload(payload_bytes))),
+      max_encoded_size_([this] {
+        const size_t message =
+            MaxMessageSize(producer_id_field_.size(), payload_field_.size());
+        return 1 + VarintSize(message) + message;  // framed as an element
+      }()) {}
 
-void MensajeEncoder::Append(uint64_t sequence, absl::Time created_at,
-                            Framing framing, std::string* wire) const {
-  const absl::AlphaNum number(sequence);
-  const size_t text_size = kTextPrefix.size() + number.size();
+absl::string_view MensajeEncoder::Digits(uint64_t sequence) {
+  if (digits_size_ > 0 && sequence != 0 && sequence == digits_sequence_ + 1) {
+    size_t i = digits_size_;
+    while (i > 0 && digits_[i - 1] == '9') digits_[--i] = '0';
+    if (i > 0) {
+      ++digits_[i - 1];
+    } else {  // 9...9 + 1
+      std::memmove(digits_ + 1, digits_, digits_size_++);
+      digits_[0] = '1';
+    }
+  } else {
+    const absl::AlphaNum number(sequence);
+    std::memcpy(digits_, number.data(), number.size());
+    digits_size_ = number.size();
+  }
+  digits_sequence_ = sequence;
+  return absl::string_view(digits_, digits_size_);
+}
+
+char* MensajeEncoder::Encode(uint64_t sequence, absl::Time created_at,
+                             Framing framing, char* out) {
+  const absl::string_view digits = Digits(sequence);
+  const size_t text_size = kTextPrefix.size() + digits.size();
   const timespec time = absl::ToTimespec(created_at);
   // Signed integers are encoded as their 64-bit two's complement.
   const uint64_t seconds = static_cast<uint64_t>(int64_t{time.tv_sec});
@@ -88,10 +122,6 @@ void MensajeEncoder::Append(uint64_t sequence, absl::Time created_at,
       VarintSize(text_size) + text_size + payload_field_.size() + 1 +
       VarintSize(timestamp_size) + timestamp_size;
 
-  const size_t start = wire->size();
-  wire->resize(start + message_size +
-               (framing == kBatchElement ? 1 + VarintSize(message_size) : 0));
-  char* out = &(*wire)[start];
   if (framing == kBatchElement) {
     *out++ = kMessagesTag;
     out = WriteVarint(message_size, out);
@@ -101,12 +131,12 @@ void MensajeEncoder::Append(uint64_t sequence, absl::Time created_at,
   *out++ = kTextTag;
   out = WriteVarint(text_size, out);
   out = Write(kTextPrefix, out);
-  out = Write(number.Piece(), out);
+  out = Write(digits, out);
   out = Write(payload_field_, out);
   *out++ = kCreatedAtTag;
   out = WriteVarint(timestamp_size, out);
   out = WriteVarintField(kSecondsTag, seconds, out);
-  WriteVarintField(kNanosTag, nanos, out);
+  return WriteVarintField(kNanosTag, nanos, out);
 }
 
 }  // namespace messaging

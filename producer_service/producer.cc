@@ -198,24 +198,29 @@ std::string ResolveTarget(const ProducerOptions& options) {
 
 struct Production::Batch {
   uint64_t first_sequence = 0;
-  // The messages' encodings, one after another; for a batch stream, a
-  // MensajeBatch.
-  std::string wire;
-  // Where each message's encoding ends in `wire`.
+  // The messages' encodings, one after another, then room for more: the
+  // buffer is encoded into, and only grows, so its bytes are not zeroed
+  // again for every message.
+  std::string buffer;
+  // Where each message's encoding ends in `buffer`.
   std::vector<size_t> ends;
 
   size_t size() const { return ends.size(); }
   // Requires size() > 0.
   uint64_t last_sequence() const { return first_sequence + size() - 1; }
+  // The encodings; for a batch stream, a MensajeBatch.
+  absl::string_view wire() const {
+    return absl::string_view(buffer.data(), ends.empty() ? 0 : ends.back());
+  }
   absl::string_view message(size_t index) const {
     const size_t begin = index == 0 ? 0 : ends[index - 1];
-    return absl::string_view(wire).substr(begin, ends[index] - begin);
+    return wire().substr(begin, ends[index] - begin);
   }
   // Drops the first `count` messages, which the consumer holds.
   void DropFront(size_t count) {
     if (count == 0) return;
     const size_t dropped_bytes = ends[count - 1];
-    wire.erase(0, dropped_bytes);
+    buffer.erase(0, dropped_bytes);
     ends.erase(ends.begin(), ends.begin() + count);
     for (size_t& end : ends) end -= dropped_bytes;
     first_sequence += count;
@@ -259,7 +264,6 @@ void Production::AppendBatch() {
     // clear() keeps the memory.
     batches_.push_back(std::move(spare_batches_.back()));
     spare_batches_.pop_back();
-    batches_.back()->wire.clear();
     batches_.back()->ends.clear();
   }
   batches_.back()->first_sequence = next_sequence_;
@@ -320,8 +324,16 @@ void Production::Produce(std::ostream* console, absl::Time now) {
   if (produced_ == 0) first_produced_nanos_ = absl::ToUnixNanos(created);
   last_produced_at_ = created;
   Batch& batch = *batches_.back();
-  encoder_.Append(next_sequence_, created, framing_, &batch.wire);
-  batch.ends.push_back(batch.wire.size());
+  const size_t used = batch.wire().size();
+  if (batch.buffer.size() - used < encoder_.max_encoded_size()) {
+    // Room for the rest of the batch at once, the most it can take.
+    const size_t messages_left =
+        batch.size() < batch_capacity_ ? batch_capacity_ - batch.size() : 1;
+    batch.buffer.resize(used + encoder_.max_encoded_size() * messages_left);
+  }
+  char* const end = encoder_.Encode(next_sequence_, created, framing_,
+                                    batch.buffer.data() + used);
+  batch.ends.push_back(static_cast<size_t>(end - batch.buffer.data()));
   if (console != nullptr) {
     *console << "Produciendo: Mensaje " << next_sequence_ << std::endl;
   }
@@ -359,7 +371,7 @@ bool Production::HasUnsentBatch() const {
 
 std::optional<absl::string_view> Production::NextUnsentBatch() {
   if (!HasUnsentBatch()) return std::nullopt;
-  return batches_[cursor_batch_++]->wire;
+  return batches_[cursor_batch_++]->wire();
 }
 
 size_t Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now,
@@ -387,7 +399,7 @@ size_t Production::open_batch_size() const {
 absl::string_view Production::SealOpenBatch() {
   last_batch_open_ = false;
   cursor_batch_ = batches_.size();
-  return batches_.back()->wire;
+  return batches_.back()->wire();
 }
 
 void Production::Confirm(uint64_t next_sequence) {

@@ -200,7 +200,7 @@ class Production {
   const double nanos_per_message_;
   const size_t max_unconfirmed_;
   const size_t batch_capacity_;
-  const MensajeEncoder encoder_;
+  MensajeEncoder encoder_;
   const MensajeEncoder::Framing framing_;
   uint64_t next_sequence_;
   uint64_t produced_ = 0;
