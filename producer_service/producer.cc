@@ -198,31 +198,16 @@ std::string ResolveTarget(const ProducerOptions& options) {
 
 struct Production::Batch {
   uint64_t first_sequence = 0;
-  // The messages' encodings, one after another, then room for more: the
-  // buffer is encoded into, and only grows, so its bytes are not zeroed
-  // again for every message.
-  std::string buffer;
-  // Where each message's encoding ends in `buffer`.
-  std::vector<size_t> ends;
+  // When each message was created, in Unix nanoseconds; message i has
+  // sequence first_sequence + i.
+  std::vector<int64_t> created_nanos;
 
-  size_t size() const { return ends.size(); }
+  size_t size() const { return created_nanos.size(); }
   // Requires size() > 0.
   uint64_t last_sequence() const { return first_sequence + size() - 1; }
-  // The encodings; for a batch stream, a MensajeBatch.
-  absl::string_view wire() const {
-    return absl::string_view(buffer.data(), ends.empty() ? 0 : ends.back());
-  }
-  absl::string_view message(size_t index) const {
-    const size_t begin = index == 0 ? 0 : ends[index - 1];
-    return wire().substr(begin, ends[index] - begin);
-  }
   // Drops the first `count` messages, which the consumer holds.
   void DropFront(size_t count) {
-    if (count == 0) return;
-    const size_t dropped_bytes = ends[count - 1];
-    buffer.erase(0, dropped_bytes);
-    ends.erase(ends.begin(), ends.begin() + count);
-    for (size_t& end : ends) end -= dropped_bytes;
+    created_nanos.erase(created_nanos.begin(), created_nanos.begin() + count);
     first_sequence += count;
   }
 };
@@ -264,7 +249,7 @@ void Production::AppendBatch() {
     // clear() keeps the memory.
     batches_.push_back(std::move(spare_batches_.back()));
     spare_batches_.pop_back();
-    batches_.back()->ends.clear();
+    batches_.back()->created_nanos.clear();
   }
   batches_.back()->first_sequence = next_sequence_;
 }
@@ -323,17 +308,7 @@ void Production::Produce(std::ostream* console, absl::Time now) {
       rate_ > 0 && produced_ > 0 ? std::min(now, NextDue()) : now;
   if (produced_ == 0) first_produced_nanos_ = absl::ToUnixNanos(created);
   last_produced_at_ = created;
-  Batch& batch = *batches_.back();
-  const size_t used = batch.wire().size();
-  if (batch.buffer.size() - used < encoder_.max_encoded_size()) {
-    // Room for the rest of the batch at once, the most it can take.
-    const size_t messages_left =
-        batch.size() < batch_capacity_ ? batch_capacity_ - batch.size() : 1;
-    batch.buffer.resize(used + encoder_.max_encoded_size() * messages_left);
-  }
-  char* const end = encoder_.Encode(next_sequence_, created, framing_,
-                                    batch.buffer.data() + used);
-  batch.ends.push_back(static_cast<size_t>(end - batch.buffer.data()));
+  batches_.back()->created_nanos.push_back(absl::ToUnixNanos(created));
   if (console != nullptr) {
     *console << "Produciendo: Mensaje " << next_sequence_ << std::endl;
   }
@@ -342,10 +317,26 @@ void Production::Produce(std::ostream* console, absl::Time now) {
   ++unconfirmed_;
 }
 
+absl::string_view Production::Encode(const Batch& batch, size_t first,
+                                     size_t count) {
+  const size_t room = count * encoder_.max_encoded_size();
+  if (wire_.size() < room) wire_.resize(room);
+  char* end = wire_.data();
+  for (size_t i = first; i < first + count; ++i) {
+    end = encoder_.Encode(batch.first_sequence + i,
+                          absl::FromUnixNanos(batch.created_nanos[i]), framing_,
+                          end);
+  }
+  return absl::string_view(wire_.data(),
+                           static_cast<size_t>(end - wire_.data()));
+}
+
 std::optional<absl::string_view> Production::NextToSend(std::ostream* console) {
   while (cursor_batch_ < batches_.size()) {
     const Batch& batch = *batches_[cursor_batch_];
-    if (cursor_message_ < batch.size()) return batch.message(cursor_message_++);
+    if (cursor_message_ < batch.size()) {
+      return Encode(batch, cursor_message_++, 1);
+    }
     if (cursor_batch_ + 1 == batches_.size()) break;  // room left in it
     ++cursor_batch_;
     cursor_message_ = 0;
@@ -357,7 +348,7 @@ std::optional<absl::string_view> Production::NextToSend(std::ostream* console) {
   Produce(console, absl::Now());
   cursor_batch_ = batches_.size() - 1;
   cursor_message_ = batches_.back()->size();
-  return batches_.back()->message(cursor_message_ - 1);
+  return Encode(*batches_.back(), cursor_message_ - 1, 1);
 }
 
 bool Production::NextIsNew() const {
@@ -371,7 +362,8 @@ bool Production::HasUnsentBatch() const {
 
 std::optional<absl::string_view> Production::NextUnsentBatch() {
   if (!HasUnsentBatch()) return std::nullopt;
-  return batches_[cursor_batch_++]->wire();
+  const Batch& batch = *batches_[cursor_batch_++];
+  return Encode(batch, 0, batch.size());
 }
 
 size_t Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now,
@@ -399,7 +391,7 @@ size_t Production::open_batch_size() const {
 absl::string_view Production::SealOpenBatch() {
   last_batch_open_ = false;
   cursor_batch_ = batches_.size();
-  return batches_.back()->wire();
+  return Encode(*batches_.back(), 0, batches_.back()->size());
 }
 
 void Production::Confirm(uint64_t next_sequence) {

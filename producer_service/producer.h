@@ -108,10 +108,13 @@ std::string ResolveTarget(const ProducerOptions& options);
 // stream first sends the unconfirmed ones again (the consumer drops what it
 // already has), then new ones.
 //
-// Messages are kept encoded (MensajeEncoder), in batches: a batch is sent
-// as it is on a ConsumeBatches stream, a per-message stream sends its
-// messages one by one, and a confirmed batch is emptied and reused, so a
-// steady run allocates nothing per message.
+// A message is its sequence and creation time (the rest follows from the
+// options), so that is all it keeps of each, 8 bytes, and it encodes
+// messages (MensajeEncoder) as they are sent, into one buffer. Messages are
+// kept in batches: a batch is sent whole on a ConsumeBatches stream, a
+// per-message stream sends its messages one by one, and a confirmed batch
+// is emptied and reused, so a steady run allocates nothing per message.
+// What the methods return encoded is valid until the next call.
 //
 // Not thread-safe, except Stop(): a stream's reactor uses it between
 // StartStream() and the end of that stream; Confirm() runs between streams.
@@ -185,6 +188,8 @@ class Production {
 
   // With --rate, when message `index` (0 the first) is due.
   absl::Time ScheduledAt(uint64_t index) const;
+  // Encodes `count` messages of `batch` from index `first`.
+  absl::string_view Encode(const Batch& batch, size_t first, size_t count);
   // Adds an empty batch, a recycled one when there is one.
   void AppendBatch();
   // Drops the oldest batch, all confirmed, keeping its memory for reuse.
@@ -201,6 +206,8 @@ class Production {
   const size_t max_unconfirmed_;
   const size_t batch_capacity_;
   MensajeEncoder encoder_;
+  // The encoding of what was last returned for sending.
+  std::string wire_;
   const MensajeEncoder::Framing framing_;
   uint64_t next_sequence_;
   uint64_t produced_ = 0;

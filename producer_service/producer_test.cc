@@ -281,6 +281,26 @@ TEST(ProductionTest, SeveralMessagesAreMadeAtOnceUpToTheLimits) {
             (std::vector<uint64_t>{6, 7, 8, 9}));
 }
 
+TEST(ProductionTest, AResentBatchIsTheSameBytes) {
+  Production production(BatchOptions(10, 4), 0);
+  production.StartStream();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(production.ProduceIntoOpenBatch(
+                  nullptr, absl::FromUnixMillis(1'700'000'000'000 + i), 1),
+              1u);
+  }
+  const std::string sent(production.SealOpenBatch());
+  ASSERT_EQ(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 1), 1u);
+  production.SealOpenBatch();
+
+  // The stream broke: the first batch goes again, made anew from what was
+  // kept of it.
+  production.StartStream();
+  const std::optional<absl::string_view> resent = production.NextUnsentBatch();
+  ASSERT_TRUE(resent.has_value());
+  EXPECT_EQ(*resent, sent);
+}
+
 TEST(ProductionTest, ABatchLeftOpenByABrokenStreamIsResent) {
   Production production(BatchOptions(5, 4), 0);
   production.StartStream();
@@ -302,7 +322,7 @@ TEST(ProductionTest, ConfirmedBatchesAreReusedForNewMessages) {
   const absl::string_view sent = production.SealOpenBatch();
   production.Confirm(3);
 
-  // The same sizes again, into the same memory.
+  // The same sizes again, encoded into the same memory.
   production.StartStream();
   const absl::Time later = first + absl::Milliseconds(1500);
   for (int i = 0; i < 3; ++i) {
