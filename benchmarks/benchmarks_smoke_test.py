@@ -130,6 +130,12 @@ class FailureTest(unittest.TestCase):
         self.assertIn("| 1x64B | 1 | 64 B | per-message | memory | FAILED |",
                       done.stdout)
 
+    def test_consumer_flags_reach_the_consumer(self):
+        done = run_harness("--quick", "--scenarios=1x64B",
+                           "--consumer_flag=--no_such_flag=1")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("no_such_flag", done.stderr)
+
     def test_failing_consumer_fails_the_run(self):
         consumer = write_script(self.tmp, "consumer",
                                 'echo "fake consumer: failing" >&2; exit 1')

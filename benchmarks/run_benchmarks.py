@@ -339,6 +339,7 @@ class Harness:
         if durable:
             data_dir = tempfile.mkdtemp(prefix="data-", dir=self.workdir)
             argv += [f"--data_dir={data_dir}", f"--log_sync={self.args.log_sync}"]
+        argv += self.args.consumer_flag
         with open(log_path, "w") as log:
             consumer = Child(argv, subprocess.DEVNULL, log,
                              2 * self.args.run_timeout + 60)
@@ -590,6 +591,11 @@ def parse_args(argv):
                         help="producer --batch_size of the batched scenarios")
     parser.add_argument("--log_sync", default="group",
                         help="consumer --log_sync of the durable scenarios")
+    parser.add_argument("--consumer_flag", action="append", default=[],
+                        metavar="FLAG",
+                        help="a flag for every consumer run, e.g. "
+                        "--consumer_flag=--adaptive_flow_control=false; "
+                        "repeat for more")
     parser.add_argument("--paced_fraction", type=float, default=0.5,
                         help="the paced scenario's rate, as a fraction of the "
                         "peak rate measured in this run")

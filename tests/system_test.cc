@@ -103,6 +103,18 @@ TEST(SystemTest, SeveralStreamsAreSummedUp) {
                         "many-0..many-2, sequences 0..9"));
 }
 
+TEST(SystemTest, FixedFlowControlWindowsCarryStreamsFarLargerThanThem) {
+  ConsumerProcess consumer = ConsumerProcess::Start(
+      {"--print_messages=false", "--adaptive_flow_control=false"});
+  // 3 streams of 20 MB each, through windows of 256 KiB.
+  Subprocess producer = Subprocess::Start(
+      {Producer(), "--target=" + consumer.target(), "--producer_id=windows",
+       "--streams=3", "--count=20000", "--payload_bytes=1000",
+       "--batch_size=64", "--interval=0", "--print_messages=false"});
+  ASSERT_EQ(producer.WaitOrKill(absl::Seconds(60)), 0) << producer.Stderr();
+  EXPECT_THAT(producer.Stdout(), HasSubstr("Consumer summary: 60000 messages"));
+}
+
 TEST(SystemTest, QuietConsumerPrintsNoMessageLines) {
   ConsumerProcess consumer = ConsumerProcess::Start({"--print_messages=false"});
   Subprocess producer = Subprocess::Start(
