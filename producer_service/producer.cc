@@ -306,9 +306,10 @@ void Production::Produce(std::ostream* console, absl::Time now) {
   // its latency, as it would in an application producing at that rate.
   const absl::Time created =
       rate_ > 0 && produced_ > 0 ? std::min(now, NextDue()) : now;
-  if (produced_ == 0) first_produced_nanos_ = absl::ToUnixNanos(created);
+  const int64_t created_nanos = absl::ToUnixNanos(created);
+  if (produced_ == 0) first_produced_nanos_ = created_nanos;
   last_produced_at_ = created;
-  batches_.back()->created_nanos.push_back(absl::ToUnixNanos(created));
+  batches_.back()->created_nanos.push_back(created_nanos);
   if (console != nullptr) {
     *console << "Produciendo: Mensaje " << next_sequence_ << std::endl;
   }
@@ -375,17 +376,18 @@ size_t Production::ProduceIntoOpenBatch(std::ostream* console, absl::Time now,
       // on one stream.
       AppendBatch();
       last_batch_open_ = true;
-      Produce(console, now);
-      open_batch_started_ = last_produced_at_;
-    } else {
-      Produce(console, now);
     }
+    Produce(console, now);
   }
   return produced;
 }
 
 size_t Production::open_batch_size() const {
   return last_batch_open_ ? batches_.back()->size() : 0;
+}
+
+absl::Time Production::open_batch_started() const {
+  return absl::FromUnixNanos(batches_.back()->created_nanos.front());
 }
 
 absl::string_view Production::SealOpenBatch() {

@@ -156,8 +156,9 @@ class Production {
   size_t ProduceIntoOpenBatch(std::ostream* console, absl::Time now,
                               size_t count);
   size_t open_batch_size() const;
-  // When the open batch's first message was created.
-  absl::Time open_batch_started() const { return open_batch_started_; }
+  // When the open batch's first message was created; requires
+  // open_batch_size() > 0.
+  absl::Time open_batch_started() const;
   // Closes the open batch and returns it, encoded, for sending.
   absl::string_view SealOpenBatch();
 
@@ -220,7 +221,6 @@ class Production {
   std::vector<std::unique_ptr<Batch>> spare_batches_;
   // The last batch takes new messages (batch streams: until sealed).
   bool last_batch_open_ = false;
-  absl::Time open_batch_started_;
   // The next message to send on this stream: batch index, and index in it.
   size_t cursor_batch_ = 0;
   size_t cursor_message_ = 0;
