@@ -26,8 +26,6 @@ class ViewedMensaje {
   ViewedMensaje(const ViewedMensaje&) = delete;
   ViewedMensaje& operator=(const ViewedMensaje&) = delete;
 
-  const v1::Mensaje& message() const { return message_; }
-  const MensajeView& view() const { return view_; }
   // Implicit, so that a test reads like the code under test's callers.
   operator const MensajeView&() const { return view_; }  // NOLINT
 
