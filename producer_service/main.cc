@@ -48,7 +48,8 @@ ABSL_FLAG(int64_t, batch_size, messaging::ProducerOptions().batch_size,
           "sends batches (ConsumeBatches), same semantics, far faster.");
 ABSL_FLAG(absl::Duration, batch_delay, messaging::ProducerOptions().batch_delay,
           "A batch that is not full is sent once its first message has "
-          "waited this long.");
+          "waited this long. With --batch_size=1, messages due within it "
+          "of each other share a write; 0 writes each on its own.");
 ABSL_FLAG(int, streams, messaging::ProducerOptions().streams,
           "Concurrent streams; stream i uses producer id <producer_id>-<i> "
           "and sends --count messages.");

@@ -487,7 +487,8 @@ ProduceReactor<Request>::ProduceReactor(ConsumerStubs* stubs,
       batch_delay_(options.batch_delay),
       confirmation_threshold_(static_cast<size_t>(
           std::max<int64_t>(1, options.max_unconfirmed / 4))),
-      console_(console) {
+      console_(console),
+      coalescer_(options.batch_delay) {
   production_->StartStream();
   stubs_->raw.PrepareBidiStreamingCall(&context_,
                                        std::is_same_v<Request, v1::MensajeBatch>
@@ -526,20 +527,26 @@ void ProduceReactor<Request>::OnDone(const grpc::Status& status) {
 
 template <typename Request>
 void ProduceReactor<Request>::Write(absl::string_view request, absl::Time now) {
-  // gRPC holds a write with the buffer hint until a later one without it.
-  // It is given only when the next write follows at once (a resend, or a
-  // full batch already due), to coalesce writes into few frames and
-  // syscalls; a write that may be followed by a wait flushes, or its
-  // messages would wait with it.
-  bool more_at_once;
+  // gRPC holds a write with the buffer hint until a later one without it,
+  // to coalesce writes into few frames and syscalls. A batch gets it only
+  // when the next write follows at once (a resend, or a full batch already
+  // due): a batch already waited up to the batch delay to fill. A single
+  // message gets it while the next one is due within the batch delay.
+  bool hold;
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-    more_at_once = production_->HasUnsentBatch() ||
-                   production_->DueCount(now) >= batch_size_;
+    hold = production_->HasUnsentBatch() ||
+           production_->DueCount(now) >= batch_size_;
   } else {
-    more_at_once = !production_->NextIsNew() || production_->DueCount(now) > 0;
+    absl::Time next_due = absl::InfiniteFuture();  // or a confirmation
+    if (!production_->NextIsNew() || production_->DueCount(now) > 0) {
+      next_due = absl::InfinitePast();
+    } else if (production_->CanProduce()) {
+      next_due = production_->NextDue();
+    }
+    hold = coalescer_.Hold(now, next_due);
   }
   write_buffer_ = ByteBufferOf(request);
-  if (more_at_once) {
+  if (hold) {
     StartWrite(&write_buffer_, grpc::WriteOptions().set_buffer_hint());
   } else {
     StartWrite(&write_buffer_);
@@ -590,7 +597,9 @@ void ProduceReactor<Request>::WriteNextOrClose() {
     if (production_->NextIsNew() && production_->CanProduce()) {
       const absl::Time due = production_->NextDue();
       if (due > now) {
-        ContinueAt(due);
+        // While writes are held, the messages due until they must be sent
+        // are made then, together.
+        ContinueAt(coalescer_.ResumeAt(due));
         return;
       }
     }

@@ -38,6 +38,7 @@
 #include "common/tls_credentials.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "producer_service/mensaje_encoder.h"
+#include "producer_service/write_coalescer.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
 namespace messaging {
@@ -72,7 +73,9 @@ struct ProducerOptions {
   // Messages per ConsumeBatches write; 1 uses the per-message Consume RPC.
   int64_t batch_size = 1;
   // A batch is sent once its first message has waited this long, even if
-  // not full, so a slow producer keeps a low latency.
+  // not full, so a slow producer keeps a low latency. With batch_size 1,
+  // messages due within it of each other share a write; 0 sends each
+  // message on its own.
   absl::Duration batch_delay = absl::Microseconds(250);
   // Concurrent streams; with more than one, stream i uses the producer id
   // "<producer_id>-<i>" and sends `count` messages.
@@ -279,9 +282,10 @@ class ProduceCall {
 // call (ConsumerStubs::raw) writing the encodings Production keeps. Each
 // OnWriteDone starts the next write when the next message is due (by
 // --interval or --rate; a batch is sent when full, when nothing more is due
-// yet and its first message would wait past `batch_delay`, or at the end),
-// and when `production` has nothing more for this stream the reactor closes
-// it, which is the FIN signal.
+// yet and its first message would wait past `batch_delay`, or at the end;
+// single messages due within `batch_delay` of the first unsent one share
+// its frame, WriteCoalescer), and when `production` has nothing more for
+// this stream the reactor closes it, which is the FIN signal.
 //
 // Once a quarter of --max_unconfirmed messages wait for confirmation, the
 // reactor asks the consumer beside the stream (GetProducerState) what it
@@ -349,6 +353,8 @@ class ProduceReactor final
   // Since when queries have confirmed nothing new; InfiniteFuture if the
   // last one did.
   absl::Time stalled_since_ = absl::InfiniteFuture();
+  // Per-message writes only: which of them gRPC may hold for the next.
+  WriteCoalescer coalescer_;
 };
 
 // Whether a failed call may succeed if tried again: the consumer or the
