@@ -528,23 +528,26 @@ void ProduceReactor<Request>::OnDone(const grpc::Status& status) {
 template <typename Request>
 void ProduceReactor<Request>::Write(absl::string_view request, absl::Time now) {
   // gRPC holds a write with the buffer hint until a later one without it,
-  // to coalesce writes into few frames and syscalls. A batch gets it only
-  // when the next write follows at once (a resend, or a full batch already
-  // due): a batch already waited up to the batch delay to fill. A single
-  // message gets it while the next one is due within the batch delay.
-  bool hold;
+  // to coalesce writes into few frames and syscalls; WriteCoalescer bounds
+  // how long. It needs when the next write is due: at once for a resend or
+  // for messages already due; a single message's successor when it is due;
+  // never while nothing more may be produced (a confirmation may wait for
+  // what this write carries). A batch not yet full is left unknown: it is
+  // sent when full or when the batch delay has passed, whichever is first.
+  absl::Time next_due = absl::InfiniteFuture();
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
-    hold = production_->HasUnsentBatch() ||
-           production_->DueCount(now) >= batch_size_;
+    if (production_->HasUnsentBatch() ||
+        production_->DueCount(now) >= batch_size_) {
+      next_due = absl::InfinitePast();
+    }
   } else {
-    absl::Time next_due = absl::InfiniteFuture();  // or a confirmation
     if (!production_->NextIsNew() || production_->DueCount(now) > 0) {
       next_due = absl::InfinitePast();
     } else if (production_->CanProduce()) {
       next_due = production_->NextDue();
     }
-    hold = coalescer_.Hold(now, next_due);
   }
+  const bool hold = coalescer_.Hold(now, next_due);
   write_buffer_ = ByteBufferOf(request);
   if (hold) {
     StartWrite(&write_buffer_, grpc::WriteOptions().set_buffer_hint());

@@ -353,7 +353,7 @@ class ProduceReactor final
   // Since when queries have confirmed nothing new; InfiniteFuture if the
   // last one did.
   absl::Time stalled_since_ = absl::InfiniteFuture();
-  // Per-message writes only: which of them gRPC may hold for the next.
+  // Which writes gRPC may hold for the next ones.
   WriteCoalescer coalescer_;
 };
 
