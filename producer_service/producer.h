@@ -72,10 +72,11 @@ struct ProducerOptions {
   int64_t max_unconfirmed = 65536;
   // Messages per ConsumeBatches write; 1 uses the per-message Consume RPC.
   int64_t batch_size = 1;
-  // A batch is sent once its first message has waited this long, even if
-  // not full, so a slow producer keeps a low latency. With batch_size 1,
-  // messages due within it of each other share a write; 0 sends each
-  // message on its own.
+  // The longest a message waits in the producer for others to share its
+  // write: a batch is sent once its first message has waited this long,
+  // even if not full, so a slow producer keeps a low latency, and with
+  // batch_size 1 messages due within it of each other share a write. 0
+  // writes each message on its own.
   absl::Duration batch_delay = absl::Microseconds(250);
   // Concurrent streams; with more than one, stream i uses the producer id
   // "<producer_id>-<i>" and sends `count` messages.
