@@ -529,20 +529,21 @@ template <typename Request>
 void ProduceReactor<Request>::Write(absl::string_view request, absl::Time now) {
   // gRPC holds a write with the buffer hint until a later one without it,
   // to coalesce writes into few frames and syscalls; WriteCoalescer bounds
-  // how long. It needs when the next write is due: at once for a resend or
-  // for messages already due; a single message's successor when it is due;
-  // never while nothing more may be produced (a confirmation may wait for
-  // what this write carries). A batch not yet full is left unknown: it is
-  // sent when full or when the batch delay has passed, whichever is first.
+  // how long. It needs when the next write is due: now for a resend or a
+  // full batch already due; a single message's successor when it is due,
+  // in the past if it is late; never while nothing more may be produced
+  // (a confirmation may wait for what this write carries). A batch not yet
+  // full is left unknown: it is sent when full or when the batch delay has
+  // passed, whichever is first.
   absl::Time next_due = absl::InfiniteFuture();
   if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
     if (production_->HasUnsentBatch() ||
         production_->DueCount(now) >= batch_size_) {
-      next_due = absl::InfinitePast();
+      next_due = now;
     }
   } else {
-    if (!production_->NextIsNew() || production_->DueCount(now) > 0) {
-      next_due = absl::InfinitePast();
+    if (!production_->NextIsNew()) {
+      next_due = now;
     } else if (production_->CanProduce()) {
       next_due = production_->NextDue();
     }

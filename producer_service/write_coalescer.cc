@@ -6,8 +6,7 @@ namespace messaging {
 
 bool WriteCoalescer::Hold(absl::Time now, absl::Time next_due) {
   if (held_since_ == absl::InfiniteFuture()) held_since_ = now;
-  const absl::Time send_by = held_since_ + max_delay_;
-  const bool hold = now < send_by && next_due < send_by;
+  const bool hold = next_due < held_since_ + max_delay_;
   if (!hold) held_since_ = absl::InfiniteFuture();
   return hold;
 }

@@ -7,6 +7,9 @@
 // CPU per message that way. A write is held while the next one is due
 // before the first held write has waited `max_delay`; the writer then
 // sleeps until that deadline and makes the writes due meanwhile together.
+// So a write waits past the deadline only while the writes after it were
+// due before it: a paced writer catching up on a backlog, whose writes
+// gRPC then sends as its 64 KiB buffer fills.
 //
 // Usage:
 //   WriteCoalescer coalescer(absl::Microseconds(250));
@@ -28,9 +31,9 @@ class WriteCoalescer {
   explicit WriteCoalescer(absl::Duration max_delay) : max_delay_(max_delay) {}
 
   // Whether the write made at `now` may be held, given that the write after
-  // it is due at `next_due`: InfinitePast when it follows at once,
-  // InfiniteFuture when none follows without waiting for something else.
-  // False sends it and every write held before it.
+  // it is due at `next_due`: `now` when it follows at once, its scheduled
+  // time if it is late, InfiniteFuture when none follows without waiting
+  // for something else. False sends it and every write held before it.
   bool Hold(absl::Time now, absl::Time next_due);
 
   // When to make a write due at `due`: then, or, while writes are held,
