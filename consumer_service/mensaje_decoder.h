@@ -15,8 +15,8 @@
 //   if (DecodeMensajeBatch(bytes, &views, &parsed) == Decoded::kMalformed) {
 //     /* not a MensajeBatch: end the stream */
 //   }
-//   for (const MensajeView& message : views) ...  // while bytes and parsed
-//   live
+//   // The views are valid while `bytes` and `parsed` are, unchanged.
+//   for (const MensajeView& message : views) ...
 #ifndef CONSUMER_SERVICE_MENSAJE_DECODER_H_
 #define CONSUMER_SERVICE_MENSAJE_DECODER_H_
 

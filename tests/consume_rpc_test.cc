@@ -157,8 +157,8 @@ TEST(ConsumeRpcTest, BatchWithABadMessageKeepsTheOnesBeforeIt) {
 }
 
 TEST(ConsumeRpcTest, BatchesOfChangingSizesKeepNothingFromTheLastRead) {
-  // The consumer decodes every read into a message it keeps (per thread);
-  // a read must not see fields or messages of the one before.
+  // The consumer decodes every read into views it keeps (per thread); a
+  // read must not see fields or messages of the one before.
   TestConsumer consumer = TestConsumer::Start();
   ConsumerStubs stubs(consumer.NewChannel());
   grpc::ClientContext context;
