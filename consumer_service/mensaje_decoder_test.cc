@@ -101,6 +101,35 @@ TEST(MensajeDecoderTest, DecodesWhatProducersSendInPlace) {
   EXPECT_EQ(kept.views[0].sequence, 7u);
 }
 
+// Producers write the fields in number order; any order is as valid, and
+// is decoded in place too. Each field of ProducerMessage(5), in turn moved
+// to the end.
+TEST(MensajeDecoderTest, DecodesFieldsInAnyOrderInPlace) {
+  const std::vector<std::string> fields = {
+      LengthDelimited(0x0A, "producer-1"),
+      "\x10" + Varint(5),
+      LengthDelimited(0x1A, "Mensaje 5"),
+      LengthDelimited(0x22, std::string(64, 'x')),
+      LengthDelimited(
+          0x2A, "\x08" + Varint(1'800'000'000) + "\x10" + Varint(123'456'789)),
+  };
+  for (size_t last = 0; last < fields.size(); ++last) {
+    std::string message;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i != last) message += fields[i];
+    }
+    message += fields[last];
+    Kept kept;
+    EXPECT_EQ(ExpectSameAsGeneratedParser<v1::Mensaje>(message, &kept),
+              Decoded::kInPlace)
+        << absl::CEscape(message);
+    EXPECT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
+                  Batch({message, message}), &kept),
+              Decoded::kInPlace)
+        << absl::CEscape(message);
+  }
+}
+
 TEST(MensajeDecoderTest, KeptViewsHoldNothingOfTheLastRead) {
   Kept kept;
   v1::MensajeBatch full;
