@@ -161,6 +161,30 @@ while :; do sleep 0.05; done""")
                       done.stderr)
 
 
+class FloorBenchmarkTest(unittest.TestCase):
+
+    def test_measures_every_pair_of_apis(self):
+        done = subprocess.run(
+            [runfile("benchmarks/grpc_floor_benchmark"), "--messages=2000",
+             "--repetitions=1"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=120, check=False)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        rows = [line.split("|")[1:-1] for line in done.stdout.splitlines()
+                if line.startswith("| callback") or line.startswith("| async")]
+        self.assertEqual(len(rows), 4, done.stdout)
+        for row in rows:
+            self.assertGreater(float(row[2]), 0, row)
+
+    def test_refuses_bad_flags(self):
+        done = subprocess.run(
+            [runfile("benchmarks/grpc_floor_benchmark"), "--messages=0"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=60, check=False)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("--messages", done.stderr)
+
+
 class ParseDurationTest(unittest.TestCase):
 
     def test_abseil_durations(self):
