@@ -163,26 +163,27 @@ while :; do sleep 0.05; done""")
 
 class FloorBenchmarkTest(unittest.TestCase):
 
-    def test_measures_every_pair_of_apis(self):
-        done = subprocess.run(
-            [runfile("benchmarks/grpc_floor_benchmark"), "--messages=2000",
-             "--repetitions=1"],
+    def run_floor(self, *flags):
+        return subprocess.run(
+            [runfile("benchmarks/grpc_floor_benchmark"), *flags],
             stdin=subprocess.DEVNULL, capture_output=True, text=True,
             timeout=120, check=False)
+
+    def test_measures_every_pair_of_apis_at_every_stream_count(self):
+        done = self.run_floor("--messages=2000", "--repetitions=1",
+                              "--streams=1,3")
         self.assertEqual(done.returncode, 0, done.stderr)
         rows = [line.split("|")[1:-1] for line in done.stdout.splitlines()
-                if line.startswith("| callback") or line.startswith("| async")]
-        self.assertEqual(len(rows), 4, done.stdout)
+                if line[:3] in ("| 1", "| 3")]
+        self.assertEqual(len(rows), 8, done.stdout)
         for row in rows:
-            self.assertGreater(float(row[2]), 0, row)
+            self.assertGreater(float(row[3]), 0, row)
 
     def test_refuses_bad_flags(self):
-        done = subprocess.run(
-            [runfile("benchmarks/grpc_floor_benchmark"), "--messages=0"],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-            timeout=60, check=False)
-        self.assertEqual(done.returncode, 2)
-        self.assertIn("--messages", done.stderr)
+        for flag in ("--messages=0", "--streams=0", "--streams=many"):
+            done = self.run_floor(flag)
+            self.assertEqual(done.returncode, 2, flag)
+            self.assertIn("--streams a list of counts", done.stderr)
 
 
 class ParseDurationTest(unittest.TestCase):

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
@@ -24,10 +25,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -38,6 +41,10 @@
 ABSL_FLAG(int64_t, messages, 1'000'000, "Messages per run.");
 ABSL_FLAG(int, repetitions, 3, "Runs of each pair; medians are printed.");
 ABSL_FLAG(int64_t, payload_bytes, 64, "Payload of each message.");
+ABSL_FLAG(std::vector<std::string>, streams,
+          std::vector<std::string>({"1", "1000"}),
+          "Concurrent streams on the client's one channel, a comma-separated "
+          "list; each count is a row per pair of APIs.");
 ABSL_FLAG(int, flush_every, 256,
           "The client sends every this many messages and gives gRPC the "
           "buffer hint on the others, as the producer coalesces writes.");
@@ -48,11 +55,13 @@ namespace {
 enum class ServerApi { kCallback, kAsync };
 enum class ClientApi { kCallback, kSync };
 
-// Counts the reads of one stream, answers with the count, and returns.
+// Counts the reads of each Consume stream and answers with the count, until
+// `streams` streams have ended.
 class FloorServer {
  public:
-  // Serves until one Consume stream has ended; `on_listening` gets the port.
-  static void Run(ServerApi api, const std::function<void(int)>& on_listening) {
+  // `on_listening` gets the port once the server is up.
+  static void Run(ServerApi api, int streams,
+                  const std::function<void(int)>& on_listening) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
@@ -62,7 +71,7 @@ class FloorServer {
       builder.RegisterService(&service);
       std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
       on_listening(port);
-      service.WaitForOneStream();
+      service.AwaitStreams(streams);
       server->Shutdown();
     } else {
       v1::ConsumerService::AsyncService service;
@@ -71,12 +80,13 @@ class FloorServer {
           builder.AddCompletionQueue();
       std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
       on_listening(port);
-      ServeOneAsyncStream(&service, queue.get());
+      ServeAsync(&service, queue.get(), streams);
       server->Shutdown();
       queue->Shutdown();
       void* tag;
       bool ok;
       while (queue->Next(&tag, &ok)) {
+        static_cast<AsyncCall*>(tag)->Proceed(false);
       }
     }
   }
@@ -89,9 +99,9 @@ class FloorServer {
       return new Counter(this, summary);
     }
 
-    void WaitForOneStream() {
+    void AwaitStreams(int streams) {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return finished_; });
+      done_.wait(lock, [&] { return finished_ >= streams; });
     }
 
    private:
@@ -114,7 +124,7 @@ class FloorServer {
         CallbackService* service = service_;
         delete this;
         std::lock_guard<std::mutex> lock(service->mutex_);
-        service->finished_ = true;
+        ++service->finished_;
         service->done_.notify_one();
       }
 
@@ -127,110 +137,82 @@ class FloorServer {
 
     std::mutex mutex_;
     std::condition_variable done_;
-    bool finished_ = false;
+    int finished_ = 0;
   };
 
-  // One thread drives the stream from its completion queue: each read
-  // completes on the thread that polls, with no hand-off between threads.
-  static void ServeOneAsyncStream(v1::ConsumerService::AsyncService* service,
-                                  grpc::ServerCompletionQueue* queue) {
-    grpc::ServerContext context;
-    grpc::ServerAsyncReader<v1::ConsumeSummary, v1::Mensaje> reader(&context);
-    service->RequestConsume(&context, &reader, queue, queue, nullptr);
-    void* tag;
-    bool ok;
-    if (!queue->Next(&tag, &ok) || !ok) return;
-    v1::Mensaje message;
-    uint64_t received = 0;
-    for (reader.Read(&message, nullptr); queue->Next(&tag, &ok) && ok;
-         reader.Read(&message, nullptr)) {
-      ++received;
-    }
-    v1::ConsumeSummary summary;
-    summary.set_messages_received(received);
-    reader.Finish(summary, grpc::Status::OK, nullptr);
-    queue->Next(&tag, &ok);
-  }
-};
-
-// Writes --messages messages of one producer, each with its own sequence,
-// text and time as the producer's, into one Consume stream.
-class FloorClient {
- public:
-  FloorClient(int port, int64_t messages, int64_t payload_bytes,
-              int flush_every)
-      : stub_(v1::ConsumerService::NewStub(
-            grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                grpc::InsecureChannelCredentials()))),
-        messages_(messages),
-        flush_every_(flush_every) {
-    message_.set_producer_id("floor-1");
-    message_.set_payload(std::string(payload_bytes, 'x'));
-  }
-
-  // Returns the messages the server counted.
-  uint64_t Run(ClientApi api) {
-    grpc::ClientContext context;
-    v1::ConsumeSummary summary;
-    if (api == ClientApi::kSync) {
-      std::unique_ptr<grpc::ClientWriter<v1::Mensaje>> writer =
-          stub_->Consume(&context, &summary);
-      for (int64_t i = 0; i < messages_ && writer->Write(Next(i), Options(i));
-           ++i) {
-      }
-      writer->WritesDone();
-      if (!writer->Finish().ok()) return 0;
-    } else {
-      Writer writer(this, &context, &summary);
-      if (!writer.Await().ok()) return 0;
-    }
-    return summary.messages_received();
-  }
-
- private:
-  class Writer : public grpc::ClientWriteReactor<v1::Mensaje> {
+  // One stream on the completion queue, its own tag. Each read completes
+  // on the thread that polls the queue, with no hand-off between threads.
+  class AsyncCall {
    public:
-    Writer(FloorClient* client, grpc::ClientContext* context,
-           v1::ConsumeSummary* summary)
-        : client_(client) {
-      client_->stub_->async()->Consume(context, summary, this);
-      WriteOrClose();
-      StartCall();
+    AsyncCall(v1::ConsumerService::AsyncService* service,
+              grpc::ServerCompletionQueue* queue, int* finished)
+        : finished_(finished) {
+      service->RequestConsume(&context_, &reader_, queue, queue, this);
     }
-    void OnWriteDone(bool ok) override {
-      if (ok) WriteOrClose();
-    }
-    void OnDone(const grpc::Status& status) override {
-      std::lock_guard<std::mutex> lock(mutex_);
-      status_ = status;
-      done_ = true;
-      finished_.notify_one();
-    }
-    grpc::Status Await() {
-      std::unique_lock<std::mutex> lock(mutex_);
-      finished_.wait(lock, [this] { return done_; });
-      return status_;
+
+    // Takes the call's next step once its last operation completed; true
+    // if it was the arrival of a new stream.
+    bool Proceed(bool ok) {
+      switch (state_) {
+        case State::kRequested:
+          if (!ok) break;
+          state_ = State::kReading;
+          reader_.Read(&message_, this);
+          return true;
+        case State::kReading:
+          if (ok) {
+            ++received_;
+            reader_.Read(&message_, this);
+            return false;
+          }
+          state_ = State::kFinishing;
+          summary_.set_messages_received(received_);
+          reader_.Finish(summary_, grpc::Status::OK, this);
+          return false;
+        case State::kFinishing:
+          ++*finished_;
+          break;
+      }
+      delete this;
+      return false;
     }
 
    private:
-    void WriteOrClose() {
-      if (written_ == client_->messages_) {
-        StartWritesDone();
-        return;
-      }
-      // OnWriteDone may run on another thread as soon as StartWrite is
-      // called: count the write first.
-      const int64_t sequence = written_++;
-      StartWrite(&client_->Next(sequence), client_->Options(sequence));
-    }
-
-    FloorClient* const client_;
-    int64_t written_ = 0;
-    std::mutex mutex_;
-    std::condition_variable finished_;
-    grpc::Status status_;
-    bool done_ = false;
+    enum class State { kRequested, kReading, kFinishing };
+    int* const finished_;
+    grpc::ServerContext context_;
+    grpc::ServerAsyncReader<v1::ConsumeSummary, v1::Mensaje> reader_{&context_};
+    v1::Mensaje message_;
+    v1::ConsumeSummary summary_;
+    uint64_t received_ = 0;
+    State state_ = State::kRequested;
   };
+
+  static void ServeAsync(v1::ConsumerService::AsyncService* service,
+                         grpc::ServerCompletionQueue* queue, int streams) {
+    int finished = 0;
+    int requested = 1;
+    new AsyncCall(service, queue, &finished);
+    void* tag;
+    bool ok;
+    while (finished < streams && queue->Next(&tag, &ok)) {
+      if (static_cast<AsyncCall*>(tag)->Proceed(ok) && requested < streams) {
+        new AsyncCall(service, queue, &finished);
+        ++requested;
+      }
+    }
+  }
+};
+
+// One producer's messages, each with its own sequence, text and time as
+// the producer's, written with the buffer hint but every --flush_every.
+class MessageSource {
+ public:
+  MessageSource(int64_t payload_bytes, int flush_every)
+      : flush_every_(flush_every) {
+    message_.set_producer_id("floor");
+    message_.set_payload(std::string(payload_bytes, 'x'));
+  }
 
   const v1::Mensaje& Next(int64_t sequence) {
     message_.set_sequence(sequence);
@@ -246,11 +228,112 @@ class FloorClient {
     return options;
   }
 
-  std::unique_ptr<v1::ConsumerService::Stub> stub_;
-  const int64_t messages_;
+ private:
   const int flush_every_;
   v1::Mensaje message_;
 };
+
+// Writes `messages` messages into one Consume stream from its own thread.
+uint64_t WriteSync(v1::ConsumerService::Stub* stub, int64_t messages,
+                   MessageSource* source) {
+  grpc::ClientContext context;
+  v1::ConsumeSummary summary;
+  std::unique_ptr<grpc::ClientWriter<v1::Mensaje>> writer =
+      stub->Consume(&context, &summary);
+  for (int64_t i = 0;
+       i < messages && writer->Write(source->Next(i), source->Options(i));
+       ++i) {
+  }
+  writer->WritesDone();
+  return writer->Finish().ok() ? summary.messages_received() : 0;
+}
+
+// Writes `messages` messages into one Consume stream from gRPC's threads.
+class CallbackWriter : public grpc::ClientWriteReactor<v1::Mensaje> {
+ public:
+  CallbackWriter(v1::ConsumerService::Stub* stub, int64_t messages,
+                 MessageSource* source)
+      : messages_(messages), source_(source) {
+    stub->async()->Consume(&context_, &summary_, this);
+    WriteOrClose();
+    StartCall();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (ok) WriteOrClose();
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    received_ = status.ok() ? summary_.messages_received() : 0;
+    done_ = true;
+    finished_.notify_one();
+  }
+
+  // The messages the server counted, once the stream has ended.
+  uint64_t Await() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [this] { return done_; });
+    return received_;
+  }
+
+ private:
+  void WriteOrClose() {
+    if (written_ == messages_) {
+      StartWritesDone();
+      return;
+    }
+    // OnWriteDone may run on another thread as soon as StartWrite is
+    // called: count the write first.
+    const int64_t sequence = written_++;
+    StartWrite(&source_->Next(sequence), source_->Options(sequence));
+  }
+
+  const int64_t messages_;
+  MessageSource* const source_;
+  grpc::ClientContext context_;
+  v1::ConsumeSummary summary_;
+  int64_t written_ = 0;
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  uint64_t received_ = 0;
+  bool done_ = false;
+};
+
+// Sends `messages` in all over `streams` streams of one channel, as the
+// producer's streams share its channel; returns the messages counted.
+uint64_t RunClient(ClientApi api, int port, int streams, int64_t messages) {
+  std::unique_ptr<v1::ConsumerService::Stub> stub =
+      v1::ConsumerService::NewStub(
+          grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                              grpc::InsecureChannelCredentials()));
+  std::vector<std::unique_ptr<MessageSource>> sources;
+  for (int i = 0; i < streams; ++i) {
+    sources.push_back(std::make_unique<MessageSource>(
+        absl::GetFlag(FLAGS_payload_bytes), absl::GetFlag(FLAGS_flush_every)));
+  }
+  const auto share = [&](int stream) {
+    return messages / streams + (stream < messages % streams ? 1 : 0);
+  };
+  std::atomic<uint64_t> received{0};
+  if (api == ClientApi::kSync) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < streams; ++i) {
+      threads.emplace_back([&, i] {
+        received += WriteSync(stub.get(), share(i), sources[i].get());
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  } else {
+    std::vector<std::unique_ptr<CallbackWriter>> writers;
+    for (int i = 0; i < streams; ++i) {
+      writers.push_back(std::make_unique<CallbackWriter>(stub.get(), share(i),
+                                                         sources[i].get()));
+    }
+    for (auto& writer : writers) received += writer->Await();
+  }
+  return received;
+}
 
 double CpuSeconds(const rusage& usage) {
   return absl::ToDoubleSeconds(absl::DurationFromTimeval(usage.ru_utime) +
@@ -278,12 +361,13 @@ bool WaitFor(pid_t pid, rusage* usage) {
 }
 
 // One run of the pair; nullopt, with a line on stderr, if it failed.
-std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api) {
+std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api,
+                           int streams) {
   const int64_t messages = absl::GetFlag(FLAGS_messages);
   int port_pipe[2], result_pipe[2];
   if (pipe(port_pipe) != 0 || pipe(result_pipe) != 0) return std::nullopt;
   const pid_t server = Spawn([&] {
-    FloorServer::Run(server_api, [&](int port) {
+    FloorServer::Run(server_api, streams, [&](int port) {
       (void)!write(port_pipe[1], &port, sizeof(port));
     });
     return 0;
@@ -295,16 +379,15 @@ std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api) {
   close(port_pipe[0]);
   const pid_t client = Spawn([&] {
     if (!listening) return 1;
-    FloorClient floor_client(port, messages, absl::GetFlag(FLAGS_payload_bytes),
-                             absl::GetFlag(FLAGS_flush_every));
     const absl::Time start = absl::Now();
-    const uint64_t received = floor_client.Run(client_api);
+    const uint64_t received = RunClient(client_api, port, streams, messages);
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     if (received != static_cast<uint64_t>(messages)) {
-      std::fprintf(
-          stderr,
-          "grpc_floor_benchmark: the server counted %lu of %ld messages\n",
-          static_cast<unsigned long>(received), static_cast<long>(messages));
+      std::fprintf(stderr,
+                   "grpc_floor_benchmark: the server counted %lu of %ld "
+                   "messages\n",
+                   static_cast<unsigned long>(received),
+                   static_cast<long>(messages));
       return 1;
     }
     (void)!write(result_pipe[1], &seconds, sizeof(seconds));
@@ -339,17 +422,29 @@ double Median(std::vector<double> values) {
 int RunFloorBenchmark() {
   const int64_t messages = absl::GetFlag(FLAGS_messages);
   const int repetitions = absl::GetFlag(FLAGS_repetitions);
-  if (messages < 1 || repetitions < 1 || absl::GetFlag(FLAGS_flush_every) < 1 ||
+  std::vector<int> stream_counts;
+  for (const std::string& text : absl::GetFlag(FLAGS_streams)) {
+    int streams;
+    if (!absl::SimpleAtoi(text, &streams) || streams < 1 ||
+        streams > messages) {
+      stream_counts.clear();
+      break;
+    }
+    stream_counts.push_back(streams);
+  }
+  if (messages < 1 || repetitions < 1 || stream_counts.empty() ||
+      absl::GetFlag(FLAGS_flush_every) < 1 ||
       absl::GetFlag(FLAGS_payload_bytes) < 0) {
     std::fprintf(stderr,
                  "grpc_floor_benchmark: --messages, --repetitions and "
-                 "--flush_every must be >= 1, --payload_bytes >= 0\n");
+                 "--flush_every must be >= 1, --payload_bytes >= 0, and "
+                 "--streams a list of counts from 1 to --messages\n");
     return 2;
   }
   std::printf(
       "%ld messages of %ld bytes per run, median of %d runs\n\n"
-      "| server API | client API | msgs/s | server CPU us/msg | client CPU "
-      "us/msg |\n|---|---|---:|---:|---:|\n",
+      "| streams | server API | client API | msgs/s | server CPU us/msg | "
+      "client CPU us/msg |\n|---:|---|---|---:|---:|---:|\n",
       static_cast<long>(messages),
       static_cast<long>(absl::GetFlag(FLAGS_payload_bytes)), repetitions);
   const struct {
@@ -363,21 +458,23 @@ int RunFloorBenchmark() {
       {ServerApi::kAsync, ClientApi::kCallback, "async", "callback"},
       {ServerApi::kAsync, ClientApi::kSync, "async", "sync"},
   };
-  for (const auto& pair : pairs) {
-    std::vector<double> rates, server_cpu, client_cpu;
-    for (int i = 0; i < repetitions; ++i) {
-      std::optional<Run> run = RunPair(pair.server, pair.client);
-      if (!run) return 1;
-      rates.push_back(run->messages_per_second);
-      server_cpu.push_back(run->server_cpu_seconds);
-      client_cpu.push_back(run->client_cpu_seconds);
+  for (const int streams : stream_counts) {
+    for (const auto& pair : pairs) {
+      std::vector<double> rates, server_cpu, client_cpu;
+      for (int i = 0; i < repetitions; ++i) {
+        std::optional<Run> run = RunPair(pair.server, pair.client, streams);
+        if (!run) return 1;
+        rates.push_back(run->messages_per_second);
+        server_cpu.push_back(run->server_cpu_seconds);
+        client_cpu.push_back(run->client_cpu_seconds);
+      }
+      const double per_message = 1e6 / messages;
+      std::printf("| %d | %s | %s | %.0f | %.2f | %.2f |\n", streams,
+                  pair.server_name, pair.client_name, Median(rates),
+                  Median(server_cpu) * per_message,
+                  Median(client_cpu) * per_message);
+      std::fflush(stdout);
     }
-    const double per_message = 1e6 / messages;
-    std::printf("| %s | %s | %.0f | %.2f | %.2f |\n", pair.server_name,
-                pair.client_name, Median(rates),
-                Median(server_cpu) * per_message,
-                Median(client_cpu) * per_message);
-    std::fflush(stdout);
   }
   return 0;
 }
