@@ -70,6 +70,17 @@ TEST(ConsumeStreamTest, RejectsProducerIdChangeAndKeepsTheFirst) {
   EXPECT_EQ(stream.producer_id(), "p1");
 }
 
+TEST(ConsumeStreamTest, ComparesTheWholeProducerId) {
+  for (const char* other : {"p10", "p", "P1", "q1"}) {
+    ConsumeStream stream;
+    ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 0))).ok());
+    ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 1))).ok());
+    EXPECT_EQ(stream.Check(ViewedMensaje(Message(other, 2))).code(),
+              absl::StatusCode::kInvalidArgument)
+        << other;
+  }
+}
+
 TEST(ConsumeStreamTest, CountedBytesIsTextPlusPayload) {
   v1::Mensaje message = Message("producer", 0);
   message.set_payload("abc");
