@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_logs.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 
@@ -35,6 +36,7 @@ int RunServiceMain(absl::string_view program, const absl::Status& flags_valid,
   mallopt(M_TRIM_THRESHOLD, kHeapTrimThresholdBytes);
   mallopt(M_MMAP_THRESHOLD, kHeapTrimThresholdBytes);
   BlockTerminationSignals();
+  RouteGrpcLogs();
   if (absl::Status done = run(); !done.ok()) {
     LogError(done.message());
     return kExitFailed;

@@ -20,8 +20,8 @@ inline constexpr int kExitBadFlags = 2;
 
 // With `flags_valid` not OK: prints "<program>: <message>" and returns
 // kExitBadFlags before anything starts. Otherwise blocks SIGINT/SIGTERM
-// (before any thread exists) and calls `run`: kExitOk, or one error line
-// and kExitFailed.
+// (before any thread exists), routes gRPC's log lines into the services'
+// log, and calls `run`: kExitOk, or one error line and kExitFailed.
 int RunServiceMain(absl::string_view program, const absl::Status& flags_valid,
                    absl::FunctionRef<absl::Status()> run);
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "common/grpc_logs.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "google/protobuf/util/time_util.h"
@@ -119,12 +120,19 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
       GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
   builder.RegisterService(consumer->service_.get());
-  consumer->server_ = builder.BuildAndStart();
-  if (consumer->server_ == nullptr || consumer->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.address,
-                     ": the address is invalid or the port is in use "
-                     "(choose another with --address)"));
+  {
+    // gRPC logs a failed bind as a page of its internals; the error below
+    // says it in one line, with the system's reason where it gave one.
+    GrpcLogCapture grpc_log;
+    consumer->server_ = builder.BuildAndStart();
+    if (consumer->server_ == nullptr || consumer->port_ == 0) {
+      std::string reason = OsErrorIn(grpc_log.Take());
+      if (reason.empty())
+        reason = "the address is invalid or the port is in use";
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.address, ": ", reason,
+                       " (choose another with --address)"));
+    }
   }
   grpc::HealthCheckServiceInterface* health =
       consumer->server_->GetHealthCheckService();

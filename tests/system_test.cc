@@ -174,7 +174,10 @@ TEST(SystemTest, SecondConsumerOnATakenPortExitsWithOneLine) {
   Subprocess second =
       Subprocess::Start({Consumer(), "--address=" + first.target()});
   EXPECT_EQ(second.WaitOrKill(absl::Seconds(30)), 1);
-  EXPECT_THAT(second.Stderr(), HasSubstr("cannot listen on " + first.target()));
+  EXPECT_THAT(second.Stderr(),
+              HasSubstr("cannot listen on " + first.target() +
+                        ": Address already in use (choose another"));
+  EXPECT_EQ(LineCount(second.Stderr()), 1) << second.Stderr();
 }
 
 TEST(SystemTest, SigtermStopsTheProducerAfterClosingItsStream) {

@@ -1,0 +1,101 @@
+#include "common/grpc_logs.h"
+
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/logging.h"
+#include "grpc/support/log.h"
+
+namespace messaging {
+namespace {
+
+struct GrpcLine {
+  gpr_log_severity severity;
+  std::string message;
+  // "grpc: <message> (<file>:<line>)", as written.
+  std::string text;
+};
+
+struct Capture {
+  absl::Mutex mutex;
+  bool active ABSL_GUARDED_BY(mutex) = false;
+  std::vector<GrpcLine> lines ABSL_GUARDED_BY(mutex);
+};
+
+Capture& capture() {
+  static Capture* const capture = new Capture;
+  return *capture;
+}
+
+void Write(const GrpcLine& line) {
+  if (line.severity == GPR_LOG_SEVERITY_ERROR) {
+    LogError(line.text);
+  } else {
+    LogInfo(line.text);
+  }
+}
+
+// Called by gRPC, on any of its threads.
+void ForwardGrpcLog(gpr_log_func_args* args) {
+  const absl::string_view file(args->file);
+  GrpcLine line{args->severity, args->message,
+                absl::StrCat("grpc: ", args->message, " (",
+                             file.substr(file.find_last_of('/') + 1), ":",
+                             args->line, ")")};
+  {
+    absl::MutexLock lock(&capture().mutex);
+    if (capture().active) {
+      capture().lines.push_back(std::move(line));
+      return;
+    }
+  }
+  Write(line);
+}
+
+}  // namespace
+
+void RouteGrpcLogs() { gpr_set_log_function(ForwardGrpcLog); }
+
+GrpcLogCapture::GrpcLogCapture() {
+  RouteGrpcLogs();
+  absl::MutexLock lock(&capture().mutex);
+  capture().active = true;
+}
+
+GrpcLogCapture::~GrpcLogCapture() {
+  std::vector<GrpcLine> untaken;
+  {
+    absl::MutexLock lock(&capture().mutex);
+    capture().active = false;
+    untaken.swap(capture().lines);
+  }
+  for (const GrpcLine& line : untaken) Write(line);
+}
+
+std::vector<std::string> GrpcLogCapture::Take() {
+  std::vector<GrpcLine> taken;
+  {
+    absl::MutexLock lock(&capture().mutex);
+    taken.swap(capture().lines);
+  }
+  std::vector<std::string> messages;
+  for (GrpcLine& line : taken) messages.push_back(std::move(line.message));
+  return messages;
+}
+
+std::string OsErrorIn(const std::vector<std::string>& grpc_messages) {
+  constexpr absl::string_view kField = "os_error:\"";
+  for (const absl::string_view message : grpc_messages) {
+    const size_t start = message.find(kField);
+    if (start == absl::string_view::npos) continue;
+    const size_t begin = start + kField.size();
+    const size_t end = message.find('"', begin);
+    if (end == absl::string_view::npos) continue;
+    return std::string(message.substr(begin, end - begin));
+  }
+  return "";
+}
+
+}  // namespace messaging

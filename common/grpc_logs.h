@@ -1,0 +1,47 @@
+// gRPC's own log lines (gpr_log: errors, or more with GRPC_VERBOSITY) in the
+// services' log format, and a way to hold them back around a call whose
+// failure the caller reports better itself, in one line.
+//
+// Usage:
+//   RouteGrpcLogs();  // once, early in main (RunServiceMain does it)
+//
+//   GrpcLogCapture capture;
+//   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+//   if (server == nullptr) {
+//     return absl::UnavailableError(
+//         absl::StrCat("cannot listen: ", OsErrorIn(capture.Take())));
+//   }
+#ifndef COMMON_GRPC_LOGS_H_
+#define COMMON_GRPC_LOGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace messaging {
+
+// From now on gRPC's log lines go through LogError/LogWarning/LogInfo, as
+// "grpc: <message> (<file>:<line>)".
+void RouteGrpcLogs();
+
+// While one is alive, gRPC's log lines are kept in it instead of written;
+// those not taken are written when it ends. At most one at a time.
+class GrpcLogCapture {
+ public:
+  GrpcLogCapture();
+  ~GrpcLogCapture();
+  GrpcLogCapture(const GrpcLogCapture&) = delete;
+  GrpcLogCapture& operator=(const GrpcLogCapture&) = delete;
+
+  // The messages kept so far, which are then not written.
+  std::vector<std::string> Take();
+};
+
+// The operating system's reason in gRPC's error text (its os_error field,
+// e.g. "Address already in use"), or "" if there is none.
+std::string OsErrorIn(const std::vector<std::string>& grpc_messages);
+
+}  // namespace messaging
+
+#endif  // COMMON_GRPC_LOGS_H_
