@@ -484,7 +484,6 @@ ProduceReactor<Request>::ProduceReactor(ConsumerStubs* stubs,
       production_(production),
       batch_size_(
           static_cast<size_t>(std::max<int64_t>(1, options.batch_size))),
-      batch_delay_(options.batch_delay),
       confirmation_threshold_(static_cast<size_t>(
           std::max<int64_t>(1, options.max_unconfirmed / 4))),
       console_(console),
@@ -576,11 +575,12 @@ void ProduceReactor<Request>::WriteNextOrClose() {
       const absl::Time due = production_->NextDue();
       if (due > now) {
         // Send the open batch if its first message would wait past the
-        // batch delay; else sleep until the batch is full or must be sent.
+        // batch delay (the coalescer's bound too); else sleep until the batch is full or must be sent.
         // Messages made late carry their scheduled time (--rate), so the
         // sleep counts in their latency.
         const absl::Time send_by =
-            (open > 0 ? production_->open_batch_started() : due) + batch_delay_;
+            (open > 0 ? production_->open_batch_started() : due) +
+            coalescer_.max_delay();
         if (open > 0 && due >= send_by) break;
         ContinueAt(
             std::min(send_by, production_->DueAfter(batch_size_ - open)));

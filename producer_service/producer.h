@@ -338,7 +338,6 @@ class ProduceReactor final
   ConsumerStubs* const stubs_;
   Production* const production_;
   const size_t batch_size_;
-  const absl::Duration batch_delay_;
   const size_t confirmation_threshold_;
   std::ostream* const console_;
   // The query's callback fills query_ and then sets kAnswered; the

@@ -40,6 +40,9 @@ class WriteCoalescer {
   // when they must be sent.
   absl::Time ResumeAt(absl::Time due) const;
 
+  // The `max_delay` it was made with.
+  absl::Duration max_delay() const { return max_delay_; }
+
  private:
   const absl::Duration max_delay_;
   // When the first write held was made; InfiniteFuture when none is.
