@@ -207,12 +207,8 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
   // nothing per read; keeping it per thread rather than per stream costs
   // the same for thousands of streams as for a few. That is safe because a
   // read's messages are done with before OnReadDone returns.
-  struct Scratch {
-    std::vector<MensajeView> views;
-    ParsedMessages parsed;
-  };
-  static Scratch& ThreadScratch() {
-    thread_local Scratch scratch;
+  static DecodeScratch& ThreadScratch() {
+    thread_local DecodeScratch scratch;
     return scratch;
   }
 
@@ -224,7 +220,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
     read_.Clear();
     ++reads_;
     const absl::string_view bytes = AsStringView(slice);
-    Scratch& scratch = ThreadScratch();
+    DecodeScratch& scratch = ThreadScratch();
     Decoded decoded;
     if constexpr (std::is_same_v<Request, v1::MensajeBatch>) {
       decoded = DecodeMensajeBatch(bytes, &scratch.views, &scratch.parsed);
@@ -233,7 +229,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
       decoded = DecodeMensaje(bytes, &scratch.views[0], &scratch.parsed);
     }
     if (decoded == Decoded::kMalformed) {
-      scratch = Scratch();
+      scratch = DecodeScratch();
       return absl::InvalidArgumentError(
           absl::StrCat("message ", reads_, " of the stream is not a valid ",
                        Request::descriptor()->full_name(),
@@ -245,7 +241,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
     // messages, or one the generated parser took, frees what it needed.
     if (decoded == Decoded::kByGeneratedParser ||
         scratch.views.capacity() > kMaxKeptViews) {
-      scratch = Scratch();
+      scratch = DecodeScratch();
     }
     return taken;
   }

@@ -10,13 +10,13 @@
 // generated parser's.
 //
 // Usage:
-//   std::vector<MensajeView> views;  // kept from read to read
-//   ParsedMessages parsed;
-//   if (DecodeMensajeBatch(bytes, &views, &parsed) == Decoded::kMalformed) {
+//   DecodeScratch scratch;  // kept from read to read
+//   if (DecodeMensajeBatch(bytes, &scratch.views, &scratch.parsed) ==
+//       Decoded::kMalformed) {
 //     /* not a MensajeBatch: end the stream */
 //   }
-//   // The views are valid while `bytes` and `parsed` are, unchanged.
-//   for (const MensajeView& message : views) ...
+//   // The views are valid while `bytes` and `scratch` are, unchanged.
+//   for (const MensajeView& message : scratch.views) ...
 #ifndef CONSUMER_SERVICE_MENSAJE_DECODER_H_
 #define CONSUMER_SERVICE_MENSAJE_DECODER_H_
 
@@ -44,6 +44,13 @@ enum class Decoded {
 struct ParsedMessages {
   v1::MensajeBatch batch;
   std::vector<std::string> encodings;
+};
+
+// Where reads are decoded, kept from read to read: once it has grown to
+// the reads, decoding in place allocates nothing.
+struct DecodeScratch {
+  std::vector<MensajeView> views;
+  ParsedMessages parsed;
 };
 
 Decoded DecodeMensaje(absl::string_view bytes, MensajeView* view,

@@ -43,16 +43,11 @@ v1::Mensaje ProducerMessage(uint64_t sequence) {
   return message;
 }
 
-// Where a consumer thread decodes its reads, kept from read to read.
-struct Kept {
-  std::vector<MensajeView> views;
-  ParsedMessages parsed;
-};
-
 // Decodes `bytes` into `kept` and checks the outcome against the generated
 // parser's on a new message; returns how it was decoded.
 template <typename Message>
-Decoded ExpectSameAsGeneratedParser(const std::string& bytes, Kept* kept) {
+Decoded ExpectSameAsGeneratedParser(const std::string& bytes,
+                                    DecodeScratch* kept) {
   Message expected;
   const bool valid = expected.ParseFromString(bytes);
   Decoded decoded;
@@ -85,7 +80,7 @@ Decoded ExpectSameAsGeneratedParser(const std::string& bytes, Kept* kept) {
 TEST(MensajeDecoderTest, DecodesWhatProducersSendInPlace) {
   v1::MensajeBatch batch;
   for (uint64_t i = 0; i < 3; ++i) *batch.add_messages() = ProducerMessage(i);
-  Kept kept;
+  DecodeScratch kept;
   const std::string bytes = batch.SerializeAsString();
   EXPECT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(bytes, &kept),
             Decoded::kInPlace);
@@ -119,7 +114,7 @@ TEST(MensajeDecoderTest, DecodesFieldsInAnyOrderInPlace) {
       if (i != last) message += fields[i];
     }
     message += fields[last];
-    Kept kept;
+    DecodeScratch kept;
     EXPECT_EQ(ExpectSameAsGeneratedParser<v1::Mensaje>(message, &kept),
               Decoded::kInPlace)
         << absl::CEscape(message);
@@ -131,7 +126,7 @@ TEST(MensajeDecoderTest, DecodesFieldsInAnyOrderInPlace) {
 }
 
 TEST(MensajeDecoderTest, KeptViewsHoldNothingOfTheLastRead) {
-  Kept kept;
+  DecodeScratch kept;
   v1::MensajeBatch full;
   for (uint64_t i = 0; i < 4; ++i) *full.add_messages() = ProducerMessage(i);
   ASSERT_EQ(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
@@ -174,7 +169,7 @@ TEST(MensajeDecoderTest, LeavesWhatItDoesNotHandleToTheGeneratedParser) {
       "\x10\x81\x80\x80\x80\x80\x80\x80\x80\x80\x7f",
   };
   for (const std::string& bytes : others) {
-    Kept kept;
+    DecodeScratch kept;
     EXPECT_EQ(ExpectSameAsGeneratedParser<v1::Mensaje>(bytes, &kept),
               Decoded::kByGeneratedParser)
         << absl::CEscape(bytes);
@@ -195,7 +190,7 @@ TEST(MensajeDecoderTest, RefusesWhatIsNotAMensaje) {
       std::string("\x00\x01", 2),                  // field number 0
   };
   for (const std::string& bytes : malformed) {
-    Kept kept;
+    DecodeScratch kept;
     EXPECT_EQ(ExpectSameAsGeneratedParser<v1::Mensaje>(bytes, &kept),
               Decoded::kMalformed)
         << absl::CEscape(bytes);
@@ -267,7 +262,7 @@ class RandomEncodings {
 TEST(MensajeDecoderTest, RandomEncodingsDecodeAsTheGeneratedParserDoes) {
   RandomEncodings encodings(/*seed=*/20261127);
   int outcomes[3] = {0, 0, 0};
-  Kept kept;
+  DecodeScratch kept;
   for (int i = 0; i < 20000; ++i) {
     ++outcomes[static_cast<int>(ExpectSameAsGeneratedParser<v1::MensajeBatch>(
         encodings.MensajeBatch(), &kept))];

@@ -24,20 +24,14 @@
 namespace {
 
 using messaging::Decoded;
+using messaging::DecodeScratch;
 using messaging::MensajeView;
 using messaging::ViewsTheSameMessage;
 using messaging::v1::Mensaje;
 
-// Where a consumer thread decodes its reads, kept from input to input as
-// from read to read.
-struct Kept {
-  std::vector<MensajeView> views;
-  messaging::ParsedMessages parsed;
-};
-
 // Decodes `bytes` as a read of a ConsumeBatches stream, and traps unless
 // the outcome is the generated parser's.
-void CheckBatchDecoding(absl::string_view bytes, Kept* kept) {
+void CheckBatchDecoding(absl::string_view bytes, DecodeScratch* kept) {
   messaging::v1::MensajeBatch expected;
   const bool valid =
       expected.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
@@ -56,7 +50,7 @@ void CheckBatchDecoding(absl::string_view bytes, Kept* kept) {
 }
 
 // The same for a read of a Consume stream.
-void CheckMessageDecoding(absl::string_view bytes, Kept* kept) {
+void CheckMessageDecoding(absl::string_view bytes, DecodeScratch* kept) {
   Mensaje expected;
   const bool valid =
       expected.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
@@ -77,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view input(reinterpret_cast<const char*>(data), size);
 
   // The whole input as a read of either kind of stream.
-  static auto* const kept = new Kept;
+  static auto* const kept = new DecodeScratch;
   CheckBatchDecoding(input, kept);
   CheckMessageDecoding(input, kept);
   messaging::ConsumeStream stream;
