@@ -64,9 +64,13 @@ class Scenario:
     durable: bool = False
     # Paced at --paced_fraction of the peak rate instead of flat out.
     paced: bool = False
+    # Times the messages of its kind: long streams, for a run that measures
+    # streaming rather than the opening and closing of many streams.
+    message_factor: int = 1
 
     def messages(self, args):
-        return args.batched_messages if self.batched else args.messages
+        base = args.batched_messages if self.batched else args.messages
+        return base * self.message_factor
 
     def describe(self):
         return {
@@ -87,6 +91,8 @@ SCENARIOS = [
     Scenario("1x1KiB-batch", payload_bytes=1024, batched=True),
     Scenario("8x64B-batch", streams=8, batched=True),
     Scenario("1000x64B-batch", streams=1000, batched=True),
+    Scenario("1000x64B-batch-long", streams=1000, batched=True,
+             message_factor=5),
     Scenario("1x64B-durable", durable=True),
     Scenario("1x64B-batch-durable", batched=True, durable=True),
     Scenario("8x64B-durable", streams=8, durable=True),
