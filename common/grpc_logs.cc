@@ -20,7 +20,8 @@ struct GrpcLine {
 
 struct Capture {
   absl::Mutex mutex;
-  bool active ABSL_GUARDED_BY(mutex) = false;
+  // Captures alive.
+  int active ABSL_GUARDED_BY(mutex) = 0;
   std::vector<GrpcLine> lines ABSL_GUARDED_BY(mutex);
 };
 
@@ -46,7 +47,7 @@ void ForwardGrpcLog(gpr_log_func_args* args) {
                              args->line, ")")};
   {
     absl::MutexLock lock(&capture().mutex);
-    if (capture().active) {
+    if (capture().active > 0) {
       capture().lines.push_back(std::move(line));
       return;
     }
@@ -61,15 +62,14 @@ void RouteGrpcLogs() { gpr_set_log_function(ForwardGrpcLog); }
 GrpcLogCapture::GrpcLogCapture() {
   RouteGrpcLogs();
   absl::MutexLock lock(&capture().mutex);
-  capture().active = true;
+  ++capture().active;
 }
 
 GrpcLogCapture::~GrpcLogCapture() {
   std::vector<GrpcLine> untaken;
   {
     absl::MutexLock lock(&capture().mutex);
-    capture().active = false;
-    untaken.swap(capture().lines);
+    if (--capture().active == 0) untaken.swap(capture().lines);
   }
   for (const GrpcLine& line : untaken) Write(line);
 }

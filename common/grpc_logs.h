@@ -25,8 +25,9 @@ namespace messaging {
 // "grpc: <message> (<file>:<line>)".
 void RouteGrpcLogs();
 
-// While one is alive, gRPC's log lines are kept in it instead of written;
-// those not taken are written when it ends. At most one at a time.
+// While one is alive, gRPC's log lines are kept instead of written; those
+// not taken are written when the last one alive ends. Captures alive at
+// the same time share what is kept: the first Take() gets it.
 class GrpcLogCapture {
  public:
   GrpcLogCapture();
