@@ -1,5 +1,6 @@
 #include "common/grpc_logs.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,19 @@ TEST_F(GrpcLogsTest, LinesNotTakenAreWrittenWhenTheCaptureEnds) {
   const std::string written = testing::internal::GetCapturedStderr();
   EXPECT_THAT(written, HasSubstr("grpc: kept"));
   EXPECT_THAT(written, HasSubstr("grpc: after"));
+}
+
+TEST_F(GrpcLogsTest, OverlappingCapturesHoldLinesUntilTheLastEnds) {
+  testing::internal::CaptureStderr();
+  auto first = std::make_unique<GrpcLogCapture>();
+  {
+    GrpcLogCapture second;
+    gpr_log(GPR_ERROR, "held");
+    first.reset();
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    testing::internal::CaptureStderr();
+  }
+  EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("grpc: held"));
 }
 
 TEST(OsErrorInTest, FindsTheReasonInGrpcErrorText) {
