@@ -1,12 +1,12 @@
 // What gRPC itself costs per message on this machine: the floor under the
 // per-message rows of //benchmarks. A bare server that only counts the
-// Mensaje reads of one Consume stream, and a bare client that writes them
-// as fast as gRPC takes them, as two processes on loopback. No validation,
-// no accounting, no log: what is left is gRPC's per-message path, for each
-// of its server APIs (callback, async completion queue) with each of its
-// client APIs (callback, sync).
+// Mensaje reads of each Consume stream, and a bare client that writes them
+// as fast as gRPC takes them over --streams streams of one channel, as two
+// processes on loopback. No validation, no accounting, no log: what is left
+// is gRPC's per-message path, for each of its server APIs (callback, async
+// completion queue) with each of its client APIs (callback, sync).
 //
-//   bazel run -c opt //benchmarks:grpc_floor_benchmark -- --repetitions=3
+//   bazel run -c opt //benchmarks:grpc_floor_benchmark -- --streams=1,1000
 //
 // Prints messages/s and each process's CPU per message, medians of the
 // repetitions; exits 1 if a run loses messages or fails.
@@ -364,8 +364,8 @@ bool WaitFor(pid_t pid, rusage* usage) {
 std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api,
                            int streams) {
   const int64_t messages = absl::GetFlag(FLAGS_messages);
-  int port_pipe[2], result_pipe[2];
-  if (pipe(port_pipe) != 0 || pipe(result_pipe) != 0) return std::nullopt;
+  int port_pipe[2];
+  if (pipe(port_pipe) != 0) return std::nullopt;
   const pid_t server = Spawn([&] {
     FloorServer::Run(server_api, streams, [&](int port) {
       (void)!write(port_pipe[1], &port, sizeof(port));
@@ -377,6 +377,14 @@ std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api,
   const bool listening =
       read(port_pipe[0], &port, sizeof(port)) == sizeof(port) && port > 0;
   close(port_pipe[0]);
+  // Made after the server started, which so holds no end of it: the read
+  // below ends when the client writes or exits.
+  int result_pipe[2];
+  if (pipe(result_pipe) != 0) {
+    kill(server, SIGKILL);
+    waitpid(server, nullptr, 0);
+    return std::nullopt;
+  }
   const pid_t client = Spawn([&] {
     if (!listening) return 1;
     const absl::Time start = absl::Now();
