@@ -127,8 +127,9 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
     consumer->server_ = builder.BuildAndStart();
     if (consumer->server_ == nullptr || consumer->port_ == 0) {
       std::string reason = OsErrorIn(grpc_log.Take());
-      if (reason.empty())
+      if (reason.empty()) {
         reason = "the address is invalid or the port is in use";
+      }
       return absl::UnavailableError(
           absl::StrCat("cannot listen on ", options.address, ": ", reason,
                        " (choose another with --address)"));
