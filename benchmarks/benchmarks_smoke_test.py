@@ -75,6 +75,10 @@ class QuickRunTest(unittest.TestCase):
             self.assertIn(row, out)
         self.assertRegex(out, r"Ratio, messages/s of gRPC per-message single "
                          r"stream 64 B .*: \d+\.\d\dx")
+        self.assertRegex(out, r"gRPC alone \(grpc_floor_benchmark, one stream, "
+                         r"nothing on top\): callback server and client "
+                         r"[\d,]+ msgs/s, .*; 1x64B is \d+% of the callback "
+                         r"pair")
 
     def check_positive(self, name, keys):
         self.assertEqual(self.done.returncode, 0, self.done.stderr)
@@ -129,6 +133,15 @@ class FailureTest(unittest.TestCase):
         self.assertIn("fake producer: failing", done.stderr)
         self.assertIn("| 1x64B | 1 | 64 B | per-message | memory | FAILED |",
                       done.stdout)
+
+    def test_failing_floor_fails_the_run(self):
+        floor = write_script(self.tmp, "floor",
+                             'echo "fake floor: failing" >&2; exit 1')
+        done = run_harness("--quick", "--scenarios=1x64B",
+                           f"--floor_binary={floor}")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("fake floor: failing", done.stderr)
+        self.assertNotIn("gRPC alone", done.stdout)
 
     def test_consumer_flags_reach_the_consumer(self):
         done = run_harness("--quick", "--scenarios=1x64B",

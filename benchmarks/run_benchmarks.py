@@ -10,8 +10,9 @@ logs it on shutdown), CPU seconds and peak RSS of each process (wait4
 rusage) and the consumer's thread count (sampled from /proc). In the same
 run it measures the original demo, a multiprocessing.Queue producer and
 consumer in Python (python_queue_baseline.py), with the same number of
-messages of the same size, and prints the ratio. Each figure is the median
-over --repetitions runs.
+messages of the same size, and prints the ratio; and, with 1x64B, gRPC
+alone on one stream (grpc_floor_benchmark), the floor under the
+per-message rows. Each figure is the median over --repetitions runs.
 
     bazel run -c opt //benchmarks                      # the whole suite
     bazel run -c opt //benchmarks -- --quick           # smoke run, seconds
@@ -41,6 +42,7 @@ WORKSPACE = "grpc_producer_consumer"
 CONSUMER = "consumer_service/consumer_service"
 PRODUCER = "producer_service/producer_service"
 BASELINE = "benchmarks/python_queue_baseline.py"
+FLOOR = "benchmarks/grpc_floor_benchmark"
 
 DEFAULT_MESSAGES = 200_000
 QUICK_MESSAGES = 1_000
@@ -612,6 +614,7 @@ def parse_args(argv):
                         help="also write every run's measurements to FILE")
     parser.add_argument("--consumer_binary", help="default: from the runfiles")
     parser.add_argument("--producer_binary", help="default: from the runfiles")
+    parser.add_argument("--floor_binary", help="default: from the runfiles")
     args = parser.parse_args(argv)
     if args.repetitions is None:
         args.repetitions = 1 if args.quick else 3
@@ -665,6 +668,9 @@ def main(argv=None):
         run_all(harness, args, results)
     finally:
         harness.close()
+    floor = None
+    if any(s.name == REFERENCE for s in args.selected):
+        floor = run_floor(find_file(FLOOR, args.floor_binary), args, results)
 
     baseline_rates = {}
     for name, row in results.rows.items():
@@ -693,6 +699,16 @@ def main(argv=None):
                   f" msgs/s = {paced['achieved_fraction']:.0%} of the peak "
                   f"{paced['peak']:,.0f} msgs/s ({paced['peak_from']}); p99 "
                   f"{fmt(results.median(name, 'p99_ms'))} ms")
+    if (floor and reference in results.rows
+            and not results.rows[reference]["status"]):
+        grpc_rate = results.median(reference, "messages_per_second")
+        callback = floor[("callback", "callback")]
+        best = max(floor, key=floor.get)
+        print(f"gRPC alone (grpc_floor_benchmark, one stream, nothing on "
+              f"top): callback server and client {callback:,.0f} msgs/s, "
+              f"best of the API pairs {floor[best]:,.0f} ({best[0]} server, "
+              f"{best[1]} client); {reference} is {grpc_rate / callback:.0%} "
+              f"of the callback pair")
     if "1000x64B" in results.rows and not results.rows["1000x64B"]["status"]:
         print(f"Consumer threads at 1,000 streams (max sampled): "
               f"{int(results.median('1000x64B', 'consumer_threads'))}")
@@ -703,6 +719,9 @@ def main(argv=None):
                        "batched_messages": args.batched_messages,
                        "repetitions": args.repetitions,
                        "rows": results.rows,
+                       "grpc_floor": {f"{server}/{client}": rate
+                                      for (server, client), rate
+                                      in (floor or {}).items()},
                        "failures": results.failures}, out, indent=1,
                       default=str)
     if results.failures:
@@ -758,6 +777,35 @@ def run_all(harness, args, results):
     for s in args.selected:
         if s.paced and not results.rows[s.name]["status"]:
             run_paced(harness, args, results, s, attempt)
+
+
+def run_floor(binary, args, results):
+    """gRPC alone on one stream: {(server API, client API): msgs/s}.
+
+    grpc_floor_benchmark runs a bare server and client, as two processes,
+    for each pair of gRPC's APIs; None, with the failure recorded, if it
+    fails.
+    """
+    argv = [binary, f"--messages={args.messages}",
+            f"--repetitions={args.repetitions}", "--streams=1"]
+    progress("grpc_floor_benchmark: gRPC alone, one stream")
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True,
+                              timeout=args.run_timeout, check=False)
+    except subprocess.TimeoutExpired:
+        results.failures.append(f"{' '.join(argv)}: timed out")
+        return None
+    rates = {}
+    for line in done.stdout.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 6 and cells[0] == "1":
+            rates[(cells[1], cells[2])] = float(cells[3])
+    if done.returncode != 0 or ("callback", "callback") not in rates:
+        results.failures.append(
+            f"{' '.join(argv)}: exit {done.returncode}\n{done.stderr[-2000:]}")
+        return None
+    return rates
 
 
 def run_paced(harness, args, results, scenario, attempt):
