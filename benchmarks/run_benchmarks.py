@@ -317,6 +317,21 @@ def tail(path, lines=15):
         return ""
 
 
+def run_to_end(argv, timeout):
+    """Runs `argv` to its end and returns its stdout; RunFailed if it times
+    out or exits non-zero, with its stderr."""
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise RunFailed(f"{' '.join(argv)}\ntimed out") from None
+    if done.returncode != 0:
+        raise RunFailed(f"{' '.join(argv)}\nexited with {done.returncode}:"
+                        f"\n{done.stderr.strip()}")
+    return done.stdout
+
+
 class Harness:
     def __init__(self, args, consumer, producer, baseline, flags):
         self.args = args
@@ -470,20 +485,12 @@ class Harness:
     def run_baseline(self, payload_bytes, total_messages):
         argv = [sys.executable, self.baseline, f"--messages={total_messages}",
                 f"--payload_bytes={payload_bytes}"]
-        try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, timeout=self.args.run_timeout,
-                                  check=False)
-        except subprocess.TimeoutExpired:
-            raise RunFailed(f"{' '.join(argv)}\ntimed out") from None
         result = None
-        for line in done.stdout.splitlines():
+        for line in run_to_end(argv, self.args.run_timeout).splitlines():
             if line.startswith("{"):
                 result = json.loads(line)
-        if done.returncode != 0 or result is None:
-            raise RunFailed(f"{' '.join(argv)}\nexited with {done.returncode}:"
-                            f"\n{done.stderr.strip()}")
+        if result is None:
+            raise RunFailed(f"{' '.join(argv)}\nprinted no result")
         return {
             "messages": result["messages"],
             "streams": 1,
@@ -790,20 +797,18 @@ def run_floor(binary, args, results):
             f"--repetitions={args.repetitions}", "--streams=1"]
     progress("grpc_floor_benchmark: gRPC alone, one stream")
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True,
-                              timeout=args.run_timeout, check=False)
-    except subprocess.TimeoutExpired:
-        results.failures.append(f"{' '.join(argv)}: timed out")
+        stdout = run_to_end(argv, args.run_timeout)
+    except RunFailed as failure:
+        results.failures.append(f"grpc_floor_benchmark: {failure}")
         return None
     rates = {}
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         if len(cells) == 6 and cells[0] == "1":
             rates[(cells[1], cells[2])] = float(cells[3])
-    if done.returncode != 0 or ("callback", "callback") not in rates:
-        results.failures.append(
-            f"{' '.join(argv)}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    if ("callback", "callback") not in rates:
+        results.failures.append(f"grpc_floor_benchmark: {' '.join(argv)}\n"
+                                f"printed no callback row:\n{stdout}")
         return None
     return rates
 

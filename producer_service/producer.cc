@@ -575,9 +575,9 @@ void ProduceReactor<Request>::WriteNextOrClose() {
       const absl::Time due = production_->NextDue();
       if (due > now) {
         // Send the open batch if its first message would wait past the
-        // batch delay (the coalescer's bound too); else sleep until the batch is full or must be sent.
-        // Messages made late carry their scheduled time (--rate), so the
-        // sleep counts in their latency.
+        // batch delay (the coalescer's bound too); else sleep until the
+        // batch is full or must be sent. Messages made late carry their
+        // scheduled time (--rate), so the sleep counts in their latency.
         const absl::Time send_by =
             (open > 0 ? production_->open_batch_started() : due) +
             coalescer_.max_delay();
