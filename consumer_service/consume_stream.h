@@ -18,8 +18,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "consumer_service/mensaje_view.h"
 #include "protos/messaging/v1/messaging.pb.h"
+#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 

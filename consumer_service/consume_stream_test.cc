@@ -1,8 +1,8 @@
 #include "consumer_service/consume_stream.h"
 
 #include "absl/time/time.h"
-#include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
+#include "protos/messaging/v1/wire/viewed_mensaje.h"
 
 namespace messaging {
 namespace {

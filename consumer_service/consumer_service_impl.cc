@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/byte_buffers.h"
 #include "consumer_service/consume_stream.h"
-#include "consumer_service/mensaje_decoder.h"
+#include "protos/messaging/v1/wire/byte_buffers.h"
+#include "protos/messaging/v1/wire/mensaje_decoder.h"
 
 namespace messaging {
 namespace {

@@ -29,10 +29,10 @@
 #include "absl/time/time.h"
 #include "common/metadata_keys.h"
 #include "consumer_service/consumer_stats.h"
-#include "consumer_service/mensaje_view.h"
 #include "consumer_service/message_log.h"
 #include "consumer_service/producer_ledger.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
+#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 

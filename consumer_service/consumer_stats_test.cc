@@ -4,9 +4,9 @@
 #include <thread>
 #include <vector>
 
-#include "consumer_service/viewed_mensaje.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "protos/messaging/v1/wire/viewed_mensaje.h"
 
 namespace messaging {
 namespace {

@@ -21,9 +21,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
-#include "consumer_service/mensaje_view.h"
 #include "consumer_service/message_log.h"
 #include "protos/messaging/v1/messaging.pb.h"
+#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 

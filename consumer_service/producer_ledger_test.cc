@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
+#include "protos/messaging/v1/wire/viewed_mensaje.h"
 
 namespace messaging {
 namespace {

@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
-#include "common/byte_buffers.h"
 #include "common/logging.h"
 #include "common/metadata_keys.h"
 #include "common/termination_signals.h"
@@ -20,6 +19,8 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "producer_service/pacer.h"
+#include "protos/messaging/v1/wire/byte_buffers.h"
+#include "protos/messaging/v1/wire/method_paths.h"
 
 namespace messaging {
 namespace {
@@ -40,10 +41,6 @@ constexpr absl::Duration kMaxConfirmationStall = absl::Seconds(1);
 // most this many, and at most a quarter of --max_unconfirmed, since only
 // whole groups already sent are dropped when confirmed mid-stream.
 constexpr int64_t kMaxMessagesPerGroup = 1024;
-// The streaming methods, as the raw stub names them.
-constexpr char kConsumeMethod[] = "/messaging.v1.ConsumerService/Consume";
-constexpr char kConsumeBatchesMethod[] =
-    "/messaging.v1.ConsumerService/ConsumeBatches";
 // Stands for the producer's consumer shard in --target.
 constexpr char kShardPlaceholder[] = "{shard}";
 
@@ -491,8 +488,8 @@ ProduceReactor<Request>::ProduceReactor(ConsumerStubs* stubs,
   production_->StartStream();
   stubs_->raw.PrepareBidiStreamingCall(&context_,
                                        std::is_same_v<Request, v1::MensajeBatch>
-                                           ? kConsumeBatchesMethod
-                                           : kConsumeMethod,
+                                           ? ConsumeBatchesPath()
+                                           : ConsumePath(),
                                        grpc::StubOptions(), this);
   // The first operation is started here, outside any reaction, and may
   // be a pause: gRPC requires a hold taken before StartCall for that, or

@@ -37,9 +37,9 @@
 #include "absl/time/time.h"
 #include "common/tls_credentials.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "producer_service/mensaje_encoder.h"
 #include "producer_service/write_coalescer.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
+#include "protos/messaging/v1/wire/mensaje_encoder.h"
 
 namespace messaging {
 

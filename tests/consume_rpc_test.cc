@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "common/byte_buffers.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -14,6 +13,7 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "producer_service/producer.h"
+#include "protos/messaging/v1/wire/byte_buffers.h"
 #include "tests/test_consumer.h"
 
 namespace messaging {

@@ -1,4 +1,4 @@
-#include "consumer_service/mensaje_view.h"
+#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 

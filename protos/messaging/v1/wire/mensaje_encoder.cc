@@ -1,23 +1,24 @@
-#include "producer_service/mensaje_encoder.h"
+#include "protos/messaging/v1/wire/mensaje_encoder.h"
 
 #include <cstring>
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "protos/messaging/v1/wire/wire_format.h"
 
 namespace messaging {
 namespace {
 
-// Tags of the fields written: (field number << 3) | wire type.
-constexpr char kMessagesTag = 0x0A;    // MensajeBatch.messages, bytes
-constexpr char kProducerIdTag = 0x0A;  // Mensaje.producer_id, bytes
-constexpr char kSequenceTag = 0x10;    // Mensaje.sequence, varint
-constexpr char kTextTag = 0x1A;        // Mensaje.text, bytes
-constexpr char kPayloadTag = 0x22;     // Mensaje.payload, bytes
-constexpr char kCreatedAtTag = 0x2A;   // Mensaje.created_at, bytes
-constexpr char kSecondsTag = 0x08;     // Timestamp.seconds, varint
-constexpr char kNanosTag = 0x10;       // Timestamp.nanos, varint
+using wire::kCreatedAtTag;
+using wire::kMessagesTag;
+using wire::kNanosTag;
+using wire::kPayloadTag;
+using wire::kProducerIdTag;
+using wire::kSecondsTag;
+using wire::kSequenceTag;
+using wire::kTextTag;
+
 constexpr absl::string_view kTextPrefix = "Mensaje ";
 
 size_t VarintSize(uint64_t value) {
@@ -38,11 +39,11 @@ char* Write(absl::string_view bytes, char* out) {
 }
 
 // A bytes field; proto3 writes nothing for an empty one.
-std::string BytesField(char tag, absl::string_view value) {
+std::string BytesField(uint8_t tag, absl::string_view value) {
   if (value.empty()) return "";
   std::string field(1 + VarintSize(value.size()) + value.size(), '\0');
   char* out = &field[0];
-  *out++ = tag;
+  *out++ = static_cast<char>(tag);
   Write(value, WriteVarint(value.size(), out));
   return field;
 }
@@ -60,9 +61,9 @@ size_t VarintFieldSize(uint64_t value) {
   return value == 0 ? 0 : 1 + VarintSize(value);
 }
 
-char* WriteVarintField(char tag, uint64_t value, char* out) {
+char* WriteVarintField(uint8_t tag, uint64_t value, char* out) {
   if (value == 0) return out;
-  *out++ = tag;
+  *out++ = static_cast<char>(tag);
   return WriteVarint(value, out);
 }
 
@@ -123,17 +124,17 @@ char* MensajeEncoder::Encode(uint64_t sequence, absl::Time created_at,
       VarintSize(timestamp_size) + timestamp_size;
 
   if (framing == kBatchElement) {
-    *out++ = kMessagesTag;
+    *out++ = static_cast<char>(kMessagesTag);
     out = WriteVarint(message_size, out);
   }
   out = Write(producer_id_field_, out);
   out = WriteVarintField(kSequenceTag, sequence, out);
-  *out++ = kTextTag;
+  *out++ = static_cast<char>(kTextTag);
   out = WriteVarint(text_size, out);
   out = Write(kTextPrefix, out);
   out = Write(digits, out);
   out = Write(payload_field_, out);
-  *out++ = kCreatedAtTag;
+  *out++ = static_cast<char>(kCreatedAtTag);
   out = WriteVarint(timestamp_size, out);
   out = WriteVarintField(kSecondsTag, seconds, out);
   return WriteVarintField(kNanosTag, nanos, out);

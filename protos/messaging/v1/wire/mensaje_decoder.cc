@@ -1,18 +1,22 @@
-#include "consumer_service/mensaje_decoder.h"
+#include "protos/messaging/v1/wire/mensaje_decoder.h"
 
 #include <climits>
 #include <cstdint>
 #include <cstring>
 
+#include "protos/messaging/v1/wire/wire_format.h"
+
 namespace messaging {
 namespace {
 
-constexpr uint8_t kVarint = 0;
-constexpr uint8_t kLengthDelimited = 2;
-
-constexpr uint8_t Tag(int field_number, uint8_t wire_type) {
-  return static_cast<uint8_t>(field_number << 3 | wire_type);
-}
+using wire::kCreatedAtTag;
+using wire::kMessagesTag;
+using wire::kNanosTag;
+using wire::kPayloadTag;
+using wire::kProducerIdTag;
+using wire::kSecondsTag;
+using wire::kSequenceTag;
+using wire::kTextTag;
 
 // Reads one message's fields. Each Read... refuses (false) what the
 // in-place path leaves to the generated parser, including all that parser
@@ -113,11 +117,11 @@ bool DecodeTimestamp(absl::string_view bytes, int64_t* seconds,
     uint8_t tag;
     if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen)) return false;
     switch (tag) {
-      case Tag(1, kVarint):
+      case kSecondsTag:
         if (!fields.ReadVarint(&value)) return false;
         *seconds = static_cast<int64_t>(value);
         break;
-      case Tag(2, kVarint):
+      case kNanosTag:
         // int32 is encoded sign-extended to 64 bits; its low 32 are it.
         if (!fields.ReadVarint(&value)) return false;
         *nanos = static_cast<int32_t>(static_cast<uint32_t>(value));
@@ -137,24 +141,21 @@ bool DecodeTimestamp(absl::string_view bytes, int64_t* seconds,
 bool DecodeInOrder(absl::string_view bytes, MensajeView* view,
                    absl::string_view* created_at) {
   FieldReader fields(bytes);
-  using v1::Mensaje;
-  if (fields.SkipTag(Tag(Mensaje::kProducerIdFieldNumber, kLengthDelimited)) &&
+  if (fields.SkipTag(kProducerIdTag) &&
       !fields.ReadLengthDelimited(&view->producer_id)) {
     return false;
   }
-  if (fields.SkipTag(Tag(Mensaje::kSequenceFieldNumber, kVarint)) &&
-      !fields.ReadVarint(&view->sequence)) {
+  if (fields.SkipTag(kSequenceTag) && !fields.ReadVarint(&view->sequence)) {
     return false;
   }
-  if (fields.SkipTag(Tag(Mensaje::kTextFieldNumber, kLengthDelimited)) &&
-      !fields.ReadLengthDelimited(&view->text)) {
+  if (fields.SkipTag(kTextTag) && !fields.ReadLengthDelimited(&view->text)) {
     return false;
   }
-  if (fields.SkipTag(Tag(Mensaje::kPayloadFieldNumber, kLengthDelimited)) &&
+  if (fields.SkipTag(kPayloadTag) &&
       !fields.ReadLengthDelimited(&view->payload)) {
     return false;
   }
-  if (fields.SkipTag(Tag(Mensaje::kCreatedAtFieldNumber, kLengthDelimited))) {
+  if (fields.SkipTag(kCreatedAtTag)) {
     if (!fields.ReadLengthDelimited(created_at)) return false;
     view->has_created_at = true;
   }
@@ -171,19 +172,19 @@ bool DecodeAnyOrder(absl::string_view bytes, MensajeView* view,
     if (!fields.ReadTag(&tag) || !FirstTime(tag, &seen)) return false;
     bool read;
     switch (tag) {
-      case Tag(v1::Mensaje::kProducerIdFieldNumber, kLengthDelimited):
+      case kProducerIdTag:
         read = fields.ReadLengthDelimited(&view->producer_id);
         break;
-      case Tag(v1::Mensaje::kSequenceFieldNumber, kVarint):
+      case kSequenceTag:
         read = fields.ReadVarint(&view->sequence);
         break;
-      case Tag(v1::Mensaje::kTextFieldNumber, kLengthDelimited):
+      case kTextTag:
         read = fields.ReadLengthDelimited(&view->text);
         break;
-      case Tag(v1::Mensaje::kPayloadFieldNumber, kLengthDelimited):
+      case kPayloadTag:
         read = fields.ReadLengthDelimited(&view->payload);
         break;
-      case Tag(v1::Mensaje::kCreatedAtFieldNumber, kLengthDelimited):
+      case kCreatedAtTag:
         read = fields.ReadLengthDelimited(created_at);
         break;
       default:
@@ -216,8 +217,7 @@ bool DecodeBatchInPlace(absl::string_view bytes,
   while (!fields.AtEnd()) {
     uint8_t tag;
     absl::string_view message;
-    if (!fields.ReadTag(&tag) ||
-        tag != Tag(v1::MensajeBatch::kMessagesFieldNumber, kLengthDelimited) ||
+    if (!fields.ReadTag(&tag) || tag != kMessagesTag ||
         !fields.ReadLengthDelimited(&message)) {
       return false;
     }

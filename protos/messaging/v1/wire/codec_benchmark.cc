@@ -15,9 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
-#include "consumer_service/mensaje_decoder.h"
-#include "producer_service/mensaje_encoder.h"
 #include "protos/messaging/v1/messaging.pb.h"
+#include "protos/messaging/v1/wire/mensaje_decoder.h"
+#include "protos/messaging/v1/wire/mensaje_encoder.h"
 
 namespace messaging {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/byte_buffers.h"
+#include "protos/messaging/v1/wire/byte_buffers.h"
 
 namespace messaging {
 

@@ -8,8 +8,8 @@
 //   const MensajeView view = ViewOf(message, &encoding);
 //   absl::Status valid = stream.Check(view);
 //   log->Append({view.encoding});
-#ifndef CONSUMER_SERVICE_MENSAJE_VIEW_H_
-#define CONSUMER_SERVICE_MENSAJE_VIEW_H_
+#ifndef PROTOS_MESSAGING_V1_WIRE_MENSAJE_VIEW_H_
+#define PROTOS_MESSAGING_V1_WIRE_MENSAJE_VIEW_H_
 
 #include <cstdint>
 #include <string>
@@ -38,4 +38,4 @@ MensajeView ViewOf(const v1::Mensaje& message, std::string* encoding);
 
 }  // namespace messaging
 
-#endif  // CONSUMER_SERVICE_MENSAJE_VIEW_H_
+#endif  // PROTOS_MESSAGING_V1_WIRE_MENSAJE_VIEW_H_

@@ -1,4 +1,4 @@
-#include "consumer_service/mensaje_decoder.h"
+#include "protos/messaging/v1/wire/mensaje_decoder.h"
 
 #include <algorithm>
 #include <random>
@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/messaging.pb.h"
+#include "protos/messaging/v1/wire/viewed_mensaje.h"
 
 namespace messaging {
 namespace {

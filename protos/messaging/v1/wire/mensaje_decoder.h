@@ -17,15 +17,15 @@
 //   }
 //   // The views are valid while `bytes` and `scratch` are, unchanged.
 //   for (const MensajeView& message : scratch.views) ...
-#ifndef CONSUMER_SERVICE_MENSAJE_DECODER_H_
-#define CONSUMER_SERVICE_MENSAJE_DECODER_H_
+#ifndef PROTOS_MESSAGING_V1_WIRE_MENSAJE_DECODER_H_
+#define PROTOS_MESSAGING_V1_WIRE_MENSAJE_DECODER_H_
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "consumer_service/mensaje_view.h"
 #include "protos/messaging/v1/messaging.pb.h"
+#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 
@@ -62,4 +62,4 @@ Decoded DecodeMensajeBatch(absl::string_view bytes,
 
 }  // namespace messaging
 
-#endif  // CONSUMER_SERVICE_MENSAJE_DECODER_H_
+#endif  // PROTOS_MESSAGING_V1_WIRE_MENSAJE_DECODER_H_

@@ -5,8 +5,8 @@
 //   grpc::ByteBuffer buffer = ByteBufferOf("bytes");  // copies them
 //   grpc::Slice slice;
 //   if (ContiguousSlice(buffer, &slice)) Decode(AsStringView(slice));
-#ifndef COMMON_BYTE_BUFFERS_H_
-#define COMMON_BYTE_BUFFERS_H_
+#ifndef PROTOS_MESSAGING_V1_WIRE_BYTE_BUFFERS_H_
+#define PROTOS_MESSAGING_V1_WIRE_BYTE_BUFFERS_H_
 
 #include "absl/strings/string_view.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -29,4 +29,4 @@ inline absl::string_view AsStringView(const grpc::Slice& slice) {
 
 }  // namespace messaging
 
-#endif  // COMMON_BYTE_BUFFERS_H_
+#endif  // PROTOS_MESSAGING_V1_WIRE_BYTE_BUFFERS_H_

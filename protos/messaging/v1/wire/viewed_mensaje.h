@@ -7,14 +7,14 @@
 //   message.set_producer_id("p1");
 //   EXPECT_TRUE(stream.Check(ViewedMensaje(message)).ok());
 //   EXPECT_TRUE(ViewsTheSameMessage(decoded_view, message));
-#ifndef CONSUMER_SERVICE_VIEWED_MENSAJE_H_
-#define CONSUMER_SERVICE_VIEWED_MENSAJE_H_
+#ifndef PROTOS_MESSAGING_V1_WIRE_VIEWED_MENSAJE_H_
+#define PROTOS_MESSAGING_V1_WIRE_VIEWED_MENSAJE_H_
 
 #include <string>
 #include <utility>
 
-#include "consumer_service/mensaje_view.h"
 #include "protos/messaging/v1/messaging.pb.h"
+#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 
@@ -66,4 +66,4 @@ inline bool ViewsTheSameMessage(const MensajeView& view,
 
 }  // namespace messaging
 
-#endif  // CONSUMER_SERVICE_VIEWED_MENSAJE_H_
+#endif  // PROTOS_MESSAGING_V1_WIRE_VIEWED_MENSAJE_H_

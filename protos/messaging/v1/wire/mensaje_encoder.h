@@ -11,8 +11,8 @@
 //                              batch.data());
 //   end = encoder.Encode(1, absl::Now(), MensajeEncoder::kBatchElement, end);
 //   batch.resize(end - batch.data());  // a MensajeBatch of two messages
-#ifndef PRODUCER_SERVICE_MENSAJE_ENCODER_H_
-#define PRODUCER_SERVICE_MENSAJE_ENCODER_H_
+#ifndef PROTOS_MESSAGING_V1_WIRE_MENSAJE_ENCODER_H_
+#define PROTOS_MESSAGING_V1_WIRE_MENSAJE_ENCODER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -65,4 +65,4 @@ class MensajeEncoder {
 
 }  // namespace messaging
 
-#endif  // PRODUCER_SERVICE_MENSAJE_ENCODER_H_
+#endif  // PROTOS_MESSAGING_V1_WIRE_MENSAJE_ENCODER_H_

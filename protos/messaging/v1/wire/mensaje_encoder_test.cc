@@ -1,4 +1,4 @@
-#include "producer_service/mensaje_encoder.h"
+#include "protos/messaging/v1/wire/mensaje_encoder.h"
 
 #include <cstdint>
 #include <limits>
