@@ -26,7 +26,7 @@ ABSL_FLAG(double, rate, messaging::ProducerOptions().rate,
 ABSL_FLAG(int64_t, payload_bytes, messaging::ProducerOptions().payload_bytes,
           "Bytes of payload per message.");
 ABSL_FLAG(std::string, producer_id, "",
-          "Id carried by every message (default: the host name).");
+          "Id carried by every message; empty: the host name.");
 ABSL_FLAG(absl::Duration, connect_timeout,
           messaging::ProducerOptions().connect_timeout,
           "How long to wait for the consumer the first time.");
@@ -49,7 +49,7 @@ ABSL_FLAG(absl::Duration, max_backoff, messaging::ProducerOptions().max_backoff,
 ABSL_FLAG(bool, tls, false,
           "Connect with TLS, verifying the consumer with --tls_ca.");
 ABSL_FLAG(std::string, tls_ca, "",
-          "PEM CA of the consumer's certificate (default: system roots).");
+          "PEM CA of the consumer's certificate; empty: the system's roots.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM client certificate chain, for mutual TLS.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
