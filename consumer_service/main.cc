@@ -7,61 +7,49 @@
 #include "common/service_main.h"
 #include "consumer_service/consumer_server.h"
 
+// One line of help per flag; what each one means in full is in the comments
+// of ConsumerOptions and StreamLimits and in README.md's tables (checked by
+// //:flags_doc_test).
 ABSL_FLAG(std::string, address, messaging::ConsumerOptions().address,
-          "Address to listen on, host:port; port 0 picks a free port.");
+          "Where to listen, host:port; port 0 picks a free port.");
 ABSL_FLAG(bool, print_messages, true,
-          "Print one 'Consumiendo: ...' line per message on stdout; turn off "
-          "under load.");
+          "One 'Consumiendo: ...' line per message on stdout.");
 ABSL_FLAG(int, max_message_bytes,
           messaging::ConsumerOptions().max_message_bytes,
-          "Largest message accepted, in bytes; a larger one ends its stream "
-          "with RESOURCE_EXHAUSTED.");
+          "Largest message (or whole batch) received, in bytes.");
 ABSL_FLAG(absl::Duration, shutdown_grace,
           messaging::ConsumerOptions().shutdown_grace,
-          "On SIGTERM/SIGINT, how long open streams may go on before they are "
-          "cancelled.");
+          "On SIGTERM/SIGINT, how long open streams may go on.");
 ABSL_FLAG(std::string, data_dir, "",
-          "Directory of the durable message log; empty keeps accepted "
-          "messages in memory only (lost on restart).");
+          "Directory of the durable message log; empty: memory only.");
 ABSL_FLAG(messaging::LogSync, log_sync, messaging::ConsumerOptions().log_sync,
-          "'group': fdatasync once per group of messages before confirming "
-          "them (survives power loss); 'none': leave flushing to the kernel "
-          "(survives a crash of the process only).");
+          "'group': fdatasync before confirming; 'none': the kernel's flush.");
 ABSL_FLAG(int, max_concurrent_streams,
           messaging::ConsumerOptions().limits.max_concurrent_streams,
-          "Consume streams open at once; more are refused with "
-          "RESOURCE_EXHAUSTED.");
+          "Streams open at once; more are refused with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(absl::Duration, stream_idle_timeout,
           messaging::ConsumerOptions().limits.idle_timeout,
-          "A stream that sends nothing for this long is ended with "
-          "DEADLINE_EXCEEDED.");
+          "A stream silent this long ends with DEADLINE_EXCEEDED.");
 ABSL_FLAG(absl::Duration, keepalive_time,
           messaging::ConsumerOptions().keepalive_time,
-          "Ping idle connections this often to find vanished peers.");
+          "Ping idle connections this often.");
 ABSL_FLAG(absl::Duration, keepalive_timeout,
           messaging::ConsumerOptions().keepalive_timeout,
-          "Drop a connection whose keepalive ping is not answered in time.");
+          "Close a connection whose ping is not answered within this.");
 ABSL_FLAG(absl::Duration, min_client_ping_interval,
           messaging::ConsumerOptions().min_client_ping_interval,
-          "Disconnect clients that send keepalive pings more often.");
+          "Disconnect clients that ping more often than this.");
 ABSL_FLAG(absl::Duration, handshake_timeout,
           messaging::ConsumerOptions().handshake_timeout,
-          "Drop connections that do not finish the TLS/HTTP2 handshake in "
-          "time (peers that connect and never speak).");
+          "Close connections that do not finish the handshake within this.");
 ABSL_FLAG(bool, adaptive_flow_control,
           messaging::ConsumerOptions().adaptive_flow_control,
-          "Let gRPC grow HTTP/2 flow-control windows to the link (BDP "
-          "probing): the most throughput for a few fast streams. false: "
-          "fixed 256 KiB stream windows, for lower latency under full load "
-          "and low memory with many streams, at less throughput per "
-          "stream.");
+          "Grow HTTP/2 windows to the link (BDP); false: fixed 256 KiB.");
 ABSL_FLAG(std::string, tls_cert, "",
-          "PEM certificate chain of the server; with --tls_key turns on "
-          "TLS.");
+          "PEM certificate chain of the server; with --tls_key, serve TLS.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
-          "PEM CA; when set, every client must present a certificate it "
-          "signed (mutual TLS).");
+          "PEM CA every client's certificate must be signed by (mutual TLS).");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(

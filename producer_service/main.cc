@@ -11,67 +11,52 @@
 #include "common/service_main.h"
 #include "producer_service/producer.h"
 
+// One line of help per flag; what each one means in full is in the comments
+// of ProducerOptions and in README.md's table (checked by //:flags_doc_test).
 ABSL_FLAG(std::string, target, messaging::ProducerOptions().target,
-          "The consumer's address, in gRPC target syntax (host:port, "
-          "dns:///name:port).");
+          "The consumer, in gRPC target syntax; may contain {shard}.");
 ABSL_FLAG(int, consumer_shards, messaging::ProducerOptions().consumer_shards,
-          "Number of consumers sharing the producers; when above 1, --target "
-          "contains {shard}, replaced by a stable hash of --producer_id, so "
-          "each producer always reaches the consumer that holds its state.");
+          "Consumers sharing producers; above 1, fills {shard} in --target.");
 ABSL_FLAG(int64_t, count, messaging::ProducerOptions().count,
-          "Number of messages to send.");
+          "Messages to send.");
 ABSL_FLAG(absl::Duration, interval, messaging::ProducerOptions().interval,
-          "Pause between two messages (e.g. 100ms); 0 sends as fast as "
-          "possible.");
+          "Pause between messages; 0 sends as fast as the stream allows.");
 ABSL_FLAG(double, rate, messaging::ProducerOptions().rate,
-          "Messages per second per stream, instead of --interval (set "
-          "--interval=0); 0: not paced by rate.");
+          "Messages per second per stream (with --interval=0); 0: off.");
 ABSL_FLAG(int64_t, payload_bytes, messaging::ProducerOptions().payload_bytes,
-          "Bytes of payload in each message.");
+          "Bytes of payload per message.");
 ABSL_FLAG(std::string, producer_id, "",
-          "This producer's id, carried by every message (default: the host "
-          "name).");
+          "Id carried by every message; empty: the host name.");
 ABSL_FLAG(absl::Duration, connect_timeout,
           messaging::ProducerOptions().connect_timeout,
-          "How long to wait for the consumer to be reachable the first time "
-          "before giving up.");
+          "How long to wait for the consumer the first time.");
 ABSL_FLAG(absl::Duration, deadline, messaging::ProducerOptions().deadline,
-          "The whole run, retries included, must end within this; then the "
-          "producer gives up with exit code 1.");
+          "The whole run, retries included, must end within this.");
 ABSL_FLAG(int64_t, max_unconfirmed,
           messaging::ProducerOptions().max_unconfirmed,
-          "Messages kept until the consumer confirms them; when that many "
-          "wait, the producer waits for confirmation before producing "
-          "more.");
+          "Most messages kept unconfirmed; at the limit, production waits.");
 ABSL_FLAG(int64_t, batch_size, messaging::ProducerOptions().batch_size,
-          "Messages per write: 1 streams them one by one (Consume); more "
-          "sends batches (ConsumeBatches), same semantics, far faster.");
+          "Messages per write; 1 uses Consume, more ConsumeBatches.");
 ABSL_FLAG(absl::Duration, batch_delay, messaging::ProducerOptions().batch_delay,
-          "A batch that is not full is sent once its first message has "
-          "waited this long. With --batch_size=1, messages due within it "
-          "of each other share a write; 0 writes each on its own.");
+          "Longest a message waits for others to share its write; 0: none.");
 ABSL_FLAG(int, streams, messaging::ProducerOptions().streams,
-          "Concurrent streams; stream i uses producer id <producer_id>-<i> "
-          "and sends --count messages.");
+          "Concurrent streams; above 1, stream i is <producer_id>-<i>.");
 ABSL_FLAG(absl::Duration, initial_backoff,
           messaging::ProducerOptions().initial_backoff,
-          "First pause before retrying after a failure; doubles each time.");
+          "First pause before a retry; doubles up to --max_backoff.");
 ABSL_FLAG(absl::Duration, max_backoff, messaging::ProducerOptions().max_backoff,
-          "Longest pause between retries.");
+          "Longest pause before a retry.");
 ABSL_FLAG(bool, tls, false,
-          "Connect with TLS (verifying the consumer with --tls_ca, or the "
-          "system's roots).");
+          "Connect with TLS, verifying the consumer with --tls_ca.");
 ABSL_FLAG(std::string, tls_ca, "",
-          "PEM CA that signed the consumer's certificate.");
+          "PEM CA of the consumer's certificate; empty: the system's roots.");
 ABSL_FLAG(std::string, tls_cert, "",
-          "PEM client certificate chain, for mutual TLS (with --tls_key).");
+          "PEM client certificate chain, for mutual TLS.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_server_name, "",
-          "Name the consumer's certificate must carry, when it differs from "
-          "the host in --target.");
+          "Consumer certificate name to check, if not --target's host.");
 ABSL_FLAG(bool, print_messages, true,
-          "Print one 'Produciendo: ...' line per message on stdout; turn off "
-          "under load.");
+          "One 'Produciendo: ...' line per message on stdout.");
 
 namespace {
 
