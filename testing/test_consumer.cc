@@ -1,4 +1,4 @@
-#include "tests/test_consumer.h"
+#include "testing/test_consumer.h"
 
 #include <cstdlib>
 #include <iostream>

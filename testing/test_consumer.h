@@ -6,8 +6,8 @@
 //   ConsumerStubs stubs(consumer.NewChannel());
 //   TestStream stream(&stubs, options);
 //   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
-#ifndef TESTS_TEST_CONSUMER_H_
-#define TESTS_TEST_CONSUMER_H_
+#ifndef TESTING_TEST_CONSUMER_H_
+#define TESTING_TEST_CONSUMER_H_
 
 #include <memory>
 #include <ostream>
@@ -80,4 +80,4 @@ class TestStream {
 
 }  // namespace messaging
 
-#endif  // TESTS_TEST_CONSUMER_H_
+#endif  // TESTING_TEST_CONSUMER_H_

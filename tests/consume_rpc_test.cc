@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "producer_service/producer.h"
 #include "protos/messaging/v1/wire/byte_buffers.h"
-#include "tests/test_consumer.h"
+#include "testing/test_consumer.h"
 
 namespace messaging {
 namespace {

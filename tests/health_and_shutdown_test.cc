@@ -7,7 +7,7 @@
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "producer_service/producer.h"
-#include "tests/test_consumer.h"
+#include "testing/test_consumer.h"
 
 namespace messaging {
 namespace {

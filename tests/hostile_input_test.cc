@@ -18,7 +18,7 @@
 #include "consumer_service/message_log.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
-#include "tests/test_consumer.h"
+#include "testing/test_consumer.h"
 
 namespace messaging {
 namespace {
