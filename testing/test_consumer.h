@@ -40,9 +40,6 @@ class TestConsumer {
   std::string target_;
 };
 
-// A demo message ("Mensaje <sequence>") of `producer_id`.
-v1::Mensaje TestMessage(const std::string& producer_id, uint64_t sequence);
-
 // Writes `messages` on one Consume stream with the synchronous API, closes
 // it, and returns the final status; the summary goes to `summary`.
 grpc::Status SendOnOneStream(v1::ConsumerService::Stub& stub,
