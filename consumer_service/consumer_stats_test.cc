@@ -7,6 +7,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
+#include "testing/mensajes.h"
 
 namespace messaging {
 namespace {
@@ -23,13 +24,9 @@ void RecordAccepted(ConsumerStatsRecorder& stats, const v1::Mensaje& message,
   stats.Record(delta);
 }
 
-v1::Mensaje Message(absl::Time created_at) {
-  v1::Mensaje message;
-  message.set_producer_id("p");
-  message.set_text("abcd");
-  *message.mutable_created_at() =
-      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(created_at));
-  return message;
+// A demo message created at `created_at`.
+v1::Mensaje MessageCreatedAt(absl::Time created_at) {
+  return DemoMensaje("p", 0, {/*payload=*/"", /*created_at=*/created_at});
 }
 
 int64_t Micros(const google::protobuf::Duration& duration) {
@@ -51,8 +48,8 @@ TEST(ConsumerStatsRecorderTest, TracksStreamsMessagesAndDuplicates) {
   stats.StreamStarted();
   stats.StreamStarted();
   StatsDelta delta;
-  delta.Accepted(ViewedMensaje(Message(kStart)), kStart);
-  delta.Accepted(ViewedMensaje(Message(kStart)), kStart);
+  delta.Accepted(ViewedMensaje(MessageCreatedAt(kStart)), kStart);
+  delta.Accepted(ViewedMensaje(MessageCreatedAt(kStart)), kStart);
   delta.duplicates = 1;
   stats.Record(delta);
   stats.StreamEnded(/*completed=*/true);
@@ -63,7 +60,7 @@ TEST(ConsumerStatsRecorderTest, TracksStreamsMessagesAndDuplicates) {
   EXPECT_EQ(snapshot.completed_streams(), 1u);
   EXPECT_EQ(snapshot.failed_streams(), 1u);
   EXPECT_EQ(snapshot.messages_received(), 2u);
-  EXPECT_EQ(snapshot.bytes_received(), 8u);
+  EXPECT_EQ(snapshot.bytes_received(), 2 * std::string("Mensaje 0").size());
   EXPECT_EQ(snapshot.duplicates_dropped(), 1u);
 }
 
@@ -71,7 +68,8 @@ TEST(ConsumerStatsRecorderTest, LatencyPercentilesWithinSixPercent) {
   ConsumerStatsRecorder stats(kStart);
   // 1..1000 microseconds, one sample each.
   for (int micros = 1; micros <= 1000; ++micros) {
-    RecordAccepted(stats, Message(kStart), kStart + absl::Microseconds(micros));
+    RecordAccepted(stats, MessageCreatedAt(kStart),
+                   kStart + absl::Microseconds(micros));
   }
   const v1::LatencySummary latency =
       stats.Snapshot(kStart).end_to_end_latency();
@@ -84,7 +82,7 @@ TEST(ConsumerStatsRecorderTest, LatencyPercentilesWithinSixPercent) {
 
 TEST(ConsumerStatsRecorderTest, NegativeLatencyFromSkewedClocksCountsAsZero) {
   ConsumerStatsRecorder stats(kStart);
-  RecordAccepted(stats, Message(kStart + absl::Seconds(1)), kStart);
+  RecordAccepted(stats, MessageCreatedAt(kStart + absl::Seconds(1)), kStart);
   const v1::LatencySummary latency =
       stats.Snapshot(kStart).end_to_end_latency();
   EXPECT_EQ(latency.samples(), 1u);
@@ -95,11 +93,12 @@ TEST(ConsumerStatsRecorderTest, ATimestampOutOfRangeCountsTheMessageOnly) {
   ConsumerStatsRecorder stats(kStart);
   for (const int64_t seconds : {std::numeric_limits<int64_t>::max(),
                                 std::numeric_limits<int64_t>::min()}) {
-    v1::Mensaje message = Message(kStart);
+    v1::Mensaje message = MessageCreatedAt(kStart);
     message.mutable_created_at()->set_seconds(seconds);
     RecordAccepted(stats, message, kStart);
   }
-  RecordAccepted(stats, Message(kStart - absl::Milliseconds(3)), kStart);
+  RecordAccepted(stats, MessageCreatedAt(kStart - absl::Milliseconds(3)),
+                 kStart);
   const v1::ConsumerStats snapshot = stats.Snapshot(kStart);
   EXPECT_EQ(snapshot.messages_received(), 3u);
   EXPECT_EQ(snapshot.end_to_end_latency().samples(), 1u);
@@ -115,7 +114,7 @@ TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
     threads.emplace_back([&stats] {
       stats.StreamStarted();
       for (int i = 0; i < kMessagesPerThread; ++i) {
-        RecordAccepted(stats, Message(kStart), kStart);
+        RecordAccepted(stats, MessageCreatedAt(kStart), kStart);
       }
       stats.StreamEnded(/*completed=*/true);
     });

@@ -14,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "consumer_service/log_record.h"
 #include "gtest/gtest.h"
+#include "testing/mensajes.h"
 
 namespace messaging {
 namespace {
@@ -24,14 +25,6 @@ std::string NewDirectory() {
   const char* root = std::getenv("TEST_TMPDIR");
   return absl::StrCat(root != nullptr ? root : "/tmp", "/log_", getpid(), "_",
                       counter++);
-}
-
-v1::Mensaje Message(uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id("producer");
-  message.set_sequence(sequence);
-  message.set_text(absl::StrCat("Mensaje ", sequence));
-  return message;
 }
 
 std::string ReadAll(const std::string& path) {
@@ -65,7 +58,7 @@ std::string WriteLog(int count) {
       MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
   EXPECT_TRUE(log.ok()) << log.status();
   for (int i = 0; i < count; ++i) {
-    const v1::Mensaje message = Message(i);
+    const v1::Mensaje message = DemoMensaje("producer", i);
     EXPECT_TRUE((*log)->Append({message.SerializeAsString()}).ok());
   }
   return directory;
@@ -99,7 +92,7 @@ TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
   absl::StatusOr<std::unique_ptr<MessageLog>> log =
       MessageLog::Open({NewDirectory()}, [](const v1::Mensaje&, uint64_t) {});
   ASSERT_TRUE(log.ok());
-  const v1::Mensaje message = Message(0);
+  const v1::Mensaje message = DemoMensaje("producer", 0);
   absl::StatusOr<uint64_t> position =
       (*log)->Append({message.SerializeAsString()});
   ASSERT_TRUE(position.ok());
@@ -127,8 +120,7 @@ TEST(MessageLogTest, ConcurrentAppendsAreAllKeptWhole) {
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 2500; ++i) {
-          v1::Mensaje message = Message(i);
-          message.set_producer_id(absl::StrCat("p", t));
+          const v1::Mensaje message = DemoMensaje(absl::StrCat("p", t), i);
           absl::StatusOr<uint64_t> position =
               (*log)->Append({message.SerializeAsString()});
           ASSERT_TRUE(position.ok());
@@ -148,7 +140,7 @@ TEST(MessageLogTest, TornLastRecordAtEveryOffsetRecoversToTheLastWholeOne) {
   const std::string whole = ReadAll(LogPath(directory));
   std::string two_records;
   for (int i = 0; i < 2; ++i) {
-    AppendRecord(Message(i).SerializeAsString(), &two_records);
+    AppendRecord(DemoMensaje("producer", i).SerializeAsString(), &two_records);
   }
   ASSERT_EQ(whole.substr(0, two_records.size()), two_records);
 
@@ -170,7 +162,7 @@ TEST(MessageLogTest, TornLastRecordAtEveryOffsetRecoversToTheLastWholeOne) {
       absl::StatusOr<std::unique_ptr<MessageLog>> log =
           MessageLog::Open({torn}, [](const v1::Mensaje&, uint64_t) {});
       ASSERT_TRUE(log.ok());
-      const v1::Mensaje message = Message(2);
+      const v1::Mensaje message = DemoMensaje("producer", 2);
       ASSERT_TRUE((*log)->Append({message.SerializeAsString()}).ok());
     }
     EXPECT_EQ(*Replay(torn), (std::vector<uint64_t>{0, 1, 2}));

@@ -5,18 +5,12 @@
 
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
+#include "testing/mensajes.h"
 
 namespace messaging {
 namespace {
 
 using Verdict = ProducerLedger::Verdict;
-
-v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id(producer_id);
-  message.set_sequence(sequence);
-  return message;
-}
 
 // Admits one message; its verdict, or the refusal.
 absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
@@ -31,8 +25,8 @@ absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
 TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
   ProducerLedger ledger;
   EXPECT_FALSE(ledger.Lookup("p").known);
-  EXPECT_EQ(*AdmitOne(ledger, Message("p", 40)), Verdict::kAccepted);
-  EXPECT_EQ(*AdmitOne(ledger, Message("p", 41)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("p", 40)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("p", 41)), Verdict::kAccepted);
   const ProducerLedger::Standing standing = ledger.Lookup("p");
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 42u);
@@ -41,9 +35,9 @@ TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
 TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
   ProducerLedger ledger;
   for (uint64_t i = 0; i < 3; ++i)
-    ASSERT_TRUE(AdmitOne(ledger, Message("p", i)).ok());
+    ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("p", i)).ok());
   for (uint64_t old : {0, 1, 2}) {
-    EXPECT_EQ(*AdmitOne(ledger, Message("p", old)), Verdict::kDuplicate);
+    EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("p", old)), Verdict::kDuplicate);
   }
   EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
   v1::ConsumerStats stats;
@@ -56,8 +50,8 @@ TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
 
 TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
-  absl::StatusOr<Verdict> gap = AdmitOne(ledger, Message("p", 5));
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("p", 0)).ok());
+  absl::StatusOr<Verdict> gap = AdmitOne(ledger, DemoMensaje("p", 5));
   EXPECT_EQ(gap.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(gap.status().message().find("the consumer expects 1"),
             std::string::npos)
@@ -67,9 +61,9 @@ TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
 
 TEST(ProducerLedgerTest, ProducersAreIndependent) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, Message("a", 0)).ok());
-  ASSERT_TRUE(AdmitOne(ledger, Message("b", 9)).ok());
-  EXPECT_EQ(*AdmitOne(ledger, Message("a", 1)), Verdict::kAccepted);
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("a", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("b", 9)).ok());
+  EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("a", 1)), Verdict::kAccepted);
   EXPECT_EQ(ledger.Lookup("b").next_sequence, 10u);
   v1::ConsumerStats stats;
   ledger.AddProducerStats(&stats);
@@ -80,22 +74,22 @@ TEST(ProducerLedgerTest, ProducersAreIndependent) {
 
 TEST(ProducerLedgerTest, RestoreRebuildsTheStandingFromTheLog) {
   ProducerLedger ledger;
-  ledger.Restore(Message("p", 0), 10);
-  ledger.Restore(Message("p", 1), 20);
+  ledger.Restore(DemoMensaje("p", 0), 10);
+  ledger.Restore(DemoMensaje("p", 1), 20);
   const ProducerLedger::Standing standing = ledger.Lookup("p");
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 2u);
   EXPECT_EQ(standing.log_position, 20u);
-  EXPECT_EQ(*AdmitOne(ledger, Message("p", 1)), Verdict::kDuplicate);
+  EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("p", 1)), Verdict::kDuplicate);
 }
 
 TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("p", 0)).ok());
   const ViewedMensaje batch[] = {
-      ViewedMensaje(Message("p", 0)), ViewedMensaje(Message("p", 1)),
-      ViewedMensaje(Message("p", 2)), ViewedMensaje(Message("p", 9)),
-      ViewedMensaje(Message("p", 3))};
+      ViewedMensaje(DemoMensaje("p", 0)), ViewedMensaje(DemoMensaje("p", 1)),
+      ViewedMensaje(DemoMensaje("p", 2)), ViewedMensaje(DemoMensaje("p", 9)),
+      ViewedMensaje(DemoMensaje("p", 3))};
   std::vector<Verdict> verdicts;
   absl::Status admitted = ledger.Admit(
       {batch[0], batch[1], batch[2], batch[3], batch[4]}, nullptr, &verdicts);
@@ -114,9 +108,9 @@ TEST(ProducerLedgerTest, AcceptedMessagesGoToTheLogInOrder) {
         MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
     ASSERT_TRUE(log.ok());
     ProducerLedger ledger;
-    const ViewedMensaje batch[] = {ViewedMensaje(Message("p", 0)),
-                                   ViewedMensaje(Message("p", 1)),
-                                   ViewedMensaje(Message("p", 0))};
+    const ViewedMensaje batch[] = {ViewedMensaje(DemoMensaje("p", 0)),
+                                   ViewedMensaje(DemoMensaje("p", 1)),
+                                   ViewedMensaje(DemoMensaje("p", 0))};
     std::vector<Verdict> verdicts;
     ASSERT_TRUE(
         ledger.Admit({batch[0], batch[1], batch[2]}, log->get(), &verdicts)

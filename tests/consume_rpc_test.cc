@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/async_generic_service.h"
@@ -14,10 +15,13 @@
 #include "gtest/gtest.h"
 #include "producer_service/producer.h"
 #include "protos/messaging/v1/wire/byte_buffers.h"
-#include "tests/test_consumer.h"
+#include "testing/mensajes.h"
+#include "testing/test_consumer.h"
 
 namespace messaging {
 namespace {
+
+using google::protobuf::util::TimeUtil;
 
 ProducerOptions FastProducer(const TestConsumer& consumer,
                              const std::string& producer_id, int64_t count) {
@@ -141,11 +145,11 @@ TEST(ConsumeRpcTest, BatchWithABadMessageKeepsTheOnesBeforeIt) {
   v1::ConsumeSummary summary;
   auto writer = stubs.typed->ConsumeBatches(&context, &summary);
   v1::MensajeBatch batch;
-  *batch.add_messages() = TestMessage("p", 0);
-  *batch.add_messages() = TestMessage("p", 1);
-  *batch.add_messages() = TestMessage("p", 0);  // a duplicate: dropped
-  *batch.add_messages() = TestMessage("p", 7);  // a gap: refused
-  *batch.add_messages() = TestMessage("p", 2);  // never looked at
+  *batch.add_messages() = DemoMensaje("p", 0);
+  *batch.add_messages() = DemoMensaje("p", 1);
+  *batch.add_messages() = DemoMensaje("p", 0);  // a duplicate: dropped
+  *batch.add_messages() = DemoMensaje("p", 7);  // a gap: refused
+  *batch.add_messages() = DemoMensaje("p", 2);  // never looked at
   writer->Write(batch);
   writer->WritesDone();
   grpc::Status status = writer->Finish();
@@ -167,12 +171,12 @@ TEST(ConsumeRpcTest, BatchesOfChangingSizesKeepNothingFromTheLastRead) {
   uint64_t sequence = 0;
   uint64_t bytes = 0;
   auto write_batch = [&](int messages, size_t payload_bytes) {
-    v1::MensajeBatch batch;
-    for (int i = 0; i < messages; ++i) {
-      v1::Mensaje* message = batch.add_messages();
-      *message = TestMessage("shifting", sequence++);
-      message->set_payload(std::string(payload_bytes, 'p'));
-      bytes += message->text().size() + payload_bytes;
+    const v1::MensajeBatch batch =
+        DemoBatch("shifting", sequence, messages,
+                  {/*payload=*/std::string(payload_bytes, 'p')});
+    sequence += messages;
+    for (const v1::Mensaje& message : batch.messages()) {
+      bytes += message.text().size() + payload_bytes;
     }
     return writer->Write(batch);
   };
@@ -219,12 +223,12 @@ TEST(ConsumeRpcTest, InterleavedStreamsKeepTheirOwnMessages) {
           (round * 7 + static_cast<int>(stream.payload.size())) % 9 + 1;
       for (int i = 0; i < size; ++i) {
         v1::Mensaje* message = batch.add_messages();
-        *message = TestMessage(stream.producer_id, stream.sent++);
+        *message = DemoMensaje(stream.producer_id, stream.sent++,
+                               {/*payload=*/stream.payload});
         // Once, non-ASCII text, which takes the generated parser's path.
         if (round == 3 && &stream == &streams[1]) {
           message->set_text(message->text() + " se\xc3\xb1or");
         }
-        message->set_payload(stream.payload);
         stream.bytes += message->text().size() + message->payload().size();
       }
       ASSERT_TRUE(stream.writer->Write(batch));
@@ -274,7 +278,7 @@ TEST(ConsumeRpcTest, RatePacesTheStream) {
   EXPECT_EQ(summary->messages_received(), 21u);
   // Unpaced, 21 messages take about a millisecond. The margin is for a
   // first message delayed by the stream's setup under a slow sanitizer.
-  EXPECT_GE(summary->duration().nanos(), 75'000'000);
+  EXPECT_GE(TimeUtil::DurationToNanoseconds(summary->duration()), 75'000'000);
 }
 
 TEST(ConsumeRpcTest,
@@ -310,7 +314,7 @@ TEST(ConsumeRpcTest, AProducerHeldAtTheLimitLearnsThatTheConsumerRefusedIt) {
   TestConsumer consumer = TestConsumer::Start();
   ConsumerStubs stubs(consumer.NewChannel());
   v1::ConsumeSummary first;
-  ASSERT_TRUE(SendRaw(consumer, {TestMessage("refused", 0)}, &first).ok());
+  ASSERT_TRUE(SendRaw(consumer, {DemoMensaje("refused", 0)}, &first).ok());
   ProducerOptions options = FastProducer(consumer, "refused", 1000);
   options.max_unconfirmed = 8;
   options.batch_size = 4;
@@ -341,7 +345,7 @@ TEST(ConsumeRpcTest, IntervalSpacesTheMessages) {
   // Two 50 ms pauses between three messages, measured where they arrive:
   // the margin is for a first message delayed by the stream's setup under
   // a slow sanitizer.
-  EXPECT_GE(summary->duration().nanos(), 75'000'000);
+  EXPECT_GE(TimeUtil::DurationToNanoseconds(summary->duration()), 75'000'000);
 }
 
 TEST(ConsumeRpcTest, ManyConcurrentStreamsAreEachSummarizedAndCounted) {
@@ -371,7 +375,7 @@ TEST(ConsumeRpcTest, InvalidMessageEndsTheStreamNamingTheField) {
   TestConsumer consumer = TestConsumer::Start();
   v1::ConsumeSummary summary;
   grpc::Status status = SendRaw(
-      consumer, {TestMessage("p", 0), TestMessage("p", 1), TestMessage("", 2)},
+      consumer, {DemoMensaje("p", 0), DemoMensaje("p", 1), DemoMensaje("", 2)},
       &summary);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("Mensaje.producer_id"),
@@ -387,7 +391,7 @@ TEST(ConsumeRpcTest, SequenceGapIsFailedPreconditionNamingTheResumePoint) {
   TestConsumer consumer = TestConsumer::Start();
   v1::ConsumeSummary summary;
   grpc::Status status =
-      SendRaw(consumer, {TestMessage("p", 0), TestMessage("p", 5)}, &summary);
+      SendRaw(consumer, {DemoMensaje("p", 0), DemoMensaje("p", 5)}, &summary);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(status.error_message().find("Mensaje.sequence 5"),
             std::string::npos);
@@ -399,17 +403,11 @@ TEST(ConsumeRpcTest, SequenceGapIsFailedPreconditionNamingTheResumePoint) {
 TEST(ConsumeRpcTest, ResentMessagesAreDroppedAsDuplicatesAndCounted) {
   TestConsumer consumer = TestConsumer::Start();
   v1::ConsumeSummary first;
-  ASSERT_TRUE(
-      SendRaw(consumer, {TestMessage("p", 0), TestMessage("p", 1)}, &first)
-          .ok());
+  ASSERT_TRUE(SendRaw(consumer, DemoMensajes("p", 0, 2), &first).ok());
   EXPECT_EQ(first.next_sequence(), 2u);
 
   v1::ConsumeSummary second;
-  ASSERT_TRUE(
-      SendRaw(consumer,
-              {TestMessage("p", 0), TestMessage("p", 1), TestMessage("p", 2)},
-              &second)
-          .ok());
+  ASSERT_TRUE(SendRaw(consumer, DemoMensajes("p", 0, 3), &second).ok());
   EXPECT_EQ(second.messages_received(), 1u);
   EXPECT_EQ(second.duplicates_dropped(), 2u);
   EXPECT_EQ(second.first_sequence(), 2u);
@@ -436,9 +434,7 @@ TEST(ConsumeRpcTest, GetProducerStateSaysWhereToResume) {
   EXPECT_EQ(state.next_sequence(), 0u);
 
   v1::ConsumeSummary summary;
-  ASSERT_TRUE(
-      SendRaw(consumer, {TestMessage("p", 7), TestMessage("p", 8)}, &summary)
-          .ok());
+  ASSERT_TRUE(SendRaw(consumer, DemoMensajes("p", 7, 2), &summary).ok());
   ASSERT_TRUE(ask("p", &state).ok());
   EXPECT_TRUE(state.known());
   EXPECT_EQ(state.next_sequence(), 9u);
@@ -460,7 +456,7 @@ TEST(ConsumeRpcTest, StreamsBeyondTheLimitAreRefusedWithARetryPushback) {
     open_writers[i] =
         stubs.typed->Consume(&open_contexts[i], &open_summaries[i]);
     ASSERT_TRUE(
-        open_writers[i]->Write(TestMessage(absl::StrCat("held", i), 0)));
+        open_writers[i]->Write(DemoMensaje(absl::StrCat("held", i), 0)));
   }
   for (int i = 0; i < 500 && GetStats(consumer).active_streams() < 2; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
@@ -469,7 +465,7 @@ TEST(ConsumeRpcTest, StreamsBeyondTheLimitAreRefusedWithARetryPushback) {
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
   auto writer = stubs.typed->Consume(&context, &summary);
-  writer->Write(TestMessage("third", 0));
+  writer->Write(DemoMensaje("third", 0));
   writer->WritesDone();
   grpc::Status refused = writer->Finish();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -493,7 +489,7 @@ TEST(ConsumeRpcTest, IdleStreamEndsWithDeadlineExceededKeepingItsMessages) {
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
   auto writer = stubs.typed->Consume(&context, &summary);
-  ASSERT_TRUE(writer->Write(TestMessage("sleepy", 0)));
+  ASSERT_TRUE(writer->Write(DemoMensaje("sleepy", 0)));
   // Then nothing: the consumer ends the stream.
   grpc::Status status = writer->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -505,7 +501,7 @@ TEST(ConsumeRpcTest, IdleStreamEndsWithDeadlineExceededKeepingItsMessages) {
   EXPECT_EQ(stats.failed_streams(), 1u);
   // Others are still served.
   v1::ConsumeSummary after;
-  EXPECT_TRUE(SendRaw(consumer, {TestMessage("sleepy", 1)}, &after).ok());
+  EXPECT_TRUE(SendRaw(consumer, {DemoMensaje("sleepy", 1)}, &after).ok());
   EXPECT_EQ(after.messages_received(), 1u);
 }
 
@@ -513,11 +509,10 @@ TEST(ConsumeRpcTest, OversizedMessageIsResourceExhaustedAndEarlierOnesCount) {
   ConsumerOptions options = TestConsumer::QuietOptions();
   options.max_message_bytes = 1024;
   TestConsumer consumer = TestConsumer::Start(options);
-  v1::Mensaje big = TestMessage("p", 2);
-  big.set_payload(std::string(4096, 'x'));
+  std::vector<v1::Mensaje> messages = DemoMensajes("p", 0, 2);
+  messages.push_back(DemoMensaje("p", 2, {/*payload=*/std::string(4096, 'x')}));
   v1::ConsumeSummary summary;
-  grpc::Status status = SendRaw(
-      consumer, {TestMessage("p", 0), TestMessage("p", 1), big}, &summary);
+  grpc::Status status = SendRaw(consumer, messages, &summary);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
 
@@ -536,7 +531,7 @@ TEST(ConsumeRpcTest, CancelledStreamCountsAsFailedAndKeepsAcceptedMessages) {
   v1::ConsumeSummary summary;
   auto writer = stubs.typed->Consume(&context, &summary);
   for (uint64_t sequence = 0; sequence < 3; ++sequence) {
-    ASSERT_TRUE(writer->Write(TestMessage("quitter", sequence)));
+    ASSERT_TRUE(writer->Write(DemoMensaje("quitter", sequence)));
   }
   // Wait until the consumer has them, so the cancellation is what is tested.
   for (int i = 0; i < 500 && GetStats(consumer).messages_received() < 3; ++i) {

@@ -15,8 +15,8 @@
 #include "consumer_service/message_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/subprocess.h"
-#include "tests/tcp_proxy.h"
+#include "testing/subprocess.h"
+#include "testing/tcp_proxy.h"
 
 namespace messaging {
 namespace {

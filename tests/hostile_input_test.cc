@@ -18,19 +18,11 @@
 #include "consumer_service/message_log.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
-#include "tests/test_consumer.h"
+#include "testing/mensajes.h"
+#include "testing/test_consumer.h"
 
 namespace messaging {
 namespace {
-
-std::vector<v1::Mensaje> Messages(const std::string& producer_id, uint64_t from,
-                                  uint64_t to) {
-  std::vector<v1::Mensaje> messages;
-  for (uint64_t sequence = from; sequence < to; ++sequence) {
-    messages.push_back(TestMessage(producer_id, sequence));
-  }
-  return messages;
-}
 
 // A TCP connection that speaks no gRPC.
 class RawConnection {
@@ -80,14 +72,14 @@ class HostileInputTest : public testing::Test {
     options.limits.idle_timeout = absl::Milliseconds(300);
     consumer_.emplace(TestConsumer::Start(options));
     stub_ = v1::ConsumerService::NewStub(consumer_->NewChannel());
-    ASSERT_TRUE(Send(Messages("good", 0, 10)).ok());
+    ASSERT_TRUE(Send(DemoMensajes("good", 0, 10)).ok());
   }
 
   // The consumer still serves the good producer, and the log holds its 20
   // messages and the bad producer's accepted ones exactly once.
   void TearDown() override {
     v1::ConsumeSummary summary;
-    ASSERT_TRUE(Send(Messages("good", 10, 20), &summary).ok());
+    ASSERT_TRUE(Send(DemoMensajes("good", 10, 10), &summary).ok());
     EXPECT_EQ(summary.messages_received(), 10u);
 
     std::map<std::string, std::map<uint64_t, int>> logged;
@@ -121,16 +113,16 @@ class HostileInputTest : public testing::Test {
 };
 
 TEST_F(HostileInputTest, OversizedMessageIsResourceExhausted) {
-  std::vector<v1::Mensaje> messages = Messages("bad", 0, 2);
-  messages.push_back(TestMessage("bad", 2));
-  messages.back().set_payload(std::string(4096, 'x'));
+  std::vector<v1::Mensaje> messages = DemoMensajes("bad", 0, 2);
+  messages.push_back(
+      DemoMensaje("bad", 2, {/*payload=*/std::string(4096, 'x')}));
   bad_accepted_ = 2;
   EXPECT_EQ(Send(messages).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST_F(HostileInputTest, MissingProducerIdIsInvalidArgumentNamingTheField) {
-  std::vector<v1::Mensaje> messages = Messages("bad", 0, 3);
-  messages.push_back(TestMessage("", 3));
+  std::vector<v1::Mensaje> messages = DemoMensajes("bad", 0, 3);
+  messages.push_back(DemoMensaje("", 3));
   bad_accepted_ = 3;
   grpc::Status status = Send(messages);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -139,12 +131,12 @@ TEST_F(HostileInputTest, MissingProducerIdIsInvalidArgumentNamingTheField) {
 }
 
 TEST_F(HostileInputTest, UndecodableMessageIsInvalidArgumentNamingTheType) {
-  std::vector<v1::Mensaje> messages = Messages("bad", 0, 3);
+  std::vector<v1::Mensaje> messages = DemoMensajes("bad", 0, 3);
   // protobuf sends a string that is not UTF-8 (after logging an error), but
   // proto3 refuses to parse one.
-  messages.push_back(TestMessage("bad", 3));
+  messages.push_back(DemoMensaje("bad", 3));
   messages.back().set_text("Mensaje \xff");
-  messages.push_back(TestMessage("bad", 4));
+  messages.push_back(DemoMensaje("bad", 4));
   bad_accepted_ = 3;
   grpc::Status status = Send(messages);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -155,16 +147,16 @@ TEST_F(HostileInputTest, UndecodableMessageIsInvalidArgumentNamingTheType) {
 }
 
 TEST_F(HostileInputTest, SequenceGapIsFailedPrecondition) {
-  std::vector<v1::Mensaje> messages = Messages("bad", 0, 4);
-  messages.push_back(TestMessage("bad", 9));
+  std::vector<v1::Mensaje> messages = DemoMensajes("bad", 0, 4);
+  messages.push_back(DemoMensaje("bad", 9));
   bad_accepted_ = 4;
   EXPECT_EQ(Send(messages).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(HostileInputTest, SequenceGoingBackwardsIsDroppedAsDuplicate) {
-  std::vector<v1::Mensaje> messages = Messages("bad", 0, 5);
-  messages.push_back(TestMessage("bad", 2));
-  messages.push_back(TestMessage("bad", 5));
+  std::vector<v1::Mensaje> messages = DemoMensajes("bad", 0, 5);
+  messages.push_back(DemoMensaje("bad", 2));
+  messages.push_back(DemoMensaje("bad", 5));
   bad_accepted_ = 6;
   v1::ConsumeSummary summary;
   ASSERT_TRUE(Send(messages, &summary).ok());
@@ -176,7 +168,7 @@ TEST_F(HostileInputTest, IdleStreamIsEnded) {
   grpc::ClientContext context;
   v1::ConsumeSummary summary;
   auto writer = stub_->Consume(&context, &summary);
-  ASSERT_TRUE(writer->Write(TestMessage("bad", 0)));
+  ASSERT_TRUE(writer->Write(DemoMensaje("bad", 0)));
   bad_accepted_ = 1;
   EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 }
@@ -186,7 +178,7 @@ TEST_F(HostileInputTest, ClientCancellingMidStreamKeepsWhatWasAccepted) {
   v1::ConsumeSummary summary;
   auto writer = stub_->Consume(&context, &summary);
   for (uint64_t sequence = 0; sequence < 3; ++sequence) {
-    ASSERT_TRUE(writer->Write(TestMessage("bad", sequence)));
+    ASSERT_TRUE(writer->Write(DemoMensaje("bad", sequence)));
   }
   bad_accepted_ = 3;
   // Wait until the three are accepted, then walk away.
@@ -220,7 +212,7 @@ TEST_F(HostileInputTest, PeerThatNeverSpeaksIsDroppedAfterTheHandshakeTimeout) {
   RawConnection silent(consumer_->server().port());
   ASSERT_TRUE(silent.connected());
   // Meanwhile a good stream is served as usual.
-  ASSERT_TRUE(Send({TestMessage("bad", 0)}).ok());
+  ASSERT_TRUE(Send({DemoMensaje("bad", 0)}).ok());
   bad_accepted_ = 1;
   EXPECT_TRUE(silent.ClosedByPeerWithin(absl::Seconds(5)));
 }

@@ -10,7 +10,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "tests/subprocess.h"
+#include "testing/subprocess.h"
 
 namespace messaging {
 namespace {

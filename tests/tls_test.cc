@@ -2,17 +2,27 @@
 // at test time by make_test_certs.sh.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/subprocess.h"
+#include "testing/subprocess.h"
 
 namespace messaging {
 namespace {
 
+using testing::ContainsRegex;
 using testing::HasSubstr;
+
+// The producer's line when it gave up connecting (--connect_timeout=2s).
+constexpr char kNotReachable[] = "is not reachable after 2s";
+
+// gRPC's line for a failed TLS handshake, with OpenSSL's reason in it.
+testing::Matcher<std::string> HandshakeFailed(const std::string& reason) {
+  return ContainsRegex("Handshake failed[^\n]*" + reason);
+}
 
 class TlsTest : public testing::Test {
  protected:
@@ -50,6 +60,15 @@ class TlsTest : public testing::Test {
     return producer;
   }
 
+  // Expects `consumer` to log that it refused a handshake for `reason`;
+  // waits for the line, which is written while the producer retries.
+  static void ExpectConsumerRefused(ConsumerProcess& consumer,
+                                    const std::string& reason) {
+    EXPECT_TRUE(consumer.process().WaitForStderr(reason, absl::Seconds(10)))
+        << "no line with: " << reason;
+    EXPECT_THAT(consumer.process().Stderr(), HandshakeFailed(reason));
+  }
+
   static std::string* certs_;
 };
 
@@ -66,14 +85,20 @@ TEST_F(TlsTest, ProducerVerifiesTheConsumerOverTls) {
 
 TEST_F(TlsTest, PlaintextProducerCannotTalkToATlsConsumer) {
   ConsumerProcess consumer = ConsumerProcess::Start(ServerTls());
-  EXPECT_EQ(Produce(consumer, {}).Wait(), 1);
+  Subprocess producer = Produce(consumer, {});
+  EXPECT_EQ(producer.Wait(), 1);
+  EXPECT_THAT(producer.Stderr(), HasSubstr(kNotReachable));
+  // Plaintext HTTP/2 is no TLS record: the consumer says so.
+  ExpectConsumerRefused(consumer, "wrong version number");
 }
 
 TEST_F(TlsTest, ProducerRefusesAConsumerItsCaDidNotSign) {
   ConsumerProcess consumer = ConsumerProcess::Start(ServerTls());
-  EXPECT_EQ(
-      Produce(consumer, {"--tls", "--tls_ca=" + Cert("rogue-ca.pem")}).Wait(),
-      1);
+  Subprocess producer =
+      Produce(consumer, {"--tls", "--tls_ca=" + Cert("rogue-ca.pem")});
+  EXPECT_EQ(producer.Wait(), 1);
+  EXPECT_THAT(producer.Stderr(), HandshakeFailed("certificate verify failed"));
+  EXPECT_THAT(producer.Stderr(), HasSubstr(kNotReachable));
 }
 
 TEST_F(TlsTest, MutualTlsAcceptsAClientCertificateFromTheTrustedCa) {
@@ -95,18 +120,21 @@ TEST_F(TlsTest, MutualTlsRefusesAClientWithoutCertificate) {
   Subprocess producer =
       Produce(consumer, {"--tls", "--tls_ca=" + Cert("ca.pem")});
   EXPECT_EQ(producer.Wait(), 1);
-  EXPECT_THAT(producer.Stderr(), HasSubstr("not reachable"));
+  EXPECT_THAT(producer.Stderr(), HasSubstr(kNotReachable));
+  ExpectConsumerRefused(consumer, "peer did not return a certificate");
 }
 
 TEST_F(TlsTest, MutualTlsRefusesACertificateFromAnotherCa) {
   std::vector<std::string> flags = ServerTls();
   flags.push_back("--tls_client_ca=" + Cert("ca.pem"));
   ConsumerProcess consumer = ConsumerProcess::Start(flags);
-  EXPECT_EQ(Produce(consumer, {"--tls", "--tls_ca=" + Cert("ca.pem"),
-                               "--tls_cert=" + Cert("rogue-client.pem"),
-                               "--tls_key=" + Cert("rogue-client.key")})
-                .Wait(),
-            1);
+  Subprocess producer =
+      Produce(consumer, {"--tls", "--tls_ca=" + Cert("ca.pem"),
+                         "--tls_cert=" + Cert("rogue-client.pem"),
+                         "--tls_key=" + Cert("rogue-client.key")});
+  EXPECT_EQ(producer.Wait(), 1);
+  EXPECT_THAT(producer.Stderr(), HasSubstr(kNotReachable));
+  ExpectConsumerRefused(consumer, "certificate verify failed");
 }
 
 TEST_F(TlsTest, MissingKeyFileIsOneClearLine) {
@@ -115,7 +143,11 @@ TEST_F(TlsTest, MissingKeyFileIsOneClearLine) {
        "--address=127.0.0.1:0", "--tls_cert=" + Cert("server.pem"),
        "--tls_key=" + Cert("no-such.key")});
   EXPECT_EQ(consumer.WaitOrKill(absl::Seconds(30)), 1);
-  EXPECT_THAT(consumer.Stderr(), HasSubstr("--tls_key="));
+  EXPECT_THAT(consumer.Stderr(),
+              HasSubstr("cannot read --tls_key=" + Cert("no-such.key")));
+  const std::string stderr_lines = consumer.Stderr();
+  EXPECT_EQ(std::count(stderr_lines.begin(), stderr_lines.end(), '\n'), 1)
+      << stderr_lines;
 }
 
 }  // namespace

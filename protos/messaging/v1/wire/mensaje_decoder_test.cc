@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/messaging.pb.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
+#include "testing/mensajes.h"
 
 namespace messaging {
 namespace {
@@ -32,15 +34,13 @@ std::string Batch(const std::vector<std::string>& messages) {
   return bytes;
 }
 
+// A demo message of "producer-1" with every field set, as producers send
+// them.
 v1::Mensaje ProducerMessage(uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id("producer-1");
-  message.set_sequence(sequence);
-  message.set_text("Mensaje " + std::to_string(sequence));
-  message.set_payload(std::string(64, 'x'));
-  message.mutable_created_at()->set_seconds(1'800'000'000);
-  message.mutable_created_at()->set_nanos(123'456'789);
-  return message;
+  return DemoMensaje(
+      "producer-1", sequence,
+      {/*payload=*/std::string(64, 'x'),
+       /*created_at=*/absl::FromUnixNanos(1'800'000'000'123'456'789)});
 }
 
 // Decodes `bytes` into `kept` and checks the outcome against the generated

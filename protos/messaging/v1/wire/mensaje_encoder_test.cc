@@ -6,28 +6,12 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/messaging.pb.h"
+#include "testing/mensajes.h"
 
 namespace messaging {
 namespace {
-
-// The same message built with the generated code.
-v1::Mensaje Generated(const std::string& producer_id, uint64_t sequence,
-                      absl::Time created_at, size_t payload_bytes) {
-  v1::Mensaje message;
-  message.set_producer_id(producer_id);
-  message.set_sequence(sequence);
-  message.set_text(absl::StrCat("Mensaje ", sequence));
-  std::string payload(payload_bytes, '\0');
-  for (size_t i = 0; i < payload.size(); ++i) payload[i] = 'a' + i % 26;
-  message.set_payload(payload);
-  const timespec time = absl::ToTimespec(created_at);
-  message.mutable_created_at()->set_seconds(time.tv_sec);
-  message.mutable_created_at()->set_nanos(static_cast<int32_t>(time.tv_nsec));
-  return message;
-}
 
 // Encodes one message into a string of its own, checking it fits the room
 // the encoder asks for.
@@ -55,8 +39,10 @@ TEST(MensajeEncoderTest, WritesWhatTheGeneratedSerializerWrites) {
         for (const absl::Time created_at : times) {
           const std::string wire =
               Encode(encoder, sequence, created_at, MensajeEncoder::kMessage);
+          // The same message built with the generated code.
           const v1::Mensaje expected =
-              Generated(producer_id, sequence, created_at, payload_bytes);
+              DemoMensaje(producer_id, sequence,
+                          {ProducerPayload(payload_bytes), created_at});
           ASSERT_EQ(absl::CEscape(wire),
                     absl::CEscape(expected.SerializeAsString()))
               << expected.DebugString();
@@ -70,11 +56,11 @@ TEST(MensajeEncoderTest, BatchElementsMakeAMensajeBatch) {
   MensajeEncoder encoder("host-a", 64);
   const absl::Time now = absl::FromUnixMillis(1'700'000'000'123);
   std::string wire;
-  v1::MensajeBatch expected;
   for (uint64_t sequence = 41; sequence < 44; ++sequence) {
     wire += Encode(encoder, sequence, now, MensajeEncoder::kBatchElement);
-    *expected.add_messages() = Generated("host-a", sequence, now, 64);
   }
+  const v1::MensajeBatch expected =
+      DemoBatch("host-a", 41, 3, {ProducerPayload(64), now});
   EXPECT_EQ(absl::CEscape(wire), absl::CEscape(expected.SerializeAsString()));
   v1::MensajeBatch parsed;
   ASSERT_TRUE(parsed.ParseFromString(wire));
@@ -94,13 +80,14 @@ TEST(MensajeEncoderTest, ConsecutiveSequencesCountUpAcrossEveryDigit) {
   for (const uint64_t start : starts) {
     for (uint64_t sequence = start; sequence - start < 5; ++sequence) {
       ASSERT_EQ(Encode(encoder, sequence, now, MensajeEncoder::kMessage),
-                Generated("p", sequence, now, 8).SerializeAsString())
+                DemoMensaje("p", sequence, {ProducerPayload(8), now})
+                    .SerializeAsString())
           << sequence;
       if (sequence == max) break;
     }
   }
   EXPECT_EQ(Encode(encoder, 0, now, MensajeEncoder::kMessage),
-            Generated("p", 0, now, 8).SerializeAsString());
+            DemoMensaje("p", 0, {ProducerPayload(8), now}).SerializeAsString());
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
-#include "tests/test_consumer.h"
+#include "testing/test_consumer.h"
 
 #include <cstdlib>
 #include <iostream>
 
-#include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -33,14 +32,6 @@ TestConsumer TestConsumer::Start(ConsumerOptions options,
 
 std::shared_ptr<grpc::Channel> TestConsumer::NewChannel() const {
   return grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
-}
-
-v1::Mensaje TestMessage(const std::string& producer_id, uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id(producer_id);
-  message.set_sequence(sequence);
-  message.set_text(absl::StrCat("Mensaje ", sequence));
-  return message;
 }
 
 grpc::Status SendOnOneStream(v1::ConsumerService::Stub& stub,

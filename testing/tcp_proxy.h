@@ -5,8 +5,8 @@
 //   TcpProxy proxy(consumer_port);
 //   producer --target=127.0.0.1:<proxy.port()> ...
 //   proxy.CutAll();  // both sides see their connections die
-#ifndef TESTS_TCP_PROXY_H_
-#define TESTS_TCP_PROXY_H_
+#ifndef TESTING_TCP_PROXY_H_
+#define TESTING_TCP_PROXY_H_
 
 #include <atomic>
 #include <map>
@@ -54,4 +54,4 @@ class TcpProxy {
 
 }  // namespace messaging
 
-#endif  // TESTS_TCP_PROXY_H_
+#endif  // TESTING_TCP_PROXY_H_

@@ -8,8 +8,8 @@
 //        "--target=" + consumer.target()});
 //   int exit_code = producer.Wait();
 //   std::string lines = producer.Stdout();
-#ifndef TESTS_SUBPROCESS_H_
-#define TESTS_SUBPROCESS_H_
+#ifndef TESTING_SUBPROCESS_H_
+#define TESTING_SUBPROCESS_H_
 
 #include <sys/types.h>
 
@@ -86,4 +86,4 @@ class ConsumerProcess {
 
 }  // namespace messaging
 
-#endif  // TESTS_SUBPROCESS_H_
+#endif  // TESTING_SUBPROCESS_H_

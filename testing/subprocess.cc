@@ -1,4 +1,4 @@
-#include "tests/subprocess.h"
+#include "testing/subprocess.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -6,8 +6,8 @@
 //   ConsumerStubs stubs(consumer.NewChannel());
 //   TestStream stream(&stubs, options);
 //   absl::StatusOr<v1::ConsumeSummary> summary = stream.Await();
-#ifndef TESTS_TEST_CONSUMER_H_
-#define TESTS_TEST_CONSUMER_H_
+#ifndef TESTING_TEST_CONSUMER_H_
+#define TESTING_TEST_CONSUMER_H_
 
 #include <memory>
 #include <ostream>
@@ -39,9 +39,6 @@ class TestConsumer {
   std::unique_ptr<ConsumerServer> server_;
   std::string target_;
 };
-
-// A demo message ("Mensaje <sequence>") of `producer_id`.
-v1::Mensaje TestMessage(const std::string& producer_id, uint64_t sequence);
 
 // Writes `messages` on one Consume stream with the synchronous API, closes
 // it, and returns the final status; the summary goes to `summary`.
@@ -80,4 +77,4 @@ class TestStream {
 
 }  // namespace messaging
 
-#endif  // TESTS_TEST_CONSUMER_H_
+#endif  // TESTING_TEST_CONSUMER_H_
