@@ -34,11 +34,28 @@ class Refusal final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   void OnDone() override { delete this; }
 };
 
+// Answers GetProducerState once the state it reports is durable. Held by
+// the log's pending callback; `reactor` is gRPC's, alive until Finish.
+class ProducerStateAnswer final : public DurabilityWaiter {
+ public:
+  explicit ProducerStateAnswer(grpc::ServerUnaryReactor* reactor)
+      : reactor_(reactor) {}
+
+  void OnDurable(absl::Status durable) override {
+    reactor_->Finish(ToGrpcStatus(durable));
+  }
+
+ private:
+  grpc::ServerUnaryReactor* const reactor_;
+};
+
 }  // namespace
 
 class StreamReactor;
 
-struct StreamLink {
+// Also what the log tells once the stream's messages are durable; it may
+// do so after OnDone, which is why it holds the link, not the reactor.
+struct StreamLink final : public DurabilityWaiter {
   absl::Mutex mutex;
   // Null once the reactor is done.
   StreamReactor* reactor ABSL_GUARDED_BY(mutex);
@@ -49,7 +66,12 @@ struct StreamLink {
   // Time of the last message, in Unix nanoseconds; read by the reaper.
   std::atomic<int64_t> last_activity_nanos{0};
 
+  // The producer's standing at the FIN, which the summary reports.
+  ProducerLedger::Standing standing ABSL_GUARDED_BY(mutex);
+
   explicit StreamLink(StreamReactor* owner) : reactor(owner) {}
+
+  void OnDurable(absl::Status durable) override;
 };
 
 // What every Consume and ConsumeBatches stream shares: the rules applied
@@ -73,34 +95,21 @@ class StreamReactor {
     FinishCall(status);
   }
 
+  // StreamLink::OnDurable's, under link_->mutex: the answer.
+  void FinishDurable() {
+    *summary_ = ByteBufferOf(
+        stream_.Summary(link_->standing.next_sequence).SerializeAsString());
+    completed_ = true;
+    FinishLocked(grpc::Status::OK);
+  }
+
  protected:
   virtual void FinishCall(const grpc::Status& status) = 0;
 
-  // Applies the stream's and the ledger's rules to the messages of one
-  // read, in order, at `now`; an error ends the stream, and the messages
-  // before the one at fault stay accepted.
+  // The messages of one read, given to the acceptor; an error ends the
+  // stream, and the messages before the one at fault stay accepted.
   absl::Status Take(absl::Span<const MensajeView> messages, absl::Time now) {
-    absl::Status invalid;
-    size_t valid = 0;
-    for (; valid < messages.size(); ++valid) {
-      invalid = stream_.Check(messages[valid]);
-      if (!invalid.ok()) break;
-    }
-    const absl::Status admitted = service_->ledger()->Admit(
-        messages.subspan(0, valid), service_->log(), &verdicts_);
-    delta_.Clear();
-    for (size_t i = 0; i < verdicts_.size(); ++i) {
-      if (verdicts_[i] == ProducerLedger::Verdict::kDuplicate) {
-        stream_.RecordDuplicate();
-        ++delta_.duplicates;
-      } else {
-        stream_.RecordAccepted(messages[i], now);
-        delta_.Accepted(messages[i], now);
-        service_->PrintConsumed(messages[i]);
-      }
-    }
-    service_->stats()->Record(delta_);
-    return admitted.ok() ? invalid : admitted;
+    return service_->acceptor()->Accept(messages, now, &stream_);
   }
 
   void Touch(absl::Time now) {
@@ -120,30 +129,14 @@ class StreamReactor {
     const ProducerLedger::Standing standing =
         stream_.producer_id().empty()
             ? ProducerLedger::Standing{}
-            : service_->ledger()->Lookup(stream_.producer_id());
+            : service_->acceptor()->ledger().Lookup(stream_.producer_id());
     {
       absl::MutexLock lock(&link_->mutex);
       if (link_->finished) return;
       link_->closing = true;
+      link_->standing = standing;
     }
-    auto answer = [link = link_, standing](absl::Status durable) {
-      absl::MutexLock lock(&link->mutex);
-      StreamReactor* reactor = link->reactor;
-      if (reactor == nullptr || link->finished) return;
-      if (!durable.ok()) {
-        reactor->FinishLocked(ToGrpcStatus(durable));
-        return;
-      }
-      *reactor->summary_ = ByteBufferOf(
-          reactor->stream_.Summary(standing.next_sequence).SerializeAsString());
-      reactor->completed_ = true;
-      reactor->FinishLocked(grpc::Status::OK);
-    };
-    if (service_->log() == nullptr) {
-      answer(absl::OkStatus());
-    } else {
-      service_->log()->WhenDurable(standing.log_position, std::move(answer));
-    }
+    service_->acceptor()->WhenDurable(standing, link_);
   }
 
   // The reactor's OnDone: the only place a stream dies.
@@ -162,14 +155,21 @@ class StreamReactor {
   grpc::ByteBuffer* const summary_;
   const std::shared_ptr<StreamLink> link_;
   ConsumeStream stream_;
-  // Reused from read to read, to spare allocations.
-  std::vector<ProducerLedger::Verdict> verdicts_;
-  StatsDelta delta_;
   // Set under link_->mutex before Finish, read in OnDone after it.
   bool completed_ = false;
   // Set by OnCancel, which may run on another thread than the reads.
   std::atomic<bool> cancelled_{false};
 };
+
+void StreamLink::OnDurable(absl::Status durable) {
+  absl::MutexLock lock(&mutex);
+  if (reactor == nullptr || finished) return;
+  if (!durable.ok()) {
+    reactor->FinishLocked(ToGrpcStatus(durable));
+    return;
+  }
+  reactor->FinishDurable();
+}
 
 // Reads one producer's stream, a message (Mensaje) or a batch of them
 // (MensajeBatch) at a time, until the producer closes it.
@@ -254,14 +254,11 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
 };
 
 ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
-                                         ProducerLedger* ledger,
-                                         MessageLog* log, StreamLimits limits,
-                                         std::ostream* console)
+                                         Acceptor* acceptor,
+                                         StreamLimits limits)
     : stats_(stats),
-      ledger_(ledger),
-      log_(log),
+      acceptor_(acceptor),
       limits_(limits),
-      console_(console),
       reaper_([this] { ReapIdleStreams(); }) {}
 
 ConsumerServiceImpl::~ConsumerServiceImpl() {
@@ -308,18 +305,13 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
     return reactor;
   }
   const ProducerLedger::Standing standing =
-      ledger_->Lookup(request->producer_id());
+      acceptor_->ledger().Lookup(request->producer_id());
   state->set_producer_id(request->producer_id());
   state->set_known(standing.known);
   state->set_next_sequence(standing.next_sequence);
   // Only what is durable is confirmed.
-  if (log_ == nullptr) {
-    reactor->Finish(grpc::Status::OK);
-  } else {
-    log_->WhenDurable(standing.log_position, [reactor](absl::Status durable) {
-      reactor->Finish(ToGrpcStatus(durable));
-    });
-  }
+  acceptor_->WhenDurable(standing,
+                         std::make_shared<ProducerStateAnswer>(reactor));
   return reactor;
 }
 
@@ -327,17 +319,11 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetStats(
     grpc::CallbackServerContext* context,
     const v1::GetStatsRequest* /*request*/, v1::ConsumerStats* stats) {
   *stats = stats_->Snapshot(absl::Now());
-  ledger_->AddProducerStats(stats);
-  stats->set_durable(log_ != nullptr);
+  acceptor_->ledger().AddProducerStats(stats);
+  stats->set_durable(acceptor_->log() != nullptr);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
-}
-
-void ConsumerServiceImpl::PrintConsumed(const MensajeView& message) {
-  if (console_ == nullptr) return;
-  absl::MutexLock lock(&console_mutex_);
-  *console_ << "Consumiendo: " << message.text << std::endl;
 }
 
 void ConsumerServiceImpl::StreamOpened(std::shared_ptr<StreamLink> link) {

@@ -9,9 +9,9 @@
 //
 // Usage:
 //   ConsumerStatsRecorder stats(absl::Now());
-//   ProducerLedger ledger;
-//   ConsumerServiceImpl service(&stats, &ledger, /*log=*/nullptr,
-//                               StreamLimits(), &std::cout);
+//   Acceptor acceptor(std::make_unique<ProducerLedger>(), /*log=*/nullptr,
+//                     &stats, &std::cout);
+//   ConsumerServiceImpl service(&stats, &acceptor, StreamLimits());
 //   grpc::ServerBuilder builder;
 //   builder.RegisterService(&service);
 #ifndef CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_
@@ -20,7 +20,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <ostream>
 #include <set>
 #include <thread>
 
@@ -28,11 +27,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metadata_keys.h"
+#include "consumer_service/acceptor.h"
 #include "consumer_service/consumer_stats.h"
-#include "consumer_service/message_log.h"
-#include "consumer_service/producer_ledger.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
-#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 
@@ -53,12 +50,9 @@ class ConsumerServiceImpl final
           v1::ConsumerService::WithRawCallbackMethod_ConsumeBatches<
               v1::ConsumerService::CallbackService>> {
  public:
-  // `log` may be null (nothing survives a restart). `console`, when not
-  // null, gets one "Consumiendo: <text>" line per accepted message. All
-  // pointers must outlive the service.
-  ConsumerServiceImpl(ConsumerStatsRecorder* stats, ProducerLedger* ledger,
-                      MessageLog* log, StreamLimits limits,
-                      std::ostream* console);
+  // Both pointers must outlive the service.
+  ConsumerServiceImpl(ConsumerStatsRecorder* stats, Acceptor* acceptor,
+                      StreamLimits limits);
   ~ConsumerServiceImpl() override;
 
   // Read Mensaje and MensajeBatch messages; answer a ConsumeSummary.
@@ -78,9 +72,7 @@ class ConsumerServiceImpl final
 
   // For the reactors.
   ConsumerStatsRecorder* stats() const { return stats_; }
-  ProducerLedger* ledger() const { return ledger_; }
-  MessageLog* log() const { return log_; }
-  void PrintConsumed(const MensajeView& message);
+  Acceptor* acceptor() const { return acceptor_; }
   void StreamOpened(std::shared_ptr<StreamLink> link);
   void StreamClosed(const std::shared_ptr<StreamLink>& link);
 
@@ -91,14 +83,10 @@ class ConsumerServiceImpl final
   void ReapIdleStreams();
 
   ConsumerStatsRecorder* const stats_;
-  ProducerLedger* const ledger_;
-  MessageLog* const log_;
+  Acceptor* const acceptor_;
   const StreamLimits limits_;
 
   std::atomic<int> open_streams_{0};
-
-  absl::Mutex console_mutex_;
-  std::ostream* const console_ ABSL_PT_GUARDED_BY(console_mutex_);
 
   absl::Mutex streams_mutex_;
   std::set<std::shared_ptr<StreamLink>> streams_

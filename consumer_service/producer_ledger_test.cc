@@ -1,8 +1,9 @@
 #include "consumer_service/producer_ledger.h"
 
-#include <cstdlib>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "consumer_service/test_mensaje.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
 
@@ -11,19 +12,21 @@ namespace {
 
 using Verdict = ProducerLedger::Verdict;
 
-v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id(producer_id);
-  message.set_sequence(sequence);
-  return message;
+// Judges and records `messages`, as the Acceptor does with no log; the
+// refusal, if any.
+absl::Status Admit(ProducerLedger& ledger,
+                   absl::Span<const MensajeView> messages,
+                   std::vector<Verdict>* verdicts) {
+  const ProducerLedger::Admission admission = ledger.Judge(messages, verdicts);
+  ledger.Record(admission);
+  return admission.refused;
 }
 
 // Admits one message; its verdict, or the refusal.
 absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
                                  const v1::Mensaje& message) {
   std::vector<Verdict> verdicts;
-  absl::Status admitted =
-      ledger.Admit({ViewedMensaje(message)}, nullptr, &verdicts);
+  absl::Status admitted = Admit(ledger, {ViewedMensaje(message)}, &verdicts);
   if (!admitted.ok()) return admitted;
   return verdicts.at(0);
 }
@@ -31,8 +34,8 @@ absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
 TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
   ProducerLedger ledger;
   EXPECT_FALSE(ledger.Lookup("p").known);
-  EXPECT_EQ(*AdmitOne(ledger, Message("p", 40)), Verdict::kAccepted);
-  EXPECT_EQ(*AdmitOne(ledger, Message("p", 41)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", 40)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", 41)), Verdict::kAccepted);
   const ProducerLedger::Standing standing = ledger.Lookup("p");
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 42u);
@@ -41,9 +44,9 @@ TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
 TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
   ProducerLedger ledger;
   for (uint64_t i = 0; i < 3; ++i)
-    ASSERT_TRUE(AdmitOne(ledger, Message("p", i)).ok());
+    ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", i)).ok());
   for (uint64_t old : {0, 1, 2}) {
-    EXPECT_EQ(*AdmitOne(ledger, Message("p", old)), Verdict::kDuplicate);
+    EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", old)), Verdict::kDuplicate);
   }
   EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
   v1::ConsumerStats stats;
@@ -56,8 +59,8 @@ TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
 
 TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
-  absl::StatusOr<Verdict> gap = AdmitOne(ledger, Message("p", 5));
+  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", 0)).ok());
+  absl::StatusOr<Verdict> gap = AdmitOne(ledger, TestMensaje("p", 5));
   EXPECT_EQ(gap.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(gap.status().message().find("the consumer expects 1"),
             std::string::npos)
@@ -67,9 +70,9 @@ TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
 
 TEST(ProducerLedgerTest, ProducersAreIndependent) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, Message("a", 0)).ok());
-  ASSERT_TRUE(AdmitOne(ledger, Message("b", 9)).ok());
-  EXPECT_EQ(*AdmitOne(ledger, Message("a", 1)), Verdict::kAccepted);
+  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("a", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("b", 9)).ok());
+  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("a", 1)), Verdict::kAccepted);
   EXPECT_EQ(ledger.Lookup("b").next_sequence, 10u);
   v1::ConsumerStats stats;
   ledger.AddProducerStats(&stats);
@@ -80,25 +83,25 @@ TEST(ProducerLedgerTest, ProducersAreIndependent) {
 
 TEST(ProducerLedgerTest, RestoreRebuildsTheStandingFromTheLog) {
   ProducerLedger ledger;
-  ledger.Restore(Message("p", 0), 10);
-  ledger.Restore(Message("p", 1), 20);
+  ledger.Restore(TestMensaje("p", 0), 10);
+  ledger.Restore(TestMensaje("p", 1), 20);
   const ProducerLedger::Standing standing = ledger.Lookup("p");
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 2u);
   EXPECT_EQ(standing.log_position, 20u);
-  EXPECT_EQ(*AdmitOne(ledger, Message("p", 1)), Verdict::kDuplicate);
+  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", 1)), Verdict::kDuplicate);
 }
 
 TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", 0)).ok());
   const ViewedMensaje batch[] = {
-      ViewedMensaje(Message("p", 0)), ViewedMensaje(Message("p", 1)),
-      ViewedMensaje(Message("p", 2)), ViewedMensaje(Message("p", 9)),
-      ViewedMensaje(Message("p", 3))};
+      ViewedMensaje(TestMensaje("p", 0)), ViewedMensaje(TestMensaje("p", 1)),
+      ViewedMensaje(TestMensaje("p", 2)), ViewedMensaje(TestMensaje("p", 9)),
+      ViewedMensaje(TestMensaje("p", 3))};
   std::vector<Verdict> verdicts;
-  absl::Status admitted = ledger.Admit(
-      {batch[0], batch[1], batch[2], batch[3], batch[4]}, nullptr, &verdicts);
+  absl::Status admitted = Admit(
+      ledger, {batch[0], batch[1], batch[2], batch[3], batch[4]}, &verdicts);
   EXPECT_EQ(admitted.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(verdicts,
             (std::vector<Verdict>{Verdict::kDuplicate, Verdict::kAccepted,
@@ -106,31 +109,31 @@ TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
   EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
 }
 
-TEST(ProducerLedgerTest, AcceptedMessagesGoToTheLogInOrder) {
-  const std::string directory =
-      std::string(std::getenv("TEST_TMPDIR")) + "/ledger_log";
-  {
-    absl::StatusOr<std::unique_ptr<MessageLog>> log =
-        MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
-    ASSERT_TRUE(log.ok());
-    ProducerLedger ledger;
-    const ViewedMensaje batch[] = {ViewedMensaje(Message("p", 0)),
-                                   ViewedMensaje(Message("p", 1)),
-                                   ViewedMensaje(Message("p", 0))};
-    std::vector<Verdict> verdicts;
-    ASSERT_TRUE(
-        ledger.Admit({batch[0], batch[1], batch[2]}, log->get(), &verdicts)
-            .ok());
-    EXPECT_GT(ledger.Lookup("p").log_position, 0u);
-  }
-  std::vector<uint64_t> logged;
-  ASSERT_TRUE(
-      ReadMessageLog(directory + "/" + std::string(MessageLog::kFileName),
-                     [&](const v1::Mensaje& message, uint64_t) {
-                       logged.push_back(message.sequence());
-                     })
-          .ok());
-  EXPECT_EQ(logged, (std::vector<uint64_t>{0, 1}));
+TEST(ProducerLedgerTest, JudgingChangesNothingUntilRecorded) {
+  ProducerLedger ledger;
+  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", 0)).ok());
+  const ViewedMensaje next(TestMensaje("p", 1));
+  std::vector<Verdict> verdicts;
+  ProducerLedger::Admission admission = ledger.Judge({next}, &verdicts);
+  EXPECT_EQ(verdicts, std::vector<Verdict>{Verdict::kAccepted});
+  EXPECT_EQ(admission.next_sequence, 2u);
+  EXPECT_EQ(ledger.Lookup("p").next_sequence, 1u);
+
+  admission.log_position = 77;
+  ledger.Record(admission);
+  const ProducerLedger::Standing standing = ledger.Lookup("p");
+  EXPECT_EQ(standing.next_sequence, 2u);
+  EXPECT_EQ(standing.log_position, 77u);
+}
+
+TEST(ProducerLedgerTest, AnUnrecordedNewProducerLeavesNoTrace) {
+  ProducerLedger ledger;
+  std::vector<Verdict> verdicts;
+  ledger.Judge({ViewedMensaje(TestMensaje("p", 3))}, &verdicts);
+  EXPECT_FALSE(ledger.Lookup("p").known);
+  v1::ConsumerStats stats;
+  ledger.AddProducerStats(&stats);
+  EXPECT_EQ(stats.producers_size(), 0);
 }
 
 }  // namespace
