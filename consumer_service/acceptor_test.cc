@@ -8,12 +8,19 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "consumer_service/test_mensaje.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
 
 namespace messaging {
 namespace {
+
+v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
+  v1::Mensaje message;
+  message.set_producer_id(producer_id);
+  message.set_sequence(sequence);
+  message.set_text("Mensaje " + std::to_string(sequence));
+  return message;
+}
 
 // Remembers the one status it is told.
 class RecordingWaiter final : public DurabilityWaiter {
@@ -43,9 +50,9 @@ class AcceptorTest : public testing::Test {
 
 TEST_F(AcceptorTest, AcceptsCountsAndPrintsAndDropsDuplicates) {
   ConsumeStream stream;
-  const ViewedMensaje batch[] = {ViewedMensaje(TestMensaje("p", 0)),
-                                 ViewedMensaje(TestMensaje("p", 1)),
-                                 ViewedMensaje(TestMensaje("p", 0))};
+  const ViewedMensaje batch[] = {ViewedMensaje(Message("p", 0)),
+                                 ViewedMensaje(Message("p", 1)),
+                                 ViewedMensaje(Message("p", 0))};
   ASSERT_TRUE(
       acceptor_.Accept({batch[0], batch[1], batch[2]}, absl::Now(), &stream)
           .ok());
@@ -67,9 +74,9 @@ TEST_F(AcceptorTest, AcceptsCountsAndPrintsAndDropsDuplicates) {
 
 TEST_F(AcceptorTest, AMessageBreakingTheStreamsRulesKeepsTheOnesBeforeIt) {
   ConsumeStream stream;
-  const ViewedMensaje batch[] = {ViewedMensaje(TestMensaje("p", 0)),
-                                 ViewedMensaje(TestMensaje("q", 1)),
-                                 ViewedMensaje(TestMensaje("p", 1))};
+  const ViewedMensaje batch[] = {ViewedMensaje(Message("p", 0)),
+                                 ViewedMensaje(Message("q", 1)),
+                                 ViewedMensaje(Message("p", 1))};
   const absl::Status accepted =
       acceptor_.Accept({batch[0], batch[1], batch[2]}, absl::Now(), &stream);
   EXPECT_EQ(accepted.code(), absl::StatusCode::kInvalidArgument);
@@ -82,8 +89,8 @@ TEST_F(AcceptorTest, AMessageBreakingTheStreamsRulesKeepsTheOnesBeforeIt) {
 
 TEST_F(AcceptorTest, AGapIsFailedPreconditionAndKeepsTheOnesBeforeIt) {
   ConsumeStream stream;
-  const ViewedMensaje batch[] = {ViewedMensaje(TestMensaje("p", 0)),
-                                 ViewedMensaje(TestMensaje("p", 5))};
+  const ViewedMensaje batch[] = {ViewedMensaje(Message("p", 0)),
+                                 ViewedMensaje(Message("p", 5))};
   const absl::Status accepted =
       acceptor_.Accept({batch[0], batch[1]}, absl::Now(), &stream);
   EXPECT_EQ(accepted.code(), absl::StatusCode::kFailedPrecondition);
@@ -113,9 +120,9 @@ TEST(AcceptorLogTest, AcceptedMessagesGoToTheLogInOrderAndBecomeDurable) {
     Acceptor acceptor(std::make_unique<ProducerLedger>(), std::move(*log),
                       &stats, /*console=*/nullptr);
     ConsumeStream stream;
-    const ViewedMensaje batch[] = {ViewedMensaje(TestMensaje("p", 0)),
-                                   ViewedMensaje(TestMensaje("p", 1)),
-                                   ViewedMensaje(TestMensaje("p", 0))};
+    const ViewedMensaje batch[] = {ViewedMensaje(Message("p", 0)),
+                                   ViewedMensaje(Message("p", 1)),
+                                   ViewedMensaje(Message("p", 0))};
     ASSERT_TRUE(
         acceptor.Accept({batch[0], batch[1], batch[2]}, absl::Now(), &stream)
             .ok());

@@ -1,7 +1,6 @@
 #include "consumer_service/consume_stream.h"
 
 #include "absl/time/time.h"
-#include "consumer_service/test_mensaje.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
 
@@ -9,6 +8,14 @@ namespace messaging {
 namespace {
 
 const absl::Time kStart = absl::FromUnixSeconds(1'700'000'000);
+
+v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
+  v1::Mensaje message;
+  message.set_producer_id(producer_id);
+  message.set_sequence(sequence);
+  message.set_text("Mensaje " + std::to_string(sequence));
+  return message;
+}
 
 TEST(ConsumeStreamTest, EmptyStreamSummarizesNothing) {
   ConsumeStream stream;
@@ -22,13 +29,13 @@ TEST(ConsumeStreamTest, EmptyStreamSummarizesNothing) {
 TEST(ConsumeStreamTest, SummaryCountsMessagesBytesSequencesAndDuplicates) {
   ConsumeStream stream;
   for (uint64_t sequence = 7; sequence < 12; ++sequence) {
-    v1::Mensaje message = TestMensaje("p1", sequence);
+    v1::Mensaje message = Message("p1", sequence);
     message.set_payload(std::string(10, 'x'));
     const ViewedMensaje viewed(message);
     ASSERT_TRUE(stream.Check(viewed).ok());
     stream.RecordAccepted(viewed, kStart + absl::Milliseconds(sequence));
   }
-  ASSERT_TRUE(stream.Check(ViewedMensaje(TestMensaje("p1", 3))).ok());
+  ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 3))).ok());
   stream.RecordDuplicate();
 
   v1::ConsumeSummary summary = stream.Summary(/*next_sequence=*/12);
@@ -46,7 +53,7 @@ TEST(ConsumeStreamTest, SummaryCountsMessagesBytesSequencesAndDuplicates) {
 
 TEST(ConsumeStreamTest, RejectsMissingProducerIdNamingTheField) {
   ConsumeStream stream;
-  absl::Status status = stream.Check(ViewedMensaje(TestMensaje("", 0)));
+  absl::Status status = stream.Check(ViewedMensaje(Message("", 0)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("Mensaje.producer_id"), std::string::npos)
       << status;
@@ -55,8 +62,8 @@ TEST(ConsumeStreamTest, RejectsMissingProducerIdNamingTheField) {
 
 TEST(ConsumeStreamTest, RejectsProducerIdChangeAndKeepsTheFirst) {
   ConsumeStream stream;
-  ASSERT_TRUE(stream.Check(ViewedMensaje(TestMensaje("p1", 0))).ok());
-  absl::Status status = stream.Check(ViewedMensaje(TestMensaje("p2", 1)));
+  ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 0))).ok());
+  absl::Status status = stream.Check(ViewedMensaje(Message("p2", 1)));
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("producer_id changed"), std::string::npos)
       << status;
@@ -66,16 +73,16 @@ TEST(ConsumeStreamTest, RejectsProducerIdChangeAndKeepsTheFirst) {
 TEST(ConsumeStreamTest, ComparesTheWholeProducerId) {
   for (const char* other : {"p10", "p", "P1", "q1"}) {
     ConsumeStream stream;
-    ASSERT_TRUE(stream.Check(ViewedMensaje(TestMensaje("p1", 0))).ok());
-    ASSERT_TRUE(stream.Check(ViewedMensaje(TestMensaje("p1", 1))).ok());
-    EXPECT_EQ(stream.Check(ViewedMensaje(TestMensaje(other, 2))).code(),
+    ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 0))).ok());
+    ASSERT_TRUE(stream.Check(ViewedMensaje(Message("p1", 1))).ok());
+    EXPECT_EQ(stream.Check(ViewedMensaje(Message(other, 2))).code(),
               absl::StatusCode::kInvalidArgument)
         << other;
   }
 }
 
 TEST(ConsumeStreamTest, CountedBytesIsTextPlusPayload) {
-  v1::Mensaje message = TestMensaje("producer", 0);
+  v1::Mensaje message = Message("producer", 0);
   message.set_payload("abc");
   EXPECT_EQ(CountedBytes(ViewedMensaje(message)),
             std::string("Mensaje 0").size() + 3);

@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/metadata_keys.h"
 #include "consumer_service/grpc_status.h"
 
 namespace messaging {

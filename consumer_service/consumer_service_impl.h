@@ -3,10 +3,10 @@
 //
 // Each admitted Consume or ConsumeBatches stream is a ConsumeReactor
 // (consume_reactor.h); a stream over --max_concurrent_streams is refused
-// with RESOURCE_EXHAUSTED and a retry pushback. Both stream methods are raw:
-// their reactors decode each read themselves, in place, which is faster
-// than gRPC's generated parsing, and lets an undecodable message end its
-// stream with INVALID_ARGUMENT. What happens to each message is the
+// with RESOURCE_EXHAUSTED and a retry pushback (kRetryPushbackKey). Both stream
+// methods are raw: their reactors decode each read themselves, in place, which
+// is faster than gRPC's generated parsing, and lets an undecodable message end
+// its stream with INVALID_ARGUMENT. What happens to each message is the
 // Acceptor's (acceptor.h); the service also runs the IdleReaper that ends
 // streams idle for too long.
 //
@@ -23,6 +23,7 @@
 #include <atomic>
 
 #include "absl/time/time.h"
+#include "common/metadata_keys.h"  // a refusal's trailer: kRetryPushbackKey
 #include "consumer_service/acceptor.h"
 #include "consumer_service/consume_reactor.h"
 #include "consumer_service/consumer_stats.h"

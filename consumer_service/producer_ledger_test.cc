@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "consumer_service/test_mensaje.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
 
@@ -11,6 +10,13 @@ namespace messaging {
 namespace {
 
 using Verdict = ProducerLedger::Verdict;
+
+v1::Mensaje Message(const std::string& producer_id, uint64_t sequence) {
+  v1::Mensaje message;
+  message.set_producer_id(producer_id);
+  message.set_sequence(sequence);
+  return message;
+}
 
 // Judges and records `messages`, as the Acceptor does with no log; the
 // refusal, if any.
@@ -34,8 +40,8 @@ absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
 TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
   ProducerLedger ledger;
   EXPECT_FALSE(ledger.Lookup("p").known);
-  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", 40)), Verdict::kAccepted);
-  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", 41)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, Message("p", 40)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, Message("p", 41)), Verdict::kAccepted);
   const ProducerLedger::Standing standing = ledger.Lookup("p");
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 42u);
@@ -44,9 +50,9 @@ TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
 TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
   ProducerLedger ledger;
   for (uint64_t i = 0; i < 3; ++i)
-    ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", i)).ok());
+    ASSERT_TRUE(AdmitOne(ledger, Message("p", i)).ok());
   for (uint64_t old : {0, 1, 2}) {
-    EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", old)), Verdict::kDuplicate);
+    EXPECT_EQ(*AdmitOne(ledger, Message("p", old)), Verdict::kDuplicate);
   }
   EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
   v1::ConsumerStats stats;
@@ -59,8 +65,8 @@ TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
 
 TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", 0)).ok());
-  absl::StatusOr<Verdict> gap = AdmitOne(ledger, TestMensaje("p", 5));
+  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
+  absl::StatusOr<Verdict> gap = AdmitOne(ledger, Message("p", 5));
   EXPECT_EQ(gap.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(gap.status().message().find("the consumer expects 1"),
             std::string::npos)
@@ -70,9 +76,9 @@ TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
 
 TEST(ProducerLedgerTest, ProducersAreIndependent) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("a", 0)).ok());
-  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("b", 9)).ok());
-  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("a", 1)), Verdict::kAccepted);
+  ASSERT_TRUE(AdmitOne(ledger, Message("a", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, Message("b", 9)).ok());
+  EXPECT_EQ(*AdmitOne(ledger, Message("a", 1)), Verdict::kAccepted);
   EXPECT_EQ(ledger.Lookup("b").next_sequence, 10u);
   v1::ConsumerStats stats;
   ledger.AddProducerStats(&stats);
@@ -83,22 +89,22 @@ TEST(ProducerLedgerTest, ProducersAreIndependent) {
 
 TEST(ProducerLedgerTest, RestoreRebuildsTheStandingFromTheLog) {
   ProducerLedger ledger;
-  ledger.Restore(TestMensaje("p", 0), 10);
-  ledger.Restore(TestMensaje("p", 1), 20);
+  ledger.Restore(Message("p", 0), 10);
+  ledger.Restore(Message("p", 1), 20);
   const ProducerLedger::Standing standing = ledger.Lookup("p");
   EXPECT_TRUE(standing.known);
   EXPECT_EQ(standing.next_sequence, 2u);
   EXPECT_EQ(standing.log_position, 20u);
-  EXPECT_EQ(*AdmitOne(ledger, TestMensaje("p", 1)), Verdict::kDuplicate);
+  EXPECT_EQ(*AdmitOne(ledger, Message("p", 1)), Verdict::kDuplicate);
 }
 
 TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
   const ViewedMensaje batch[] = {
-      ViewedMensaje(TestMensaje("p", 0)), ViewedMensaje(TestMensaje("p", 1)),
-      ViewedMensaje(TestMensaje("p", 2)), ViewedMensaje(TestMensaje("p", 9)),
-      ViewedMensaje(TestMensaje("p", 3))};
+      ViewedMensaje(Message("p", 0)), ViewedMensaje(Message("p", 1)),
+      ViewedMensaje(Message("p", 2)), ViewedMensaje(Message("p", 9)),
+      ViewedMensaje(Message("p", 3))};
   std::vector<Verdict> verdicts;
   absl::Status admitted = Admit(
       ledger, {batch[0], batch[1], batch[2], batch[3], batch[4]}, &verdicts);
@@ -111,8 +117,8 @@ TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
 
 TEST(ProducerLedgerTest, JudgingChangesNothingUntilRecorded) {
   ProducerLedger ledger;
-  ASSERT_TRUE(AdmitOne(ledger, TestMensaje("p", 0)).ok());
-  const ViewedMensaje next(TestMensaje("p", 1));
+  ASSERT_TRUE(AdmitOne(ledger, Message("p", 0)).ok());
+  const ViewedMensaje next(Message("p", 1));
   std::vector<Verdict> verdicts;
   ProducerLedger::Admission admission = ledger.Judge({next}, &verdicts);
   EXPECT_EQ(verdicts, std::vector<Verdict>{Verdict::kAccepted});
@@ -129,7 +135,7 @@ TEST(ProducerLedgerTest, JudgingChangesNothingUntilRecorded) {
 TEST(ProducerLedgerTest, AnUnrecordedNewProducerLeavesNoTrace) {
   ProducerLedger ledger;
   std::vector<Verdict> verdicts;
-  ledger.Judge({ViewedMensaje(TestMensaje("p", 3))}, &verdicts);
+  ledger.Judge({ViewedMensaje(Message("p", 3))}, &verdicts);
   EXPECT_FALSE(ledger.Lookup("p").known);
   v1::ConsumerStats stats;
   ledger.AddProducerStats(&stats);
