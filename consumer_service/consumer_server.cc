@@ -76,19 +76,22 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<ConsumerServer> consumer(new ConsumerServer());
+  auto ledger = std::make_unique<ProducerLedger>();
+  std::unique_ptr<MessageLog> message_log;
   if (!options.data_dir.empty()) {
-    ProducerLedger& ledger = consumer->ledger_;
     absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
         {options.data_dir, options.log_sync},
         [&ledger](const v1::Mensaje& message, uint64_t position) {
-          ledger.Restore(message, position);
+          ledger->Restore(message, position);
         });
     if (!log.ok()) return log.status();
-    consumer->log_ = std::move(*log);
+    message_log = std::move(*log);
   }
+  consumer->acceptor_ = std::make_unique<Acceptor>(
+      std::move(ledger), std::move(message_log), &consumer->stats_,
+      options.print_messages ? console : nullptr);
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
-      &consumer->stats_, &consumer->ledger_, consumer->log_.get(),
-      options.limits, options.print_messages ? console : nullptr);
+      &consumer->stats_, consumer->acceptor_.get(), options.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/tls_credentials.h"
+#include "consumer_service/acceptor.h"
 #include "consumer_service/consumer_service_impl.h"
 #include "consumer_service/consumer_stats.h"
 #include "consumer_service/message_log.h"
@@ -83,17 +84,17 @@ class ConsumerServer {
   void Shutdown(absl::Duration grace);
 
   const ConsumerStatsRecorder& stats() const { return stats_; }
-  const ProducerLedger& ledger() const { return ledger_; }
+  const ProducerLedger& ledger() const { return acceptor_->ledger(); }
   // Null without options.data_dir.
-  const MessageLog* log() const { return log_.get(); }
+  const MessageLog* log() const { return acceptor_->log(); }
 
  private:
   ConsumerServer();
 
-  // Destroyed in reverse: the server first, the log (flushed) last.
+  // Destroyed in reverse: the server first, the acceptor's log (flushed)
+  // last.
   ConsumerStatsRecorder stats_;
-  ProducerLedger ledger_;
-  std::unique_ptr<MessageLog> log_;
+  std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<ConsumerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

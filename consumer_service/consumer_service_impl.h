@@ -1,38 +1,34 @@
-// The messaging.v1.ConsumerService implementation, on gRPC's callback API.
+// The messaging.v1.ConsumerService implementation, on gRPC's callback API:
+// admission of streams, and the unary RPCs.
 //
-// Each Consume or ConsumeBatches stream is one ConsumeReactor (in the .cc):
-// no thread per stream, so one consumer holds thousands of producers. A
-// background reaper ends streams that stay idle longer than the limit.
-// Both are raw methods: their reactors decode each read themselves, in
-// place (mensaje_decoder.h), which is faster than gRPC's generated parsing,
-// and lets an undecodable message end its stream with INVALID_ARGUMENT.
+// Each admitted Consume or ConsumeBatches stream is a ConsumeReactor
+// (consume_reactor.h); a stream over --max_concurrent_streams is refused
+// with RESOURCE_EXHAUSTED and a retry pushback (kRetryPushbackKey). Both stream
+// methods are raw: their reactors decode each read themselves, in place, which
+// is faster than gRPC's generated parsing, and lets an undecodable message end
+// its stream with INVALID_ARGUMENT. What happens to each message is the
+// Acceptor's (acceptor.h); the service also runs the IdleReaper that ends
+// streams idle for too long.
 //
 // Usage:
 //   ConsumerStatsRecorder stats(absl::Now());
-//   ProducerLedger ledger;
-//   ConsumerServiceImpl service(&stats, &ledger, /*log=*/nullptr,
-//                               StreamLimits(), &std::cout);
+//   Acceptor acceptor(std::make_unique<ProducerLedger>(), /*log=*/nullptr,
+//                     &stats, &std::cout);
+//   ConsumerServiceImpl service(&stats, &acceptor, StreamLimits());
 //   grpc::ServerBuilder builder;
 //   builder.RegisterService(&service);
 #ifndef CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_
 #define CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_
 
 #include <atomic>
-#include <cstdint>
-#include <memory>
-#include <ostream>
-#include <set>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/metadata_keys.h"
+#include "common/metadata_keys.h"  // a refusal's trailer: kRetryPushbackKey
+#include "consumer_service/acceptor.h"
+#include "consumer_service/consume_reactor.h"
 #include "consumer_service/consumer_stats.h"
-#include "consumer_service/message_log.h"
-#include "consumer_service/producer_ledger.h"
+#include "consumer_service/idle_reaper.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
-#include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 
@@ -43,23 +39,15 @@ struct StreamLimits {
   absl::Duration idle_timeout = absl::Minutes(5);
 };
 
-// Shared by a stream's reactor and the callbacks that may outlive it (the
-// log's durability callback, the idle reaper): they reach the reactor only
-// through this, under its mutex, and only while it is alive.
-struct StreamLink;
-
 class ConsumerServiceImpl final
     : public v1::ConsumerService::WithRawCallbackMethod_Consume<
           v1::ConsumerService::WithRawCallbackMethod_ConsumeBatches<
-              v1::ConsumerService::CallbackService>> {
+              v1::ConsumerService::CallbackService>>,
+      private StreamEndListener {
  public:
-  // `log` may be null (nothing survives a restart). `console`, when not
-  // null, gets one "Consumiendo: <text>" line per accepted message. All
-  // pointers must outlive the service.
-  ConsumerServiceImpl(ConsumerStatsRecorder* stats, ProducerLedger* ledger,
-                      MessageLog* log, StreamLimits limits,
-                      std::ostream* console);
-  ~ConsumerServiceImpl() override;
+  // Both pointers must outlive the service.
+  ConsumerServiceImpl(ConsumerStatsRecorder* stats, Acceptor* acceptor,
+                      StreamLimits limits);
 
   // Read Mensaje and MensajeBatch messages; answer a ConsumeSummary.
   grpc::ServerReadReactor<grpc::ByteBuffer>* Consume(
@@ -67,6 +55,7 @@ class ConsumerServiceImpl final
   grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumeBatches(
       grpc::CallbackServerContext* context, grpc::ByteBuffer* summary) override;
 
+  // Answers once what it reports is durable.
   grpc::ServerUnaryReactor* GetProducerState(
       grpc::CallbackServerContext* context,
       const v1::GetProducerStateRequest* request,
@@ -76,35 +65,21 @@ class ConsumerServiceImpl final
                                      const v1::GetStatsRequest* request,
                                      v1::ConsumerStats* stats) override;
 
-  // For the reactors.
-  ConsumerStatsRecorder* stats() const { return stats_; }
-  ProducerLedger* ledger() const { return ledger_; }
-  MessageLog* log() const { return log_; }
-  void PrintConsumed(const MensajeView& message);
-  void StreamOpened(std::shared_ptr<StreamLink> link);
-  void StreamClosed(const std::shared_ptr<StreamLink>& link);
-
  private:
-  // Counts a new stream in, or refuses it (with a retry pushback in
-  // `context`) when the limit is reached.
-  bool AdmitStream(grpc::CallbackServerContext* context);
-  void ReapIdleStreams();
+  // A reactor for an admitted stream, or one that refuses it (with a retry
+  // pushback in `context`) when the limit is reached.
+  grpc::ServerReadReactor<grpc::ByteBuffer>* StartStream(
+      const ConsumeReactor::Format& format,
+      grpc::CallbackServerContext* context, grpc::ByteBuffer* summary);
+
+  // StreamEndListener: frees the stream's slot.
+  void OnStreamEnded(bool completed) override;
 
   ConsumerStatsRecorder* const stats_;
-  ProducerLedger* const ledger_;
-  MessageLog* const log_;
+  Acceptor* const acceptor_;
   const StreamLimits limits_;
-
   std::atomic<int> open_streams_{0};
-
-  absl::Mutex console_mutex_;
-  std::ostream* const console_ ABSL_PT_GUARDED_BY(console_mutex_);
-
-  absl::Mutex streams_mutex_;
-  std::set<std::shared_ptr<StreamLink>> streams_
-      ABSL_GUARDED_BY(streams_mutex_);
-  bool stopping_ ABSL_GUARDED_BY(streams_mutex_) = false;
-  std::thread reaper_;
+  IdleReaper reaper_;
 };
 
 }  // namespace messaging

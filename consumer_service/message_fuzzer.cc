@@ -1,6 +1,7 @@
 // libFuzzer target for what the consumer does with bytes it did not make:
-// log recovery's record decoder, and the validation and de-duplication of
-// the messages in the records. (The decoding of reads has its own target,
+// log recovery's record decoder, and the Acceptor's validation,
+// de-duplication and counting of the messages in the records. (The decoding of
+// reads has its own target,
 // //protos/messaging/v1/wire:mensaje_decoder_fuzzer.)
 //
 //   cp -r consumer_service/testdata/message_fuzzer_corpus /tmp/corpus
@@ -11,11 +12,13 @@
 // only, as a regression test.
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "consumer_service/acceptor.h"
 #include "consumer_service/consume_stream.h"
+#include "consumer_service/consumer_stats.h"
 #include "consumer_service/log_record.h"
 #include "consumer_service/producer_ledger.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
@@ -25,8 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using messaging::DecodeResult;
   absl::string_view input(reinterpret_cast<const char*>(data), size);
 
+  messaging::ConsumerStatsRecorder stats(absl::Now());
+  messaging::Acceptor acceptor(std::make_unique<messaging::ProducerLedger>(),
+                               /*log=*/nullptr, &stats, /*console=*/nullptr);
   messaging::ConsumeStream stream;
-  messaging::ProducerLedger ledger;
   messaging::v1::Mensaje message;
   // Read records the way recovery does, and treat each whole one as a
   // message arriving on a stream.
@@ -45,14 +50,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                 static_cast<int>(payload.size()))) {
       continue;
     }
-    const messaging::ViewedMensaje viewed(message);
-    if (!stream.Check(viewed).ok()) continue;
-    std::vector<messaging::ProducerLedger::Verdict> verdicts;
-    if (ledger.Admit({viewed}, /*log=*/nullptr, &verdicts).ok() &&
-        verdicts.at(0) == messaging::ProducerLedger::Verdict::kAccepted) {
-      stream.RecordAccepted(viewed, absl::Now());
-    }
+    // A refused message ends a real stream; here the next record goes on.
+    acceptor.Accept({messaging::ViewedMensaje(message)}, absl::Now(), &stream)
+        .IgnoreError();
   }
-  stream.Summary(ledger.Lookup(stream.producer_id()).next_sequence);
+  stream.Summary(acceptor.ledger().Lookup(stream.producer_id()).next_sequence);
+  stats.Snapshot(absl::Now());
   return 0;
 }

@@ -1,62 +1,61 @@
 #include "consumer_service/producer_ledger.h"
 
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 
 namespace messaging {
 
-absl::Status ProducerLedger::Admit(absl::Span<const MensajeView> messages,
-                                   MessageLog* log,
-                                   std::vector<Verdict>* verdicts) {
+ProducerLedger::Admission ProducerLedger::Judge(
+    absl::Span<const MensajeView> messages,
+    std::vector<Verdict>* verdicts) const {
   verdicts->clear();
-  if (messages.empty()) return absl::OkStatus();
-  const absl::string_view producer_id = messages.front().producer_id;
-  absl::MutexLock lock(&mutex_);
-  auto found = producers_.find(producer_id);
-  const bool known = found != producers_.end();
-  uint64_t next_sequence =
-      known ? found->second.next_sequence : messages.front().sequence;
-  // The encodings of the accepted messages, for the log.
-  absl::InlinedVector<absl::string_view, 16> accepted;
-  absl::Status refused;
-  uint64_t duplicates = 0;
+  Admission admission;
+  if (messages.empty()) return admission;
+  admission.producer_id = messages.front().producer_id;
+  {
+    absl::MutexLock lock(&mutex_);
+    auto found = producers_.find(admission.producer_id);
+    admission.known = found != producers_.end();
+    if (admission.known) {
+      admission.next_sequence = found->second.next_sequence;
+      admission.log_position = found->second.log_position;
+    } else {
+      admission.next_sequence = messages.front().sequence;
+    }
+  }
   for (const MensajeView& message : messages) {
-    if (message.sequence > next_sequence) {
-      refused = absl::FailedPreconditionError(absl::StrCat(
-          "Mensaje.sequence ", message.sequence, " of producer '", producer_id,
-          "' leaves a gap: the consumer expects ", next_sequence,
-          "; resume from there (GetProducerState)"));
+    if (message.sequence > admission.next_sequence) {
+      admission.refused = absl::FailedPreconditionError(absl::StrCat(
+          "Mensaje.sequence ", message.sequence, " of producer '",
+          admission.producer_id, "' leaves a gap: the consumer expects ",
+          admission.next_sequence, "; resume from there (GetProducerState)"));
       break;
     }
-    if (message.sequence < next_sequence) {
+    if (message.sequence < admission.next_sequence) {
       verdicts->push_back(Verdict::kDuplicate);
-      ++duplicates;
+      ++admission.duplicates;
       continue;
     }
     verdicts->push_back(Verdict::kAccepted);
-    accepted.push_back(message.encoding);
-    ++next_sequence;
+    ++admission.accepted;
+    ++admission.next_sequence;
   }
-  uint64_t position = known ? found->second.log_position : 0;
-  if (log != nullptr && !accepted.empty()) {
-    absl::StatusOr<uint64_t> appended = log->Append(accepted);
-    if (!appended.ok()) {
-      verdicts->clear();  // nothing of this call was accepted after all
-      return appended.status();
-    }
-    position = *appended;
+  return admission;
+}
+
+void ProducerLedger::Record(const Admission& admission) {
+  // A new producer whose first message was refused leaves no trace.
+  if (!admission.known && admission.accepted == 0) return;
+  absl::MutexLock lock(&mutex_);
+  auto found = producers_.find(admission.producer_id);
+  if (found == producers_.end()) {
+    found = producers_.emplace(std::string(admission.producer_id), Producer())
+                .first;
   }
-  if (!known && accepted.empty()) {
-    // A new producer whose first message was refused leaves no trace.
-    return refused;
-  }
-  Producer& producer =
-      known ? found->second : producers_[std::string(producer_id)];
-  producer.next_sequence = next_sequence;
-  producer.log_position = position;
-  producer.messages_received += accepted.size();
-  producer.duplicates_dropped += duplicates;
-  return refused;
+  Producer& producer = found->second;
+  producer.next_sequence = admission.next_sequence;
+  producer.log_position = admission.log_position;
+  producer.messages_received += admission.accepted;
+  producer.duplicates_dropped += admission.duplicates;
 }
 
 void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t position) {

@@ -1,27 +1,35 @@
-// What the consumer knows of each producer: the next sequence it expects
-// and where that producer's last accepted message sits in the log. This is
-// the de-duplication state, rebuilt from the log at start.
+// What the consumer knows of each producer: the next sequence it expects,
+// where that producer's last accepted message sits in the log, and how many
+// of its messages were received and dropped as duplicates. This is the
+// de-duplication state, rebuilt from the log at start (Restore).
+//
+// The ledger decides; it does not write. Admitting messages is two steps,
+// Judge (the verdicts, changing nothing) and Record (the outcome), so that
+// the Acceptor can append the accepted messages to the log between them and
+// record nothing when the append fails.
 //
 // Usage:
 //   ProducerLedger ledger;
 //   std::vector<ProducerLedger::Verdict> verdicts;
-//   absl::Status admitted = ledger.Admit({view}, log, &verdicts);
+//   ProducerLedger::Admission admission = ledger.Judge({view}, &verdicts);
+//   admission.log_position = ...;  // where the log put the accepted ones
+//   ledger.Record(admission);
 //   if (verdicts[0] == ProducerLedger::Verdict::kDuplicate) ...
 //   ProducerLedger::Standing standing = ledger.Lookup("producer-1");
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 #define CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
-#include "consumer_service/message_log.h"
 #include "protos/messaging/v1/messaging.pb.h"
 #include "protos/messaging/v1/wire/mensaje_view.h"
 
@@ -31,16 +39,40 @@ class ProducerLedger {
  public:
   enum class Verdict { kAccepted, kDuplicate };
 
-  // Admits `messages`, all of one producer, in order: a message whose
-  // sequence is the producer's next one (or any sequence, for a producer
-  // not seen yet) is accepted and appended to `log` (null: keep nothing);
-  // one below is a duplicate and is not appended. Ledger and log are each
-  // locked once for all of them, and each producer's messages reach the
-  // log in sequence order. `verdicts` gets one verdict per admitted
-  // message. Stops at the first message refused: FAILED_PRECONDITION for a
-  // gap, or the log's error; the messages before it stay admitted.
-  absl::Status Admit(absl::Span<const MensajeView> messages, MessageLog* log,
-                     std::vector<Verdict>* verdicts);
+  // What admitting a run of one producer's messages would change.
+  struct Admission {
+    // Points into the judged messages.
+    absl::string_view producer_id;
+    bool known = false;
+    // The producer's next sequence once the accepted messages are recorded.
+    uint64_t next_sequence = 0;
+    // Where the producer's last accepted message ends in the log: its
+    // current standing, which the caller moves to where the log put the
+    // newly accepted ones.
+    uint64_t log_position = 0;
+    uint64_t accepted = 0;
+    uint64_t duplicates = 0;
+    // FAILED_PRECONDITION for the message that leaves a gap; the verdicts
+    // stop before it.
+    absl::Status refused;
+  };
+
+  // Judges `messages`, all of one producer, in order, without changing the
+  // ledger: a message whose sequence is the producer's next one (or any
+  // sequence, for a producer not seen yet) is accepted; one below is a
+  // duplicate; one above leaves a gap, and judging stops there. `verdicts`
+  // gets one verdict per message judged.
+  //
+  // Between a Judge and the Record of its admission, no other admission of
+  // the same producer may be judged or recorded: the caller serializes them
+  // (Acceptor holds one lock across both and the log append).
+  Admission Judge(absl::Span<const MensajeView> messages,
+                  std::vector<Verdict>* verdicts) const;
+
+  // Makes `admission`, from Judge, the producer's standing and counts its
+  // messages. A producer not seen before and accepted nothing leaves no
+  // trace.
+  void Record(const Admission& admission);
 
   // Records a message replayed from the log at `position`.
   void Restore(const v1::Mensaje& message, uint64_t position);

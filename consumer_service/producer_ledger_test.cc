@@ -1,8 +1,8 @@
 #include "consumer_service/producer_ledger.h"
 
-#include <cstdlib>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
 #include "testing/mensajes.h"
@@ -12,12 +12,21 @@ namespace {
 
 using Verdict = ProducerLedger::Verdict;
 
+// Judges and records `messages`, as the Acceptor does with no log; the
+// refusal, if any.
+absl::Status Admit(ProducerLedger& ledger,
+                   absl::Span<const MensajeView> messages,
+                   std::vector<Verdict>* verdicts) {
+  const ProducerLedger::Admission admission = ledger.Judge(messages, verdicts);
+  ledger.Record(admission);
+  return admission.refused;
+}
+
 // Admits one message; its verdict, or the refusal.
 absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
                                  const v1::Mensaje& message) {
   std::vector<Verdict> verdicts;
-  absl::Status admitted =
-      ledger.Admit({ViewedMensaje(message)}, nullptr, &verdicts);
+  absl::Status admitted = Admit(ledger, {ViewedMensaje(message)}, &verdicts);
   if (!admitted.ok()) return admitted;
   return verdicts.at(0);
 }
@@ -91,8 +100,8 @@ TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
       ViewedMensaje(DemoMensaje("p", 2)), ViewedMensaje(DemoMensaje("p", 9)),
       ViewedMensaje(DemoMensaje("p", 3))};
   std::vector<Verdict> verdicts;
-  absl::Status admitted = ledger.Admit(
-      {batch[0], batch[1], batch[2], batch[3], batch[4]}, nullptr, &verdicts);
+  absl::Status admitted = Admit(
+      ledger, {batch[0], batch[1], batch[2], batch[3], batch[4]}, &verdicts);
   EXPECT_EQ(admitted.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(verdicts,
             (std::vector<Verdict>{Verdict::kDuplicate, Verdict::kAccepted,
@@ -100,31 +109,31 @@ TEST(ProducerLedgerTest, BatchIsAdmittedInOrderUpToAGap) {
   EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
 }
 
-TEST(ProducerLedgerTest, AcceptedMessagesGoToTheLogInOrder) {
-  const std::string directory =
-      std::string(std::getenv("TEST_TMPDIR")) + "/ledger_log";
-  {
-    absl::StatusOr<std::unique_ptr<MessageLog>> log =
-        MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
-    ASSERT_TRUE(log.ok());
-    ProducerLedger ledger;
-    const ViewedMensaje batch[] = {ViewedMensaje(DemoMensaje("p", 0)),
-                                   ViewedMensaje(DemoMensaje("p", 1)),
-                                   ViewedMensaje(DemoMensaje("p", 0))};
-    std::vector<Verdict> verdicts;
-    ASSERT_TRUE(
-        ledger.Admit({batch[0], batch[1], batch[2]}, log->get(), &verdicts)
-            .ok());
-    EXPECT_GT(ledger.Lookup("p").log_position, 0u);
-  }
-  std::vector<uint64_t> logged;
-  ASSERT_TRUE(
-      ReadMessageLog(directory + "/" + std::string(MessageLog::kFileName),
-                     [&](const v1::Mensaje& message, uint64_t) {
-                       logged.push_back(message.sequence());
-                     })
-          .ok());
-  EXPECT_EQ(logged, (std::vector<uint64_t>{0, 1}));
+TEST(ProducerLedgerTest, JudgingChangesNothingUntilRecorded) {
+  ProducerLedger ledger;
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("p", 0)).ok());
+  const ViewedMensaje next(DemoMensaje("p", 1));
+  std::vector<Verdict> verdicts;
+  ProducerLedger::Admission admission = ledger.Judge({next}, &verdicts);
+  EXPECT_EQ(verdicts, std::vector<Verdict>{Verdict::kAccepted});
+  EXPECT_EQ(admission.next_sequence, 2u);
+  EXPECT_EQ(ledger.Lookup("p").next_sequence, 1u);
+
+  admission.log_position = 77;
+  ledger.Record(admission);
+  const ProducerLedger::Standing standing = ledger.Lookup("p");
+  EXPECT_EQ(standing.next_sequence, 2u);
+  EXPECT_EQ(standing.log_position, 77u);
+}
+
+TEST(ProducerLedgerTest, AnUnrecordedNewProducerLeavesNoTrace) {
+  ProducerLedger ledger;
+  std::vector<Verdict> verdicts;
+  ledger.Judge({ViewedMensaje(DemoMensaje("p", 3))}, &verdicts);
+  EXPECT_FALSE(ledger.Lookup("p").known);
+  v1::ConsumerStats stats;
+  ledger.AddProducerStats(&stats);
+  EXPECT_EQ(stats.producers_size(), 0);
 }
 
 }  // namespace

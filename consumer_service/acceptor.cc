@@ -1,0 +1,105 @@
+#include "consumer_service/acceptor.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+
+namespace messaging {
+namespace {
+
+using Verdict = ProducerLedger::Verdict;
+
+// What Accept reuses from read to read. Kept per thread rather than per
+// stream, as the decoder's scratch is: a read's verdicts and totals are
+// done with before Accept returns.
+struct AcceptScratch {
+  std::vector<Verdict> verdicts;
+  StatsDelta delta;
+};
+
+AcceptScratch& ThreadScratch() {
+  thread_local AcceptScratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
+Acceptor::Acceptor(std::unique_ptr<ProducerLedger> ledger,
+                   std::unique_ptr<MessageLog> log,
+                   ConsumerStatsRecorder* stats, std::ostream* console)
+    : ledger_(std::move(ledger)),
+      log_(std::move(log)),
+      stats_(stats),
+      console_(console) {}
+
+absl::Status Acceptor::Accept(absl::Span<const MensajeView> messages,
+                              absl::Time now, ConsumeStream* stream) {
+  absl::Status invalid;
+  size_t valid = 0;
+  for (; valid < messages.size(); ++valid) {
+    invalid = stream->Check(messages[valid]);
+    if (!invalid.ok()) break;
+  }
+  AcceptScratch& scratch = ThreadScratch();
+  const absl::Status admitted =
+      Admit(messages.subspan(0, valid), &scratch.verdicts);
+  StatsDelta& delta = scratch.delta;
+  delta.Clear();
+  for (size_t i = 0; i < scratch.verdicts.size(); ++i) {
+    if (scratch.verdicts[i] == Verdict::kDuplicate) {
+      stream->RecordDuplicate();
+      ++delta.duplicates;
+    } else {
+      stream->RecordAccepted(messages[i], now);
+      delta.Accepted(messages[i], now);
+      PrintConsumed(messages[i]);
+    }
+  }
+  stats_->Record(delta);
+  return admitted.ok() ? invalid : admitted;
+}
+
+absl::Status Acceptor::Admit(absl::Span<const MensajeView> messages,
+                             std::vector<Verdict>* verdicts) {
+  absl::MutexLock lock(&admission_mutex_);
+  ProducerLedger::Admission admission = ledger_->Judge(messages, verdicts);
+  if (log_ != nullptr && admission.accepted > 0) {
+    absl::InlinedVector<absl::string_view, 16> encodings;
+    for (size_t i = 0; i < verdicts->size(); ++i) {
+      if ((*verdicts)[i] == Verdict::kAccepted) {
+        encodings.push_back(messages[i].encoding);
+      }
+    }
+    absl::StatusOr<uint64_t> appended = log_->Append(encodings);
+    if (!appended.ok()) {
+      verdicts->clear();  // nothing of this read was accepted after all
+      return appended.status();
+    }
+    admission.log_position = *appended;
+  }
+  ledger_->Record(admission);
+  return admission.refused;
+}
+
+void Acceptor::WhenDurable(const ProducerLedger::Standing& standing,
+                           std::shared_ptr<DurabilityWaiter> waiter) {
+  if (log_ == nullptr) {
+    waiter->OnDurable(absl::OkStatus());
+    return;
+  }
+  // The log takes a function; this one only carries the waiter to it.
+  log_->WhenDurable(standing.log_position,
+                    [waiter = std::move(waiter)](absl::Status durable) {
+                      waiter->OnDurable(std::move(durable));
+                    });
+}
+
+void Acceptor::PrintConsumed(const MensajeView& message) {
+  if (console_ == nullptr) return;
+  absl::MutexLock lock(&console_mutex_);
+  *console_ << "Consumiendo: " << message.text << std::endl;
+}
+
+}  // namespace messaging

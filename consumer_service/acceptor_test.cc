@@ -1,0 +1,140 @@
+#include "consumer_service/acceptor.h"
+
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "protos/messaging/v1/wire/viewed_mensaje.h"
+#include "testing/mensajes.h"
+
+namespace messaging {
+namespace {
+
+// Remembers the one status it is told.
+class RecordingWaiter final : public DurabilityWaiter {
+ public:
+  void OnDurable(absl::Status durable) override {
+    status_ = std::move(durable);
+    told_.Notify();
+  }
+  absl::Status Await() {
+    told_.WaitForNotification();
+    return status_;
+  }
+  bool told() const { return told_.HasBeenNotified(); }
+
+ private:
+  absl::Notification told_;
+  absl::Status status_;
+};
+
+class AcceptorTest : public testing::Test {
+ protected:
+  ConsumerStatsRecorder stats_{absl::Now()};
+  std::ostringstream console_;
+  Acceptor acceptor_{std::make_unique<ProducerLedger>(), /*log=*/nullptr,
+                     &stats_, &console_};
+};
+
+TEST_F(AcceptorTest, AcceptsCountsAndPrintsAndDropsDuplicates) {
+  ConsumeStream stream;
+  const ViewedMensaje batch[] = {ViewedMensaje(DemoMensaje("p", 0)),
+                                 ViewedMensaje(DemoMensaje("p", 1)),
+                                 ViewedMensaje(DemoMensaje("p", 0))};
+  ASSERT_TRUE(
+      acceptor_.Accept({batch[0], batch[1], batch[2]}, absl::Now(), &stream)
+          .ok());
+
+  EXPECT_EQ(console_.str(), "Consumiendo: Mensaje 0\nConsumiendo: Mensaje 1\n");
+  const v1::ConsumeSummary summary = stream.Summary(2);
+  EXPECT_EQ(summary.messages_received(), 2u);
+  EXPECT_EQ(summary.duplicates_dropped(), 1u);
+  const v1::ConsumerStats totals = stats_.Snapshot(absl::Now());
+  EXPECT_EQ(totals.messages_received(), 2u);
+  EXPECT_EQ(totals.duplicates_dropped(), 1u);
+  v1::ConsumerStats producers;
+  acceptor_.ledger().AddProducerStats(&producers);
+  ASSERT_EQ(producers.producers_size(), 1);
+  EXPECT_EQ(producers.producers(0).messages_received(), 2u);
+  EXPECT_EQ(producers.producers(0).duplicates_dropped(), 1u);
+  EXPECT_EQ(acceptor_.ledger().Lookup("p").next_sequence, 2u);
+}
+
+TEST_F(AcceptorTest, AMessageBreakingTheStreamsRulesKeepsTheOnesBeforeIt) {
+  ConsumeStream stream;
+  const ViewedMensaje batch[] = {ViewedMensaje(DemoMensaje("p", 0)),
+                                 ViewedMensaje(DemoMensaje("q", 1)),
+                                 ViewedMensaje(DemoMensaje("p", 1))};
+  const absl::Status accepted =
+      acceptor_.Accept({batch[0], batch[1], batch[2]}, absl::Now(), &stream);
+  EXPECT_EQ(accepted.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(accepted.message().find("producer_id changed"), std::string::npos)
+      << accepted;
+  EXPECT_EQ(acceptor_.ledger().Lookup("p").next_sequence, 1u);
+  EXPECT_FALSE(acceptor_.ledger().Lookup("q").known);
+  EXPECT_EQ(stats_.Snapshot(absl::Now()).messages_received(), 1u);
+}
+
+TEST_F(AcceptorTest, AGapIsFailedPreconditionAndKeepsTheOnesBeforeIt) {
+  ConsumeStream stream;
+  const ViewedMensaje batch[] = {ViewedMensaje(DemoMensaje("p", 0)),
+                                 ViewedMensaje(DemoMensaje("p", 5))};
+  const absl::Status accepted =
+      acceptor_.Accept({batch[0], batch[1]}, absl::Now(), &stream);
+  EXPECT_EQ(accepted.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(accepted.message().find("the consumer expects 1"),
+            std::string::npos)
+      << accepted;
+  EXPECT_EQ(stream.Summary(1).messages_received(), 1u);
+  EXPECT_EQ(console_.str(), "Consumiendo: Mensaje 0\n");
+}
+
+TEST_F(AcceptorTest, WithoutALogEverythingIsDurableAtOnce) {
+  auto waiter = std::make_shared<RecordingWaiter>();
+  acceptor_.WhenDurable(acceptor_.ledger().Lookup("p"), waiter);
+  ASSERT_TRUE(waiter->told());
+  EXPECT_TRUE(waiter->Await().ok());
+  EXPECT_EQ(acceptor_.log(), nullptr);
+}
+
+TEST(AcceptorLogTest, AcceptedMessagesGoToTheLogInOrderAndBecomeDurable) {
+  const std::string directory =
+      std::string(std::getenv("TEST_TMPDIR")) + "/acceptor_log";
+  {
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
+    ASSERT_TRUE(log.ok());
+    ConsumerStatsRecorder stats(absl::Now());
+    Acceptor acceptor(std::make_unique<ProducerLedger>(), std::move(*log),
+                      &stats, /*console=*/nullptr);
+    ConsumeStream stream;
+    const ViewedMensaje batch[] = {ViewedMensaje(DemoMensaje("p", 0)),
+                                   ViewedMensaje(DemoMensaje("p", 1)),
+                                   ViewedMensaje(DemoMensaje("p", 0))};
+    ASSERT_TRUE(
+        acceptor.Accept({batch[0], batch[1], batch[2]}, absl::Now(), &stream)
+            .ok());
+    const ProducerLedger::Standing standing = acceptor.ledger().Lookup("p");
+    EXPECT_GT(standing.log_position, 0u);
+
+    auto waiter = std::make_shared<RecordingWaiter>();
+    acceptor.WhenDurable(standing, waiter);
+    EXPECT_TRUE(waiter->Await().ok());
+  }
+  std::vector<uint64_t> logged;
+  ASSERT_TRUE(
+      ReadMessageLog(directory + "/" + std::string(MessageLog::kFileName),
+                     [&](const v1::Mensaje& message, uint64_t) {
+                       logged.push_back(message.sequence());
+                     })
+          .ok());
+  EXPECT_EQ(logged, (std::vector<uint64_t>{0, 1}));
+}
+
+}  // namespace
+}  // namespace messaging
