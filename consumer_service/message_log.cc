@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,95 +12,29 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "consumer_service/log_record.h"
+#include "consumer_service/log_scan.h"
 
 namespace messaging {
 namespace {
 
-constexpr size_t kReadChunkBytes = 1 << 20;
-
 std::string ErrnoText() { return std::strerror(errno); }
 
-// Bytes of an all-zero tail Open checks for: a crash can leave a few
-// zeroed pages at the end of a file.
-constexpr uint64_t kMaxZeroTailBytes = 1 << 20;
-
-// Where a scan of the log stopped.
-struct ScanResult {
-  LogRecovery recovery;
-  // Bytes of whole records from the start of the file.
-  uint64_t valid_bytes = 0;
-  // The record after them is damaged (bad checksum, length or contents),
-  // rather than merely cut short by the end of the file.
-  bool damaged = false;
-  // Where that damaged record claims to end; UINT64_MAX if its length is
-  // not believable.
-  uint64_t damaged_record_end = 0;
-};
-
-// A record the consumer could have written: a parsable Mensaje that names
-// its producer. (An all-zero header decodes as an empty record.)
-bool ParseLoggedMessage(absl::string_view payload, v1::Mensaje* message) {
-  return message->ParseFromArray(payload.data(),
-                                 static_cast<int>(payload.size())) &&
-         !message->producer_id().empty();
-}
-
-absl::StatusOr<ScanResult> Scan(int fd, const std::string& path,
-                                const ReplayFunction& replay) {
-  ScanResult result;
-  std::string buffer;
-  size_t consumed = 0;  // of `buffer`
-  bool end_of_file = false;
-  v1::Mensaje message;
-  while (true) {
-    absl::string_view payload;
-    size_t record_size = 0;
-    const absl::string_view unread = absl::string_view(buffer).substr(consumed);
-    const DecodeResult decoded = DecodeRecord(unread, &payload, &record_size);
-    if (decoded == DecodeResult::kRecord &&
-        ParseLoggedMessage(payload, &message)) {
-      consumed += record_size;
-      result.valid_bytes += record_size;
-      ++result.recovery.records;
-      replay(message, result.valid_bytes);
-      continue;
-    }
-    if (decoded != DecodeResult::kIncomplete) {
-      result.damaged = true;
-      result.damaged_record_end =
-          decoded == DecodeResult::kRecord
-              ? result.valid_bytes + record_size
-              : (unread.size() >= kRecordHeaderBytes &&
-                         DecodeRecordLength(unread) <= kMaxRecordPayloadBytes
-                     ? result.valid_bytes + kRecordHeaderBytes +
-                           DecodeRecordLength(unread)
-                     : UINT64_MAX);
-      return result;
-    }
-    if (end_of_file) return result;
-    buffer.erase(0, consumed);
-    consumed = 0;
-    const size_t old_size = buffer.size();
-    buffer.resize(old_size + kReadChunkBytes);
-    const ssize_t got = read(fd, buffer.data() + old_size, kReadChunkBytes);
-    if (got < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot read ", path, ": ", ErrnoText()));
-    }
-    buffer.resize(old_size + static_cast<size_t>(got));
-    end_of_file = got == 0;
+// Judges the bytes of `fd` from `from` to `size`, which follow its last
+// whole record. Mapped rather than read: after damage early in a large
+// file they can be most of it.
+absl::StatusOr<TailVerdict> JudgeTail(int fd, const std::string& path,
+                                      uint64_t from, uint64_t size) {
+  void* mapped = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (mapped == MAP_FAILED) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot read ", path, ": ", ErrnoText()));
   }
-}
-
-bool IsZeroFrom(int fd, uint64_t offset, uint64_t size) {
-  if (size > kMaxZeroTailBytes) return false;
-  std::string rest(size, '\1');
-  if (pread(fd, rest.data(), size, static_cast<off_t>(offset)) !=
-      static_cast<ssize_t>(size)) {
-    return false;
-  }
-  return rest.find_first_not_of('\0') == std::string::npos;
+  const TailVerdict verdict = ClassifyTail(
+      absl::string_view(static_cast<const char*>(mapped) + from, size - from));
+  munmap(mapped, size);
+  return verdict;
 }
 
 }  // namespace
@@ -141,33 +76,36 @@ absl::StatusOr<std::unique_ptr<MessageLog>> MessageLog::Open(
                      " is in use by another process; give each "
                      "consumer its own --data_dir"));
   }
-  absl::StatusOr<ScanResult> scan = Scan(fd, path, replay);
+  absl::StatusOr<RecordScan> scan = ScanRecords(fd, path, 0, replay);
   if (!scan.ok()) {
     close(fd);
     return scan.status();
   }
+  LogRecovery recovery{scan->records, 0};
   const uint64_t file_size = static_cast<uint64_t>(lseek(fd, 0, SEEK_END));
-  // A crash can only tear the last record (or leave zeros after it);
-  // damage with whole data after it needs a person to look.
-  const bool torn_tail =
-      !scan->damaged || scan->damaged_record_end >= file_size ||
-      IsZeroFrom(fd, scan->valid_bytes, file_size - scan->valid_bytes);
-  if (!torn_tail) {
-    close(fd);
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " has a corrupt record at byte ", scan->valid_bytes,
-        " followed by more data, which a crash cannot cause; move the file "
-        "aside and inspect it"));
-  }
   if (file_size > scan->valid_bytes) {
+    absl::StatusOr<TailVerdict> verdict =
+        JudgeTail(fd, path, scan->valid_bytes, file_size);
+    if (!verdict.ok() || !verdict->torn) {
+      close(fd);
+      if (!verdict.ok()) return verdict.status();
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, " has a corrupt record at byte ", scan->valid_bytes, " (",
+          verdict->reason, ") with ", file_size - scan->valid_bytes,
+          " bytes from there to the end, which a crash cannot cause; "
+          "nothing was cut: stop, copy the directory aside and inspect it"));
+    }
     // A torn last record: cut it so new records follow whole ones.
-    scan->recovery.truncated_bytes = file_size - scan->valid_bytes;
+    recovery.truncated_bytes = file_size - scan->valid_bytes;
     if (ftruncate(fd, static_cast<off_t>(scan->valid_bytes)) != 0 ||
         fdatasync(fd) != 0) {
       close(fd);
       return absl::UnavailableError(
           absl::StrCat("cannot cut the torn end of ", path, ": ", ErrnoText()));
     }
+    LogWarning(absl::StrCat(
+        "message log ", path, ": cut ", recovery.truncated_bytes,
+        " bytes of a torn last record at byte ", scan->valid_bytes));
   }
   lseek(fd, static_cast<off_t>(scan->valid_bytes), SEEK_SET);
   // Make the file's directory entry durable too, for a newly created log.
@@ -176,8 +114,8 @@ absl::StatusOr<std::unique_ptr<MessageLog>> MessageLog::Open(
     fsync(directory);
     close(directory);
   }
-  return std::unique_ptr<MessageLog>(new MessageLog(
-      path, fd, options.sync, scan->valid_bytes, scan->recovery));
+  return std::unique_ptr<MessageLog>(
+      new MessageLog(path, fd, options.sync, scan->valid_bytes, recovery));
 }
 
 MessageLog::MessageLog(std::string path, int fd, LogSync sync, uint64_t size,
@@ -280,10 +218,10 @@ absl::StatusOr<LogRecovery> ReadMessageLog(const std::string& path,
     return absl::NotFoundError(
         absl::StrCat("cannot open ", path, ": ", ErrnoText()));
   }
-  absl::StatusOr<ScanResult> scan = Scan(fd, path, replay);
+  absl::StatusOr<RecordScan> scan = ScanRecords(fd, path, 0, replay);
   close(fd);
   if (!scan.ok()) return scan.status();
-  return scan->recovery;
+  return LogRecovery{scan->records, 0};
 }
 
 }  // namespace messaging

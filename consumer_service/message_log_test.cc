@@ -203,6 +203,93 @@ TEST(MessageLogTest, CorruptionFollowedByWholeRecordsRefusesToOpen) {
   EXPECT_EQ(ReadAll(LogPath(directory)), contents);
 }
 
+// The bug this guards against: a flipped high bit of a middle record's
+// length made its record look torn (bit 24: it runs past the end of the
+// file; bit 31: a length no record has), and recovery cut it and
+// everything after it.
+TEST(MessageLogTest, HighBitOfAMiddleRecordsLengthRefusesToOpen) {
+  for (const int bit : {24, 31}) {
+    const std::string directory = WriteLog(5);
+    std::string contents = ReadAll(LogPath(directory));
+    std::string two_records;
+    for (int i = 0; i < 2; ++i) {
+      AppendRecord(Message(i).SerializeAsString(), &two_records);
+    }
+    contents[two_records.size() + bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    WriteAll(LogPath(directory), contents);
+    absl::StatusOr<std::vector<uint64_t>> sequences = Replay(directory);
+    EXPECT_EQ(sequences.status().code(), absl::StatusCode::kFailedPrecondition)
+        << "bit " << bit;
+    EXPECT_NE(sequences.status().message().find(
+                  absl::StrCat("corrupt record at byte ", two_records.size())),
+              std::string::npos)
+        << "bit " << bit << ": " << sequences.status();
+  }
+}
+
+// Where each of the records of `WriteLog(count)` starts, and the end.
+std::vector<size_t> RecordStarts(int count) {
+  std::vector<size_t> starts = {0};
+  std::string records;
+  for (int i = 0; i < count; ++i) {
+    AppendRecord(Message(i).SerializeAsString(), &records);
+    starts.push_back(records.size());
+  }
+  return starts;
+}
+
+// The property recovery must have: whatever bit of a record's length or
+// checksum field is flipped, the log either keeps every whole record
+// written or refuses to open, leaving the file as it was.
+void ExpectEveryHeaderBitFlipKeepsAllOrRefuses(const std::string& contents,
+                                               size_t record_start,
+                                               int whole_records) {
+  for (int bit = 0; bit < 64; ++bit) {
+    std::string damaged = contents;
+    damaged[record_start + bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    const std::string directory = NewDirectory();
+    ASSERT_EQ(mkdir(directory.c_str(), 0750), 0);
+    WriteAll(LogPath(directory), damaged);
+    absl::StatusOr<std::vector<uint64_t>> sequences = Replay(directory);
+    if (sequences.ok()) {
+      EXPECT_EQ(sequences->size(), static_cast<size_t>(whole_records))
+          << "record at byte " << record_start << ", bit " << bit;
+    } else {
+      EXPECT_EQ(sequences.status().code(),
+                absl::StatusCode::kFailedPrecondition);
+      EXPECT_NE(sequences.status().message().find(
+                    absl::StrCat("corrupt record at byte ", record_start)),
+                std::string::npos)
+          << "bit " << bit << ": " << sequences.status();
+      EXPECT_EQ(ReadAll(LogPath(directory)), damaged) << "bit " << bit;
+    }
+  }
+}
+
+TEST(MessageLogTest, DamagedHeaderOfAMiddleRecordKeepsAllOrRefuses) {
+  const std::string directory = WriteLog(5);
+  ExpectEveryHeaderBitFlipKeepsAllOrRefuses(ReadAll(LogPath(directory)),
+                                            RecordStarts(5)[2], 5);
+}
+
+TEST(MessageLogTest, DamagedHeaderOfTheFirstRecordKeepsAllOrRefuses) {
+  const std::string directory = WriteLog(5);
+  ExpectEveryHeaderBitFlipKeepsAllOrRefuses(ReadAll(LogPath(directory)), 0, 5);
+}
+
+TEST(MessageLogTest, DamagedHeaderOfTheLastWholeRecordKeepsAllOrRefuses) {
+  const std::vector<size_t> starts = RecordStarts(6);
+  const std::string directory = WriteLog(6);
+  const std::string contents = ReadAll(LogPath(directory));
+  // Every length of torn tail, from a byte of the last record's header to
+  // all of it but one byte.
+  for (size_t cut = starts[5] + 1; cut < starts[6]; ++cut) {
+    SCOPED_TRACE(absl::StrCat("torn at ", cut));
+    ExpectEveryHeaderBitFlipKeepsAllOrRefuses(contents.substr(0, cut),
+                                              starts[4], 5);
+  }
+}
+
 TEST(MessageLogTest, SecondOpenOfTheSameDirectoryIsRefused) {
   const std::string directory = NewDirectory();
   absl::StatusOr<std::unique_ptr<MessageLog>> first =
