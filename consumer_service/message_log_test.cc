@@ -4,46 +4,21 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "consumer_service/log_directory.h"
 #include "consumer_service/log_record.h"
+#include "consumer_service/log_test_util.h"
 #include "gtest/gtest.h"
 
 namespace messaging {
 namespace {
 
-// A fresh directory under TEST_TMPDIR for each call.
-std::string NewDirectory() {
-  static std::atomic<int> counter{0};
-  const char* root = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(root != nullptr ? root : "/tmp", "/log_", getpid(), "_",
-                      counter++);
-}
-
-v1::Mensaje Message(uint64_t sequence) {
-  v1::Mensaje message;
-  message.set_producer_id("producer");
-  message.set_sequence(sequence);
-  message.set_text(absl::StrCat("Mensaje ", sequence));
-  return message;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
-
-void WriteAll(const std::string& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
-}
+std::string NewDirectory() { return NewTestDirectory(); }
+v1::Mensaje Message(uint64_t sequence) { return TestMessage(sequence); }
 
 // Opens `directory`'s log and returns the sequences it replays.
 absl::StatusOr<std::vector<uint64_t>> Replay(const std::string& directory,
@@ -71,8 +46,9 @@ std::string WriteLog(int count) {
   return directory;
 }
 
+// The only segment of a log shorter than a segment.
 std::string LogPath(const std::string& directory) {
-  return absl::StrCat(directory, "/", MessageLog::kFileName);
+  return SegmentPath(directory, 0);
 }
 
 TEST(MessageLogTest, ReplaysAppendedMessagesInOrderAfterReopen) {
@@ -83,16 +59,17 @@ TEST(MessageLogTest, ReplaysAppendedMessagesInOrderAfterReopen) {
   for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ((*sequences)[i], i);
 }
 
-TEST(MessageLogTest, ReplayReportsEachRecordsEndPosition) {
+TEST(MessageLogTest, ReplayReportsTheOffsetAfterEachRecord) {
   const std::string directory = WriteLog(3);
-  std::vector<uint64_t> positions;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log =
-      MessageLog::Open({directory}, [&](const v1::Mensaje&, uint64_t position) {
-        positions.push_back(position);
-      });
+  std::vector<uint64_t> offsets;
+  absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
+      {directory},
+      [&](const v1::Mensaje&, uint64_t offset) { offsets.push_back(offset); });
   ASSERT_TRUE(log.ok());
-  ASSERT_EQ(positions.size(), 3u);
-  EXPECT_EQ(positions.back(), ReadAll(LogPath(directory)).size());
+  EXPECT_EQ(offsets, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ((*log)->recovery().end_offset, 3u);
+  const v1::Mensaje message = Message(3);
+  EXPECT_EQ(*(*log)->Append({message.SerializeAsString()}), 4u);
 }
 
 TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
@@ -109,7 +86,8 @@ TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
     durable.Notify();
   });
   ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_GE(ReadAll((*log)->path()).size(), *position);
+  EXPECT_EQ(*position, 1u);
+  EXPECT_EQ(LoggedSequences((*log)->path()), std::vector<uint64_t>{0});
 
   bool answered = false;
   (*log)->WhenDurable(*position, [&](absl::Status) { answered = true; });

@@ -2,6 +2,8 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace messaging {
 
@@ -39,6 +41,9 @@ absl::Status ProducerLedger::Admit(absl::Span<const MensajeView> messages,
   }
   uint64_t position = known ? found->second.log_position : 0;
   if (log != nullptr && !accepted.empty()) {
+    // Before this call changes anything, the state is exactly that of the
+    // records appended so far, which is what the snapshot must describe.
+    if (log->ShouldRoll()) log->Roll(SnapshotLocked());
     absl::StatusOr<uint64_t> appended = log->Append(accepted);
     if (!appended.ok()) {
       verdicts->clear();  // nothing of this call was accepted after all
@@ -54,16 +59,50 @@ absl::Status ProducerLedger::Admit(absl::Span<const MensajeView> messages,
       known ? found->second : producers_[std::string(producer_id)];
   producer.next_sequence = next_sequence;
   producer.log_position = position;
+  producer.last_activity_unix_nanos = absl::GetCurrentTimeNanos();
   producer.messages_received += accepted.size();
   producer.duplicates_dropped += duplicates;
   return refused;
 }
 
-void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t position) {
+void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t end_offset) {
   absl::MutexLock lock(&mutex_);
   Producer& producer = producers_[message.producer_id()];
   producer.next_sequence = message.sequence() + 1;
-  producer.log_position = position;
+  producer.log_position = end_offset;
+  // The log keeps no time of admission; the producer's clock is the best
+  // left.
+  producer.last_activity_unix_nanos =
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(
+          message.created_at());
+}
+
+void ProducerLedger::OnSnapshot(
+    const consumer::v1::ProducerStateSnapshot& snapshot) {
+  absl::MutexLock lock(&mutex_);
+  producers_.clear();
+  for (const consumer::v1::ProducerState& state : snapshot.producers()) {
+    Producer& producer = producers_[state.producer_id()];
+    producer.next_sequence = state.next_sequence();
+    producer.last_activity_unix_nanos = state.last_activity_unix_nanos();
+    // log_position stays 0: everything in a snapshot is durable.
+  }
+}
+
+void ProducerLedger::SnapshotTo(MessageLog* log) {
+  absl::MutexLock lock(&mutex_);
+  log->WriteSnapshot(SnapshotLocked());
+}
+
+consumer::v1::ProducerStateSnapshot ProducerLedger::SnapshotLocked() const {
+  consumer::v1::ProducerStateSnapshot snapshot;
+  for (const auto& [producer_id, producer] : producers_) {
+    consumer::v1::ProducerState* state = snapshot.add_producers();
+    state->set_producer_id(producer_id);
+    state->set_next_sequence(producer.next_sequence);
+    state->set_last_activity_unix_nanos(producer.last_activity_unix_nanos);
+  }
+  return snapshot;
 }
 
 ProducerLedger::Standing ProducerLedger::Lookup(

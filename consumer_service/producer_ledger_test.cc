@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "consumer_service/log_reader.h"
 #include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
 
@@ -125,11 +126,9 @@ TEST(ProducerLedgerTest, AcceptedMessagesGoToTheLogInOrder) {
   }
   std::vector<uint64_t> logged;
   ASSERT_TRUE(
-      ReadMessageLog(directory + "/" + std::string(MessageLog::kFileName),
-                     [&](const v1::Mensaje& message, uint64_t) {
-                       logged.push_back(message.sequence());
-                     })
-          .ok());
+      ReadLogDirectory(directory, [&](const v1::Mensaje& message, uint64_t) {
+        logged.push_back(message.sequence());
+      }).ok());
   EXPECT_EQ(logged, (std::vector<uint64_t>{0, 1}));
 }
 

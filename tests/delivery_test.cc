@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "consumer_service/message_log.h"
+#include "consumer_service/log_reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/subprocess.h"
@@ -58,9 +58,8 @@ Subprocess StartProducer(int port, const std::string& producer_id,
 std::map<std::string, std::vector<int>> CountSequences(
     const std::string& data_dir) {
   std::map<std::string, std::vector<int>> counts;
-  absl::StatusOr<LogRecovery> read = ReadMessageLog(
-      absl::StrCat(data_dir, "/", MessageLog::kFileName),
-      [&](const v1::Mensaje& message, uint64_t) {
+  absl::StatusOr<uint64_t> read =
+      ReadLogDirectory(data_dir, [&](const v1::Mensaje& message, uint64_t) {
         std::vector<int>& producer = counts[message.producer_id()];
         ASSERT_LT(message.sequence(), static_cast<uint64_t>(kMessages));
         producer.resize(
