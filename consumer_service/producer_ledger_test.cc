@@ -1,9 +1,12 @@
 #include "consumer_service/producer_ledger.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "consumer_service/log_reader.h"
+#include "consumer_service/producer_snapshot.h"
 #include "consumer_service/viewed_mensaje.h"
 #include "gtest/gtest.h"
 
@@ -130,6 +133,82 @@ TEST(ProducerLedgerTest, AcceptedMessagesGoToTheLogInOrder) {
         logged.push_back(message.sequence());
       }).ok());
   EXPECT_EQ(logged, (std::vector<uint64_t>{0, 1}));
+}
+
+// Admits `sequences` of `producer_id` one at a time into `log`.
+void AdmitAll(ProducerLedger& ledger, MessageLog* log,
+              const std::string& producer_id, uint64_t first, uint64_t end) {
+  for (uint64_t sequence = first; sequence < end; ++sequence) {
+    std::vector<Verdict> verdicts;
+    ASSERT_TRUE(ledger
+                    .Admit({ViewedMensaje(Message(producer_id, sequence))}, log,
+                           &verdicts)
+                    .ok());
+  }
+}
+
+TEST(ProducerLedgerTest, DeduplicatesProducersWhoseRecordsRetentionDeleted) {
+  MessageLogOptions options;
+  options.directory = std::string(std::getenv("TEST_TMPDIR")) + "/retained";
+  options.segment_bytes = 200;
+  options.retention.bytes = 1;  // delete all that the snapshots allow
+  {
+    ProducerLedger ledger;
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        MessageLog::Open(options, &ledger);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AdmitAll(ledger, log->get(), "quiet", 0, 10);
+    AdmitAll(ledger, log->get(), "busy", 0, 200);
+  }  // no shutdown snapshot: as after a crash, the roll snapshots serve
+  std::vector<std::string> logged;
+  ASSERT_TRUE(
+      ReadLogDirectory(options.directory, [&](const v1::Mensaje& message,
+                                              uint64_t) {
+        logged.push_back(message.producer_id());
+      }).ok());
+  ASSERT_FALSE(logged.empty());
+  EXPECT_EQ(std::count(logged.begin(), logged.end(), "quiet"), 0)
+      << "retention should have deleted quiet's records";
+
+  ProducerLedger ledger;
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      MessageLog::Open(options, &ledger);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_TRUE((*log)->recovery().restored_snapshot);
+  std::vector<Verdict> verdicts;
+  ASSERT_TRUE(ledger
+                  .Admit({ViewedMensaje(Message("quiet", 3)),
+                          ViewedMensaje(Message("quiet", 9)),
+                          ViewedMensaje(Message("quiet", 10))},
+                         log->get(), &verdicts)
+                  .ok());
+  EXPECT_EQ(verdicts,
+            (std::vector<Verdict>{Verdict::kDuplicate, Verdict::kDuplicate,
+                                  Verdict::kAccepted}));
+  EXPECT_EQ(ledger.Lookup("busy").next_sequence, 200u);
+}
+
+TEST(ProducerLedgerTest, SnapshotsHoldEachProducersLastActivity) {
+  MessageLogOptions options;
+  options.directory = std::string(std::getenv("TEST_TMPDIR")) + "/activity";
+  const int64_t before = absl::GetCurrentTimeNanos();
+  {
+    ProducerLedger ledger;
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        MessageLog::Open(options, &ledger);
+    ASSERT_TRUE(log.ok());
+    AdmitAll(ledger, log->get(), "p", 0, 3);
+    ledger.SnapshotTo(log->get());
+  }
+  absl::StatusOr<consumer::v1::ProducerStateSnapshot> snapshot =
+      ReadSnapshotFile(options.directory, 3);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_EQ(snapshot->producers_size(), 1);
+  EXPECT_EQ(snapshot->producers(0).producer_id(), "p");
+  EXPECT_EQ(snapshot->producers(0).next_sequence(), 3u);
+  EXPECT_GE(snapshot->producers(0).last_activity_unix_nanos(), before);
+  EXPECT_LE(snapshot->producers(0).last_activity_unix_nanos(),
+            absl::GetCurrentTimeNanos());
 }
 
 }  // namespace
