@@ -103,7 +103,11 @@ class RandomPauses {
 
 TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
   const std::string data_dir = NewDataDir("crash");
-  ConsumerProcess consumer = ConsumerProcess::Start(ConsumerFlags(data_dir));
+  // Small segments: the log rolls and snapshots dozens of times, so kills
+  // land around rolls and restarts restore from snapshots.
+  std::vector<std::string> flags = ConsumerFlags(data_dir);
+  flags.push_back("--log_segment_bytes=65536");
+  ConsumerProcess consumer = ConsumerProcess::Start(flags);
   const int port = consumer.port();
   Subprocess producer = StartProducer(port, "crash-test");
 
@@ -114,7 +118,7 @@ TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
     consumer.process().Signal(SIGKILL);
     EXPECT_EQ(consumer.process().Wait(), 128 + SIGKILL);
     absl::SleepFor(pauses.Next(0, 200));
-    consumer = ConsumerProcess::Start(ConsumerFlags(data_dir), port);
+    consumer = ConsumerProcess::Start(flags, port);
   }
   EXPECT_EQ(kills, kFailures) << "the producer finished too soon";
   ASSERT_EQ(producer.WaitOrKill(absl::Seconds(240)), 0) << producer.Stderr();
