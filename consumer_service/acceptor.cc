@@ -72,6 +72,7 @@ absl::Status Acceptor::Admit(absl::Span<const MensajeView> messages,
         encodings.push_back(messages[i].encoding);
       }
     }
+    if (log_->ShouldRoll()) log_->Roll(ledger_->Snapshot());
     absl::StatusOr<uint64_t> appended = log_->Append(encodings);
     if (!appended.ok()) {
       verdicts->clear();  // nothing of this read was accepted after all
@@ -94,6 +95,12 @@ void Acceptor::WhenDurable(const ProducerLedger::Standing& standing,
                     [waiter = std::move(waiter)](absl::Status durable) {
                       waiter->OnDurable(std::move(durable));
                     });
+}
+
+void Acceptor::SnapshotForShutdown() {
+  if (log_ == nullptr) return;
+  absl::MutexLock lock(&admission_mutex_);
+  log_->WriteSnapshot(ledger_->Snapshot());
 }
 
 void Acceptor::PrintConsumed(const MensajeView& message) {

@@ -98,6 +98,11 @@ class Acceptor {
   void WhenDurable(const ProducerLedger::Standing& standing,
                    std::shared_ptr<DurabilityWaiter> waiter);
 
+  // Has the log write a producer-state snapshot at its current end, for a
+  // clean shutdown, so that the next start replays nothing. Call once no
+  // stream can Accept any more.
+  void SnapshotForShutdown();
+
   // What the ledger knows, to read; only Accept changes it.
   const ProducerLedger& ledger() const { return *ledger_; }
   // Null when nothing survives a restart.
@@ -106,7 +111,9 @@ class Acceptor {
  private:
   // Judges `messages` and appends the accepted ones to the log, under
   // admission_mutex_, so each producer's messages reach the log in sequence
-  // order and the ledger changes only when the append succeeded.
+  // order and the ledger changes only when the append succeeded. Rolls the
+  // log first when it is due: under that lock the ledger describes exactly
+  // the records appended so far, which is what the roll's snapshot must.
   absl::Status Admit(absl::Span<const MensajeView> messages,
                      std::vector<ProducerLedger::Verdict>* verdicts);
   void PrintConsumed(const MensajeView& message);

@@ -102,39 +102,5 @@ TEST_F(AcceptorTest, WithoutALogEverythingIsDurableAtOnce) {
   EXPECT_EQ(acceptor_.log(), nullptr);
 }
 
-TEST(AcceptorLogTest, AcceptedMessagesGoToTheLogInOrderAndBecomeDurable) {
-  const std::string directory =
-      std::string(std::getenv("TEST_TMPDIR")) + "/acceptor_log";
-  {
-    absl::StatusOr<std::unique_ptr<MessageLog>> log =
-        MessageLog::Open({directory}, [](const v1::Mensaje&, uint64_t) {});
-    ASSERT_TRUE(log.ok());
-    ConsumerStatsRecorder stats(absl::Now());
-    Acceptor acceptor(std::make_unique<ProducerLedger>(), std::move(*log),
-                      &stats, /*console=*/nullptr);
-    ConsumeStream stream;
-    const ViewedMensaje batch[] = {ViewedMensaje(DemoMensaje("p", 0)),
-                                   ViewedMensaje(DemoMensaje("p", 1)),
-                                   ViewedMensaje(DemoMensaje("p", 0))};
-    ASSERT_TRUE(
-        acceptor.Accept({batch[0], batch[1], batch[2]}, absl::Now(), &stream)
-            .ok());
-    const ProducerLedger::Standing standing = acceptor.ledger().Lookup("p");
-    EXPECT_GT(standing.log_position, 0u);
-
-    auto waiter = std::make_shared<RecordingWaiter>();
-    acceptor.WhenDurable(standing, waiter);
-    EXPECT_TRUE(waiter->Await().ok());
-  }
-  std::vector<uint64_t> logged;
-  ASSERT_TRUE(
-      ReadMessageLog(directory + "/" + std::string(MessageLog::kFileName),
-                     [&](const v1::Mensaje& message, uint64_t) {
-                       logged.push_back(message.sequence());
-                     })
-          .ok());
-  EXPECT_EQ(logged, (std::vector<uint64_t>{0, 1}));
-}
-
 }  // namespace
 }  // namespace messaging

@@ -21,6 +21,10 @@ namespace messaging {
 namespace {
 
 constexpr int kMaxMessageBytesLimit = 1 << 30;
+// Smaller segments would roll (and snapshot every producer) all the time;
+// larger ones make start-up, which replays one segment, slow.
+constexpr uint64_t kMinSegmentBytes = 4096;
+constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 32;
 // The stream window without adaptive flow control. Larger ones measured no
 // faster, and gRPC's default without the probe held several times the
 // memory at 1,000 streams.
@@ -59,6 +63,20 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
         absl::StrCat("--max_message_bytes=", options.max_message_bytes,
                      " is out of range; use 1 to ", kMaxMessageBytesLimit));
   }
+  if (options.log_segment_bytes < kMinSegmentBytes ||
+      options.log_segment_bytes > kMaxSegmentBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log_segment_bytes=", options.log_segment_bytes,
+                     " is out of range; use ", kMinSegmentBytes, " to ",
+                     kMaxSegmentBytes, " (default 67108864, 64 MiB)"));
+  }
+  if (options.log_retention_time <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_retention_time=",
+        absl::FormatDuration(options.log_retention_time),
+        " is not positive; use a duration such as 168h, or inf to keep "
+        "segments forever"));
+  }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace=", absl::FormatDuration(options.shutdown_grace),
@@ -79,11 +97,15 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   auto ledger = std::make_unique<ProducerLedger>();
   std::unique_ptr<MessageLog> message_log;
   if (!options.data_dir.empty()) {
-    absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
-        {options.data_dir, options.log_sync},
-        [&ledger](const v1::Mensaje& message, uint64_t position) {
-          ledger->Restore(message, position);
-        });
+    MessageLogOptions log_options;
+    log_options.directory = options.data_dir;
+    log_options.sync = options.log_sync;
+    log_options.segment_bytes = options.log_segment_bytes;
+    log_options.retention = {options.log_retention_bytes,
+                             options.log_retention_time};
+    // The ledger restores its state from the log's snapshot and records.
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        MessageLog::Open(log_options, ledger.get());
     if (!log.ok()) return log.status();
     message_log = std::move(*log);
   }
@@ -154,6 +176,9 @@ void ConsumerServer::Shutdown(absl::Duration grace) {
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  // No stream admits anything any more: snapshot the producers' state so
+  // that the next start replays nothing.
+  acceptor_->SnapshotForShutdown();
 }
 
 absl::Status RunConsumer(const ConsumerOptions& options) {
@@ -163,13 +188,16 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
   const std::string host =
       options.address.substr(0, options.address.rfind(':'));
   if (const MessageLog* log = (*server)->log(); log != nullptr) {
+    const LogRecovery& recovery = log->recovery();
     LogInfo(absl::StrCat(
-        "message log ", log->path(), ": replayed ", log->recovery().records,
-        " messages",
-        log->recovery().truncated_bytes > 0
-            ? absl::StrCat(", cut a torn last record of ",
-                           log->recovery().truncated_bytes, " bytes")
-            : ""));
+        "message log ", log->path(), ": ",
+        recovery.restored_snapshot
+            ? absl::StrCat("restored ", recovery.snapshot_producers,
+                           " producers from the snapshot at offset ",
+                           recovery.snapshot_offset, ", ")
+            : "",
+        "replayed ", recovery.records, " messages, next offset ",
+        recovery.end_offset));
   } else {
     LogWarning(
         "no --data_dir: accepted messages are kept in memory only and do not "

@@ -41,6 +41,10 @@ struct ConsumerOptions {
   // Where the message log lives; empty keeps everything in memory only.
   std::string data_dir;
   LogSync log_sync = LogSync::kGroupCommit;
+  // The log's segment size, and its retention (see MessageLogOptions).
+  uint64_t log_segment_bytes = MessageLogOptions().segment_bytes;
+  uint64_t log_retention_bytes = MessageLogOptions().retention.bytes;
+  absl::Duration log_retention_time = MessageLogOptions().retention.time;
   StreamLimits limits;
   // Ping an idle connection this often, and drop it when the ping is not
   // answered within keepalive_timeout (a vanished peer).

@@ -28,6 +28,10 @@ inline constexpr uint32_t kMaxRecordPayloadBytes = 1u << 30;
 // CRC-32C (Castagnoli), the checksum of LevelDB, ext4 and iSCSI.
 uint32_t Crc32c(absl::string_view data);
 
+// Continues a checksum: Crc32cExtend(Crc32c(a), b) == Crc32c(a + b), so
+// the checksums of all prefixes of some bytes cost one pass.
+uint32_t Crc32cExtend(uint32_t crc, absl::string_view data);
+
 void AppendRecord(absl::string_view payload, std::string* out);
 
 // Writes the kRecordHeaderBytes header of `payload` at `header`, for a
@@ -46,6 +50,8 @@ enum class DecodeResult {
 // The length field of the record header at the start of `input`, which
 // must hold at least kRecordHeaderBytes.
 uint32_t DecodeRecordLength(absl::string_view input);
+// Its checksum field, likewise.
+uint32_t DecodeRecordChecksum(absl::string_view input);
 
 // Decodes the record at the start of `input`.
 DecodeResult DecodeRecord(absl::string_view input, absl::string_view* payload,

@@ -24,6 +24,15 @@ uint32_t Crc32cBitByBit(absl::string_view data) {
   return crc ^ 0xFFFFFFFF;
 }
 
+TEST(Crc32cTest, ExtendingAChecksumEqualsTheChecksumOfTheWhole) {
+  const std::string whole = "The quick brown fox jumps over the lazy dog";
+  for (size_t split = 0; split <= whole.size(); ++split) {
+    EXPECT_EQ(Crc32cExtend(Crc32c(whole.substr(0, split)), whole.substr(split)),
+              Crc32c(whole))
+        << "split at " << split;
+  }
+}
+
 TEST(Crc32cTest, AgreesWithTheDefinitionForEveryLengthAndAlignment) {
   std::string bytes(300, '\0');
   for (size_t i = 0; i < bytes.size(); ++i) {

@@ -24,6 +24,18 @@ ABSL_FLAG(std::string, data_dir, "",
           "Directory of the durable message log; empty: memory only.");
 ABSL_FLAG(messaging::LogSync, log_sync, messaging::ConsumerOptions().log_sync,
           "'group': fdatasync before confirming; 'none': the kernel's flush.");
+ABSL_FLAG(uint64_t, log_segment_bytes,
+          messaging::ConsumerOptions().log_segment_bytes,
+          "Roll the message log to a new segment file once the active one "
+          "holds this many bytes; start-up replays at most one segment.");
+ABSL_FLAG(uint64_t, log_retention_bytes,
+          messaging::ConsumerOptions().log_retention_bytes,
+          "Delete the oldest closed log segments while the log is larger; 0 "
+          "keeps any size.");
+ABSL_FLAG(absl::Duration, log_retention_time,
+          messaging::ConsumerOptions().log_retention_time,
+          "Delete closed log segments last written longer ago than this; "
+          "inf keeps them forever.");
 ABSL_FLAG(int, max_concurrent_streams,
           messaging::ConsumerOptions().limits.max_concurrent_streams,
           "Streams open at once; more are refused with RESOURCE_EXHAUSTED.");
@@ -63,6 +75,9 @@ int main(int argc, char** argv) {
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.log_sync = absl::GetFlag(FLAGS_log_sync);
+  options.log_segment_bytes = absl::GetFlag(FLAGS_log_segment_bytes);
+  options.log_retention_bytes = absl::GetFlag(FLAGS_log_retention_bytes);
+  options.log_retention_time = absl::GetFlag(FLAGS_log_retention_time);
   options.limits.max_concurrent_streams =
       absl::GetFlag(FLAGS_max_concurrent_streams);
   options.limits.idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);

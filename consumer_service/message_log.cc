@@ -1,105 +1,49 @@
+// The writing side of MessageLog: the queue and the writer thread. Opening
+// and recovery are in message_log_open.cc.
 #include "consumer_service/message_log.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "consumer_service/log_directory.h"
 #include "consumer_service/log_record.h"
+#include "consumer_service/producer_snapshot.h"
 
 namespace messaging {
 namespace {
 
-constexpr size_t kReadChunkBytes = 1 << 20;
+// Snapshots kept: the newest, and older ones to fall back to should it be
+// damaged. Retention keeps every segment from the oldest one's offset on.
+constexpr size_t kSnapshotsKept = 3;
 
-std::string ErrnoText() { return std::strerror(errno); }
+// How often an idle writer applies time-based retention.
+constexpr absl::Duration kRetentionCheckInterval = absl::Minutes(1);
 
-// Bytes of an all-zero tail Open checks for: a crash can leave a few
-// zeroed pages at the end of a file.
-constexpr uint64_t kMaxZeroTailBytes = 1 << 20;
-
-// Where a scan of the log stopped.
-struct ScanResult {
-  LogRecovery recovery;
-  // Bytes of whole records from the start of the file.
-  uint64_t valid_bytes = 0;
-  // The record after them is damaged (bad checksum, length or contents),
-  // rather than merely cut short by the end of the file.
-  bool damaged = false;
-  // Where that damaged record claims to end; UINT64_MAX if its length is
-  // not believable.
-  uint64_t damaged_record_end = 0;
+class ExitOnSyncFailure : public LogSyncFailureHandler {
+ public:
+  void OnSyncFailure(const absl::Status& error) override {
+    LogError(absl::StrCat(
+        "FATAL ", error.message(),
+        "; exiting without confirming more, so that a restart re-checks the "
+        "log (after a failed fdatasync the data may never reach the disk)"));
+    // No destructors: they would try to flush the log.
+    std::_Exit(EX_IOERR);
+  }
 };
 
-// A record the consumer could have written: a parsable Mensaje that names
-// its producer. (An all-zero header decodes as an empty record.)
-bool ParseLoggedMessage(absl::string_view payload, v1::Mensaje* message) {
-  return message->ParseFromArray(payload.data(),
-                                 static_cast<int>(payload.size())) &&
-         !message->producer_id().empty();
-}
-
-absl::StatusOr<ScanResult> Scan(int fd, const std::string& path,
-                                const ReplayFunction& replay) {
-  ScanResult result;
-  std::string buffer;
-  size_t consumed = 0;  // of `buffer`
-  bool end_of_file = false;
-  v1::Mensaje message;
-  while (true) {
-    absl::string_view payload;
-    size_t record_size = 0;
-    const absl::string_view unread = absl::string_view(buffer).substr(consumed);
-    const DecodeResult decoded = DecodeRecord(unread, &payload, &record_size);
-    if (decoded == DecodeResult::kRecord &&
-        ParseLoggedMessage(payload, &message)) {
-      consumed += record_size;
-      result.valid_bytes += record_size;
-      ++result.recovery.records;
-      replay(message, result.valid_bytes);
-      continue;
-    }
-    if (decoded != DecodeResult::kIncomplete) {
-      result.damaged = true;
-      result.damaged_record_end =
-          decoded == DecodeResult::kRecord
-              ? result.valid_bytes + record_size
-              : (unread.size() >= kRecordHeaderBytes &&
-                         DecodeRecordLength(unread) <= kMaxRecordPayloadBytes
-                     ? result.valid_bytes + kRecordHeaderBytes +
-                           DecodeRecordLength(unread)
-                     : UINT64_MAX);
-      return result;
-    }
-    if (end_of_file) return result;
-    buffer.erase(0, consumed);
-    consumed = 0;
-    const size_t old_size = buffer.size();
-    buffer.resize(old_size + kReadChunkBytes);
-    const ssize_t got = read(fd, buffer.data() + old_size, kReadChunkBytes);
-    if (got < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot read ", path, ": ", ErrnoText()));
-    }
-    buffer.resize(old_size + static_cast<size_t>(got));
-    end_of_file = got == 0;
-  }
-}
-
-bool IsZeroFrom(int fd, uint64_t offset, uint64_t size) {
-  if (size > kMaxZeroTailBytes) return false;
-  std::string rest(size, '\1');
-  if (pread(fd, rest.data(), size, static_cast<off_t>(offset)) !=
-      static_cast<ssize_t>(size)) {
-    return false;
-  }
-  return rest.find_first_not_of('\0') == std::string::npos;
+LogSyncFailureHandler& ExitOnSyncFailureHandler() {
+  static ExitOnSyncFailure* const handler = new ExitOnSyncFailure();
+  return *handler;
 }
 
 }  // namespace
@@ -121,73 +65,26 @@ std::string AbslUnparseFlag(LogSync sync) {
   return sync == LogSync::kGroupCommit ? "group" : "none";
 }
 
-absl::StatusOr<std::unique_ptr<MessageLog>> MessageLog::Open(
-    const MessageLogOptions& options, const ReplayFunction& replay) {
-  if (mkdir(options.directory.c_str(), 0750) != 0 && errno != EEXIST) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create the data directory ", options.directory,
-                     ": ", ErrnoText(), " (check --data_dir)"));
-  }
-  const std::string path = absl::StrCat(options.directory, "/", kFileName);
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot open ", path, ": ", ErrnoText(), " (check --data_dir)"));
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat(path,
-                     " is in use by another process; give each "
-                     "consumer its own --data_dir"));
-  }
-  absl::StatusOr<ScanResult> scan = Scan(fd, path, replay);
-  if (!scan.ok()) {
-    close(fd);
-    return scan.status();
-  }
-  const uint64_t file_size = static_cast<uint64_t>(lseek(fd, 0, SEEK_END));
-  // A crash can only tear the last record (or leave zeros after it);
-  // damage with whole data after it needs a person to look.
-  const bool torn_tail =
-      !scan->damaged || scan->damaged_record_end >= file_size ||
-      IsZeroFrom(fd, scan->valid_bytes, file_size - scan->valid_bytes);
-  if (!torn_tail) {
-    close(fd);
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " has a corrupt record at byte ", scan->valid_bytes,
-        " followed by more data, which a crash cannot cause; move the file "
-        "aside and inspect it"));
-  }
-  if (file_size > scan->valid_bytes) {
-    // A torn last record: cut it so new records follow whole ones.
-    scan->recovery.truncated_bytes = file_size - scan->valid_bytes;
-    if (ftruncate(fd, static_cast<off_t>(scan->valid_bytes)) != 0 ||
-        fdatasync(fd) != 0) {
-      close(fd);
-      return absl::UnavailableError(
-          absl::StrCat("cannot cut the torn end of ", path, ": ", ErrnoText()));
-    }
-  }
-  lseek(fd, static_cast<off_t>(scan->valid_bytes), SEEK_SET);
-  // Make the file's directory entry durable too, for a newly created log.
-  if (const int directory = open(options.directory.c_str(), O_RDONLY);
-      directory >= 0) {
-    fsync(directory);
-    close(directory);
-  }
-  return std::unique_ptr<MessageLog>(new MessageLog(
-      path, fd, options.sync, scan->valid_bytes, scan->recovery));
-}
-
-MessageLog::MessageLog(std::string path, int fd, LogSync sync, uint64_t size,
-                       LogRecovery recovery)
-    : path_(std::move(path)),
-      fd_(fd),
-      sync_(sync),
-      recovery_(recovery),
-      appended_position_(size),
-      durable_position_(size),
+MessageLog::MessageLog(const MessageLogOptions& options, OpenedLog opened)
+    : directory_(options.directory),
+      sync_(options.sync),
+      segment_bytes_(options.segment_bytes),
+      retention_(options.retention),
+      ops_(options.file_ops != nullptr ? *options.file_ops : PosixLogFileOps()),
+      sync_failure_handler_(options.sync_failure_handler != nullptr
+                                ? *options.sync_failure_handler
+                                : ExitOnSyncFailureHandler()),
+      retry_interval_(options.write_retry_interval),
+      recovery_(opened.recovery),
+      lock_fd_(opened.lock_fd),
+      appended_offset_(opened.recovery.end_offset),
+      active_appended_bytes_(opened.active_bytes),
+      durable_offset_(opened.recovery.end_offset),
+      fd_(opened.fd),
+      active_base_(opened.active_base),
+      active_file_bytes_(opened.active_bytes),
+      segments_(std::move(opened.segments)),
+      kept_snapshots_(std::move(opened.snapshots)),
       writer_([this] { WriteLoop(); }) {}
 
 MessageLog::~MessageLog() {
@@ -197,93 +94,303 @@ MessageLog::~MessageLog() {
   }
   writer_.join();
   close(fd_);
+  close(lock_fd_);
 }
 
 absl::StatusOr<uint64_t> MessageLog::Append(
     absl::Span<const absl::string_view> encodings) {
   absl::MutexLock lock(&mutex_);
+  // Refused while unhealthy, so that memory stays bounded and the caller
+  // does not count what may never be written.
   if (!failure_.ok()) return failure_;
   for (const absl::string_view encoding : encodings) {
     AppendRecord(encoding, &pending_);
-    appended_position_ += kRecordHeaderBytes + encoding.size();
+    active_appended_bytes_ += kRecordHeaderBytes + encoding.size();
   }
-  return appended_position_;
+  appended_offset_ += encodings.size();
+  return appended_offset_;
 }
 
-void MessageLog::WhenDurable(uint64_t position,
+void MessageLog::WhenDurable(uint64_t offset,
                              std::function<void(absl::Status)> done) {
   absl::Status status;
   {
     absl::MutexLock lock(&mutex_);
-    if (failure_.ok() && position > durable_position_) {
-      waiters_.emplace(position, std::move(done));
-      return;
+    if (offset > durable_offset_) {
+      if (failure_.ok()) {
+        waiters_.emplace(offset, std::move(done));
+        return;
+      }
+      status = failure_;
     }
-    status = failure_;
   }
   done(status);
 }
 
+bool MessageLog::ShouldRoll() {
+  absl::MutexLock lock(&mutex_);
+  return failure_.ok() && active_appended_bytes_ >= segment_bytes_;
+}
+
+void MessageLog::Roll(consumer::v1::ProducerStateSnapshot state) {
+  absl::MutexLock lock(&mutex_);
+  markers_.push_back(
+      {pending_.size(), appended_offset_, true, std::move(state)});
+  active_appended_bytes_ = 0;
+}
+
+void MessageLog::WriteSnapshot(consumer::v1::ProducerStateSnapshot state) {
+  absl::MutexLock lock(&mutex_);
+  markers_.push_back(
+      {pending_.size(), appended_offset_, false, std::move(state)});
+}
+
+bool MessageLog::healthy() {
+  absl::MutexLock lock(&mutex_);
+  return failure_.ok();
+}
+
 void MessageLog::WriteLoop() {
-  std::string writing;
+  ApplyRetention();
   while (true) {
-    uint64_t end;
+    bool final_attempt = false;
+    bool check_retention = false;
     {
       absl::MutexLock lock(&mutex_);
-      mutex_.Await(absl::Condition(
-          +[](MessageLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->mutex_) {
-            return !log->pending_.empty() || log->stopping_;
-          },
-          this));
-      if (pending_.empty()) return;  // stopping, nothing left
-      writing.swap(pending_);
-      end = appended_position_;
-    }
-
-    absl::Status written;
-    for (size_t offset = 0; offset < writing.size() && written.ok();) {
-      const ssize_t n =
-          write(fd_, writing.data() + offset, writing.size() - offset);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        written = absl::UnavailableError(
-            absl::StrCat("cannot write ", path_, ": ", ErrnoText()));
-      } else {
-        offset += static_cast<size_t>(n);
+      if (fatal_) {
+        mutex_.Await(absl::Condition(&stopping_));
+        return;
       }
-    }
-    if (written.ok() && sync_ == LogSync::kGroupCommit && fdatasync(fd_) != 0) {
-      written = absl::UnavailableError(
-          absl::StrCat("cannot sync ", path_, ": ", ErrnoText()));
-    }
-    writing.clear();
-
-    std::vector<std::function<void(absl::Status)>> ready;
-    {
-      absl::MutexLock lock(&mutex_);
-      if (!written.ok()) failure_ = written;
-      if (written.ok()) durable_position_ = end;
-      auto last = written.ok() ? waiters_.upper_bound(end) : waiters_.end();
-      for (auto it = waiters_.begin(); it != last; ++it) {
-        ready.push_back(std::move(it->second));
+      if (work_done_ == work_.size() && work_markers_.empty()) {
+        work_.clear();
+        work_done_ = 0;
+        const absl::Condition has_work(
+            +[](MessageLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->mutex_) {
+              return !log->pending_.empty() || !log->markers_.empty() ||
+                     log->stopping_;
+            },
+            this);
+        if (retention_.time == absl::InfiniteDuration()) {
+          mutex_.Await(has_work);
+        } else {
+          check_retention =
+              !mutex_.AwaitWithTimeout(has_work, kRetentionCheckInterval);
+        }
+        if (!check_retention) {
+          if (pending_.empty() && markers_.empty()) return;  // stopping
+          work_.swap(pending_);
+          work_markers_.swap(markers_);
+          work_end_ = appended_offset_;
+        }
       }
-      waiters_.erase(waiters_.begin(), last);
+      final_attempt = stopping_;
     }
-    for (auto& done : ready) done(written);
+    if (check_retention) {
+      ApplyRetention();
+      continue;
+    }
+    const absl::Status written = WriteWork();
+    absl::MutexLock lock(&mutex_);
+    if (fatal_) continue;
+    if (written.ok()) {
+      if (!failure_.ok()) {
+        LogInfo(
+            absl::StrCat("message log ", directory_,
+                         ": writes succeed again after: ", failure_.message()));
+        failure_ = absl::OkStatus();
+      }
+      continue;
+    }
+    if (failure_.ok()) LogError(written.message());
+    failure_ = written;
+    FailWaiters(written);
+    if (final_attempt) {
+      LogError(absl::StrCat("message log ", directory_, ": shutting down with ",
+                            work_.size() - work_done_ + pending_.size(),
+                            " bytes of unconfirmed messages unwritten (",
+                            written.message(),
+                            "); their producers will send them again"));
+      return;
+    }
+    mutex_.AwaitWithTimeout(absl::Condition(&stopping_), retry_interval_);
   }
 }
 
-absl::StatusOr<LogRecovery> ReadMessageLog(const std::string& path,
-                                           const ReplayFunction& replay) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open ", path, ": ", ErrnoText()));
+absl::Status MessageLog::WriteWork() {
+  while (true) {
+    const bool at_marker = !work_markers_.empty();
+    const size_t chunk_end =
+        at_marker ? work_markers_.front().at : work_.size();
+    if (work_done_ < chunk_end) {
+      absl::Status written = WriteChunk(
+          absl::string_view(work_).substr(work_done_, chunk_end - work_done_));
+      if (!written.ok()) return written;
+      work_done_ = chunk_end;
+    }
+    // A snapshot must never claim records that are not on the disk, so they
+    // are synced before one even without group commit.
+    if (sync_ == LogSync::kGroupCommit || at_marker) {
+      if (absl::Status synced =
+              Sync(fd_, SegmentPath(directory_, active_base_));
+          !synced.ok()) {
+        return synced;
+      }
+    }
+    MarkDurable(at_marker ? work_markers_.front().offset : work_end_);
+    if (!at_marker) return absl::OkStatus();
+    Marker& marker = work_markers_.front();
+    if (marker.roll && marker.offset != active_base_) {
+      if (absl::Status started = StartSegment(marker.offset); !started.ok()) {
+        return started;
+      }
+    }
+    marker.state.set_offset(marker.offset);
+    SaveSnapshot(std::move(marker.state));
+    work_markers_.pop_front();
+    ApplyRetention();
   }
-  absl::StatusOr<ScanResult> scan = Scan(fd, path, replay);
-  close(fd);
-  if (!scan.ok()) return scan.status();
-  return scan->recovery;
+}
+
+absl::Status MessageLog::WriteChunk(absl::string_view data) {
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t n =
+        ops_.Pwrite(fd_, data.data() + done, data.size() - done,
+                    static_cast<off_t>(active_file_bytes_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      // Cut the segment back to its last whole record: a retry writes the
+      // same bytes there again, and a crash meanwhile leaves no half record
+      // for recovery to judge.
+      if (ops_.Ftruncate(fd_, static_cast<off_t>(active_file_bytes_)) != 0) {
+        LogWarning(absl::StrCat("cannot cut back ",
+                                SegmentPath(directory_, active_base_), ": ",
+                                std::strerror(errno)));
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write the message log ",
+          SegmentPath(directory_, active_base_), ": ", std::strerror(error),
+          " (retrying every ", absl::FormatDuration(retry_interval_), ")"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  active_file_bytes_ += data.size();
+  return absl::OkStatus();
+}
+
+absl::Status MessageLog::Sync(int fd, absl::string_view what) {
+  if (ops_.Fdatasync(fd) == 0) return absl::OkStatus();
+  const absl::Status error = absl::UnavailableError(
+      absl::StrCat("cannot sync ", what, ": ", std::strerror(errno)));
+  FailForGood(error);
+  return error;
+}
+
+absl::Status MessageLog::StartSegment(uint64_t base_offset) {
+  const std::string path = SegmentPath(directory_, base_offset);
+  const int fd =
+      open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot create the segment ", path, ": ", std::strerror(errno)));
+  }
+  // Without its directory entry a crash would lose the new segment with
+  // every record confirmed from it.
+  if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
+    close(fd);
+    FailForGood(synced);
+    return synced;
+  }
+  close(fd_);
+  fd_ = fd;
+  active_base_ = base_offset;
+  active_file_bytes_ = 0;
+  segments_.push_back(base_offset);
+  return absl::OkStatus();
+}
+
+void MessageLog::SaveSnapshot(consumer::v1::ProducerStateSnapshot state) {
+  const uint64_t offset = state.offset();
+  if (absl::Status written = WriteSnapshotFile(directory_, state, ops_);
+      !written.ok()) {
+    LogWarning(absl::StrCat(written.message(),
+                            "; the next start replays from an older "
+                            "snapshot"));
+    return;
+  }
+  if (kept_snapshots_.empty() || kept_snapshots_.back() != offset) {
+    kept_snapshots_.push_back(offset);
+  }
+  while (kept_snapshots_.size() > kSnapshotsKept) {
+    unlink(SnapshotPath(directory_, kept_snapshots_.front()).c_str());
+    kept_snapshots_.erase(kept_snapshots_.begin());
+  }
+}
+
+void MessageLog::ApplyRetention() {
+  std::vector<ClosedSegment> closed;
+  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
+    struct stat info;
+    if (stat(SegmentPath(directory_, segments_[i]).c_str(), &info) != 0) break;
+    closed.push_back({segments_[i], segments_[i + 1],
+                      static_cast<uint64_t>(info.st_size),
+                      absl::TimeFromTimespec(info.st_mtim)});
+  }
+  const uint64_t keep_from =
+      kept_snapshots_.empty() ? 0 : kept_snapshots_.front();
+  const size_t doomed = SegmentsToDelete(closed, active_file_bytes_, retention_,
+                                         keep_from, absl::Now());
+  size_t deleted = 0;
+  for (; deleted < doomed; ++deleted) {
+    const std::string path =
+        SegmentPath(directory_, closed[deleted].base_offset);
+    if (unlink(path.c_str()) != 0) {
+      LogWarning(absl::StrCat("retention cannot delete ", path, ": ",
+                              std::strerror(errno)));
+      break;
+    }
+    LogInfo(absl::StrCat("retention deleted ", path, " (",
+                         closed[deleted].bytes, " bytes, offsets ",
+                         closed[deleted].base_offset, " to ",
+                         closed[deleted].end_offset - 1, ")"));
+  }
+  if (deleted == 0) return;
+  segments_.erase(segments_.begin(), segments_.begin() + deleted);
+  segments_deleted_ += deleted;
+  if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
+    LogWarning(synced.message());
+  }
+}
+
+void MessageLog::MarkDurable(uint64_t offset) {
+  std::vector<std::function<void(absl::Status)>> ready;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (offset > durable_offset_) durable_offset_ = offset;
+    auto last = waiters_.upper_bound(durable_offset_);
+    for (auto it = waiters_.begin(); it != last; ++it) {
+      ready.push_back(std::move(it->second));
+    }
+    waiters_.erase(waiters_.begin(), last);
+  }
+  for (auto& done : ready) done(absl::OkStatus());
+}
+
+void MessageLog::FailWaiters(const absl::Status& error) {
+  // Not called back under the lock: `done` may take other locks.
+  std::multimap<uint64_t, std::function<void(absl::Status)>> waiting;
+  waiting.swap(waiters_);
+  mutex_.Unlock();
+  for (auto& [offset, done] : waiting) done(error);
+  mutex_.Lock();
+}
+
+void MessageLog::FailForGood(const absl::Status& error) {
+  sync_failure_handler_.OnSyncFailure(error);
+  absl::MutexLock lock(&mutex_);
+  failure_ = error;
+  fatal_ = true;
+  FailWaiters(error);
 }
 
 }  // namespace messaging

@@ -1,34 +1,54 @@
-// The consumer's append-only log of accepted messages, with group commit.
+// The consumer's append-only log of accepted messages, with group commit,
+// kept as segment files in one directory (see log_directory.h).
 //
 // Appends go to an in-memory buffer; one writer thread writes whatever has
 // gathered and makes it durable with a single fdatasync, then tells the
 // waiters. So a burst of messages from many streams costs one fsync, not
-// one each. On open, the log replays its records and cuts a torn last
-// record (a crash in the middle of a write) instead of misreading it.
+// one each. Positions are offsets: a record's 0-based place in the whole
+// log; Append returns the offset after its last record and WhenDurable
+// waits for every record below an offset.
+//
+// Its owner (the producer ledger) rolls it: when ShouldRoll() says the
+// active segment is full, Roll() hands over the producers' state as of the
+// records appended so far; the writer syncs those records, starts a new
+// segment and writes the state as a snapshot. Start-up restores the newest
+// valid snapshot and replays only the records after it, so it costs one
+// segment, not the history. Retention deletes old closed segments.
+//
+// On open, a torn last record (a crash in the middle of a write) is cut;
+// any other damage refuses to open (log_scan.h). A failed write is undone
+// and retried until it succeeds (the log is unhealthy meanwhile); a failed
+// fdatasync ends the process (see LogSyncFailureHandler).
 //
 // Usage:
 //   absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
-//       {.directory = "/var/lib/consumer"},
-//       [&](const v1::Mensaje& message, uint64_t position) { ... });
-//   absl::StatusOr<uint64_t> position =
+//       {.directory = "/var/lib/consumer"}, &ledger);  // a listener
+//   absl::StatusOr<uint64_t> offset =
 //       (*log)->Append({message.SerializeAsString()});
-//   (*log)->WhenDurable(*position, [](absl::Status durable) { ... });
+//   (*log)->WhenDurable(*offset, [](absl::Status durable) { ... });
 #ifndef CONSUMER_SERVICE_MESSAGE_LOG_H_
 #define CONSUMER_SERVICE_MESSAGE_LOG_H_
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "consumer_service/log_file_ops.h"
+#include "consumer_service/log_formats.pb.h"
+#include "consumer_service/log_retention.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
@@ -45,78 +65,194 @@ enum class LogSync {
 bool AbslParseFlag(absl::string_view text, LogSync* sync, std::string* error);
 std::string AbslUnparseFlag(LogSync sync);
 
+// Told when fdatasync fails, on the writer thread. After a failed
+// fdatasync the kernel may have dropped the unsynced pages and cleared the
+// error, so a retry could "succeed" without the data ever reaching the
+// disk: the only safe course is to stop confirming and let recovery
+// re-check the log after a restart. The default handler logs one line and
+// exits the process (a supervisor restarts it); tests inject their own.
+class LogSyncFailureHandler {
+ public:
+  virtual ~LogSyncFailureHandler() = default;
+  virtual void OnSyncFailure(const absl::Status& error) = 0;
+};
+
 struct MessageLogOptions {
-  // Holds messages.log; created if missing (its parent must exist).
+  // Holds the segments; created if missing (its parent must exist).
   std::string directory;
   LogSync sync = LogSync::kGroupCommit;
+  // The active segment is rolled once it holds this many bytes.
+  uint64_t segment_bytes = uint64_t{64} << 20;
+  // Kafka's default: a week of messages, whatever their size.
+  RetentionPolicy retention = {0, absl::Hours(7 * 24)};
+  // Null: the real file calls. Tests inject failures here.
+  LogFileOps* file_ops = nullptr;
+  // Null: log and exit the process.
+  LogSyncFailureHandler* sync_failure_handler = nullptr;
+  // How often the writer retries after a failed write.
+  absl::Duration write_retry_interval = absl::Milliseconds(200);
 };
 
 // What Open found in an existing log.
 struct LogRecovery {
+  // Records replayed (those after the snapshot restored, if any).
   uint64_t records = 0;
   // Bytes of a torn last record that were cut off.
   uint64_t truncated_bytes = 0;
+  // The snapshot restored, if any.
+  bool restored_snapshot = false;
+  uint64_t snapshot_offset = 0;
+  uint64_t snapshot_producers = 0;
+  // The offset the next record gets.
+  uint64_t end_offset = 0;
+};
+
+// Told what start-up recovers, in order, on the thread calling Open.
+class LogRecoveryListener {
+ public:
+  virtual ~LogRecoveryListener() = default;
+  // First, if a snapshot is restored: the producers' state as of exactly
+  // the records before snapshot.offset().
+  virtual void OnSnapshot(
+      const consumer::v1::ProducerStateSnapshot& snapshot) = 0;
+  // Then each record after it, with the offset after the record.
+  virtual void OnRecord(const v1::Mensaje& message, uint64_t end_offset) = 0;
 };
 
 using ReplayFunction =
-    std::function<void(const v1::Mensaje& message, uint64_t position)>;
+    std::function<void(const v1::Mensaje& message, uint64_t end_offset)>;
 
 class MessageLog {
  public:
-  static constexpr absl::string_view kFileName = "messages.log";
+  // Opens or creates the log, restores the newest valid snapshot into
+  // `listener` and replays the records after it, and cuts a torn tail.
+  // FAILED_PRECONDITION when the directory cannot be used, another process
+  // holds it, a record is corrupt in a way a crash cannot cause (naming
+  // the file and byte: it must be looked at, not silently cut), or
+  // retention deleted records no valid snapshot covers.
+  static absl::StatusOr<std::unique_ptr<MessageLog>> Open(
+      const MessageLogOptions& options, LogRecoveryListener* listener);
 
-  // Opens or creates the log, passes every whole record to `replay` in
-  // order, and cuts a torn tail. FAILED_PRECONDITION when the directory
-  // cannot be used, another process holds the log, or a corrupt record is
-  // followed by more data (damage a crash cannot cause: the file must be
-  // looked at, not silently cut).
+  // Like the above, but replays every record from offset 0 and ignores
+  // snapshots: FAILED_PRECONDITION once retention has deleted any.
   static absl::StatusOr<std::unique_ptr<MessageLog>> Open(
       const MessageLogOptions& options, const ReplayFunction& replay);
 
-  // Makes everything appended durable, then closes the file.
+  // Makes everything appended durable (writes queued snapshots), then
+  // closes the files.
   ~MessageLog();
 
   // Queues messages, given by their encodings, in order; returns the
-  // position after the last, which is durable once WhenDurable says so.
-  // UNAVAILABLE after a write error.
+  // offset after the last, which is durable once WhenDurable says so.
+  // UNAVAILABLE, with the OS error, while writes fail (see healthy()).
   absl::StatusOr<uint64_t> Append(
       absl::Span<const absl::string_view> encodings);
 
-  // Calls `done` once everything up to `position` is durable, at once if
+  // Calls `done` once every record below `offset` is durable, at once if
   // it already is; with UNAVAILABLE if writing failed. `done` runs on the
   // writer thread or the caller's, and must not call back into the log.
-  void WhenDurable(uint64_t position, std::function<void(absl::Status)> done);
+  void WhenDurable(uint64_t offset, std::function<void(absl::Status)> done);
+
+  // Whether the active segment is full, so that the next Append should
+  // follow a Roll.
+  bool ShouldRoll();
+  // Starts a new segment at the current end of the log, and snapshots
+  // `state` there: the caller must pass the state as of exactly the
+  // records appended so far (its own lock must order its Appends). The
+  // snapshot is written once those records are durable.
+  void Roll(consumer::v1::ProducerStateSnapshot state);
+  // Snapshots `state` at the current end, like Roll without a new segment:
+  // for a clean shutdown, so the next start replays almost nothing.
+  void WriteSnapshot(consumer::v1::ProducerStateSnapshot state);
+
+  // False while writes fail; the writer retries on its own.
+  bool healthy();
+  // Closed segments deleted by retention since open.
+  uint64_t segments_deleted() const { return segments_deleted_.load(); }
 
   const LogRecovery& recovery() const { return recovery_; }
-  const std::string& path() const { return path_; }
+  // The directory of the segments.
+  const std::string& path() const { return directory_; }
 
  private:
-  MessageLog(std::string path, int fd, LogSync sync, uint64_t size,
-             LogRecovery recovery);
+  // A Roll or WriteSnapshot waiting in the queue.
+  struct Marker {
+    size_t at = 0;  // bytes of the queued buffer before it
+    uint64_t offset = 0;
+    bool roll = false;
+    consumer::v1::ProducerStateSnapshot state;
+  };
+
+  // What OpenLog found and opened, for the constructor.
+  struct OpenedLog {
+    int lock_fd = -1;
+    int fd = -1;  // the active segment, positioned nowhere (pwrite)
+    uint64_t active_base = 0;
+    uint64_t active_bytes = 0;
+    std::vector<uint64_t> segments;
+    std::vector<uint64_t> snapshots;
+    LogRecovery recovery;
+  };
+  static absl::StatusOr<std::unique_ptr<MessageLog>> OpenLog(
+      const MessageLogOptions& options, LogRecoveryListener* listener,
+      bool restore_snapshot);
+  MessageLog(const MessageLogOptions& options, OpenedLog opened);
 
   void WriteLoop();
+  // Writes and syncs the taken work up to its end; UNAVAILABLE on a
+  // failed write (undone, to retry).
+  absl::Status WriteWork();
+  absl::Status WriteChunk(absl::string_view data);
+  // A failed sync is fatal (FailForGood).
+  absl::Status Sync(int fd, absl::string_view what);
+  absl::Status StartSegment(uint64_t base_offset);
+  void SaveSnapshot(consumer::v1::ProducerStateSnapshot state);
+  void ApplyRetention();
+  void MarkDurable(uint64_t offset);
+  // Answers every waiter with `error`, unlocking meanwhile.
+  void FailWaiters(const absl::Status& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // After a failed sync: tells the handler, and confirms nothing more.
+  void FailForGood(const absl::Status& error);
 
-  const std::string path_;
-  const int fd_;
+  const std::string directory_;
   const LogSync sync_;
+  const uint64_t segment_bytes_;
+  const RetentionPolicy retention_;
+  LogFileOps& ops_;
+  LogSyncFailureHandler& sync_failure_handler_;
+  const absl::Duration retry_interval_;
   const LogRecovery recovery_;
+  const int lock_fd_;  // of the directory, locked
+  std::atomic<uint64_t> segments_deleted_{0};
 
   absl::Mutex mutex_;
   std::string pending_ ABSL_GUARDED_BY(mutex_);
-  uint64_t appended_position_ ABSL_GUARDED_BY(mutex_);
-  uint64_t durable_position_ ABSL_GUARDED_BY(mutex_);
+  std::deque<Marker> markers_ ABSL_GUARDED_BY(mutex_);
+  uint64_t appended_offset_ ABSL_GUARDED_BY(mutex_);
+  // Bytes appended to the active segment (counting the queued ones).
+  uint64_t active_appended_bytes_ ABSL_GUARDED_BY(mutex_);
+  uint64_t durable_offset_ ABSL_GUARDED_BY(mutex_);
+  // Not OK while writes fail, or for good after a failed sync.
   absl::Status failure_ ABSL_GUARDED_BY(mutex_);
+  bool fatal_ ABSL_GUARDED_BY(mutex_) = false;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::multimap<uint64_t, std::function<void(absl::Status)>> waiters_
       ABSL_GUARDED_BY(mutex_);
 
+  // Only the writer thread touches these once it runs.
+  int fd_;  // the active segment
+  uint64_t active_base_;
+  uint64_t active_file_bytes_;            // whole records in the file
+  std::vector<uint64_t> segments_;        // base offsets, the active last
+  std::vector<uint64_t> kept_snapshots_;  // offsets, ascending
+  std::string work_;                      // taken from pending_
+  size_t work_done_ = 0;                  // bytes of it written
+  std::deque<Marker> work_markers_;
+  uint64_t work_end_ = 0;  // the offset after work_
+
   std::thread writer_;
 };
-
-// Reads the whole records of a log file, stopping at the first record that
-// is not whole. For tools and tests; the consumer uses MessageLog::Open.
-absl::StatusOr<LogRecovery> ReadMessageLog(const std::string& path,
-                                           const ReplayFunction& replay);
 
 }  // namespace messaging
 

@@ -4,39 +4,21 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "consumer_service/log_directory.h"
 #include "consumer_service/log_record.h"
+#include "consumer_service/log_test_util.h"
 #include "gtest/gtest.h"
 #include "testing/mensajes.h"
 
 namespace messaging {
 namespace {
 
-// A fresh directory under TEST_TMPDIR for each call.
-std::string NewDirectory() {
-  static std::atomic<int> counter{0};
-  const char* root = std::getenv("TEST_TMPDIR");
-  return absl::StrCat(root != nullptr ? root : "/tmp", "/log_", getpid(), "_",
-                      counter++);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream contents;
-  contents << file.rdbuf();
-  return contents.str();
-}
-
-void WriteAll(const std::string& path, const std::string& contents) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
-}
+std::string NewDirectory() { return NewTestDirectory(); }
 
 // Opens `directory`'s log and returns the sequences it replays.
 absl::StatusOr<std::vector<uint64_t>> Replay(const std::string& directory,
@@ -64,8 +46,9 @@ std::string WriteLog(int count) {
   return directory;
 }
 
+// The only segment of a log shorter than a segment.
 std::string LogPath(const std::string& directory) {
-  return absl::StrCat(directory, "/", MessageLog::kFileName);
+  return SegmentPath(directory, 0);
 }
 
 TEST(MessageLogTest, ReplaysAppendedMessagesInOrderAfterReopen) {
@@ -76,16 +59,17 @@ TEST(MessageLogTest, ReplaysAppendedMessagesInOrderAfterReopen) {
   for (uint64_t i = 0; i < 100; ++i) EXPECT_EQ((*sequences)[i], i);
 }
 
-TEST(MessageLogTest, ReplayReportsEachRecordsEndPosition) {
+TEST(MessageLogTest, ReplayReportsTheOffsetAfterEachRecord) {
   const std::string directory = WriteLog(3);
-  std::vector<uint64_t> positions;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log =
-      MessageLog::Open({directory}, [&](const v1::Mensaje&, uint64_t position) {
-        positions.push_back(position);
-      });
+  std::vector<uint64_t> offsets;
+  absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
+      {directory},
+      [&](const v1::Mensaje&, uint64_t offset) { offsets.push_back(offset); });
   ASSERT_TRUE(log.ok());
-  ASSERT_EQ(positions.size(), 3u);
-  EXPECT_EQ(positions.back(), ReadAll(LogPath(directory)).size());
+  EXPECT_EQ(offsets, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ((*log)->recovery().end_offset, 3u);
+  const v1::Mensaje message = DemoMensaje("producer", 3);
+  EXPECT_EQ(*(*log)->Append({message.SerializeAsString()}), 4u);
 }
 
 TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
@@ -102,7 +86,8 @@ TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
     durable.Notify();
   });
   ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_GE(ReadAll((*log)->path()).size(), *position);
+  EXPECT_EQ(*position, 1u);
+  EXPECT_EQ(LoggedSequences((*log)->path()), std::vector<uint64_t>{0});
 
   bool answered = false;
   (*log)->WhenDurable(*position, [&](absl::Status) { answered = true; });
@@ -193,6 +178,94 @@ TEST(MessageLogTest, CorruptionFollowedByWholeRecordsRefusesToOpen) {
       << sequences.status();
   // Nothing was cut: the file is left for a person to inspect.
   EXPECT_EQ(ReadAll(LogPath(directory)), contents);
+}
+
+// The bug this guards against: a flipped high bit of a middle record's
+// length made its record look torn (bit 24: it runs past the end of the
+// file; bit 31: a length no record has), and recovery cut it and
+// everything after it.
+TEST(MessageLogTest, HighBitOfAMiddleRecordsLengthRefusesToOpen) {
+  for (const int bit : {24, 31}) {
+    const std::string directory = WriteLog(5);
+    std::string contents = ReadAll(LogPath(directory));
+    std::string two_records;
+    for (int i = 0; i < 2; ++i) {
+      AppendRecord(DemoMensaje("producer", i).SerializeAsString(),
+                   &two_records);
+    }
+    contents[two_records.size() + bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    WriteAll(LogPath(directory), contents);
+    absl::StatusOr<std::vector<uint64_t>> sequences = Replay(directory);
+    EXPECT_EQ(sequences.status().code(), absl::StatusCode::kFailedPrecondition)
+        << "bit " << bit;
+    EXPECT_NE(sequences.status().message().find(
+                  absl::StrCat("corrupt record at byte ", two_records.size())),
+              std::string::npos)
+        << "bit " << bit << ": " << sequences.status();
+  }
+}
+
+// Where each of the records of `WriteLog(count)` starts, and the end.
+std::vector<size_t> RecordStarts(int count) {
+  std::vector<size_t> starts = {0};
+  std::string records;
+  for (int i = 0; i < count; ++i) {
+    AppendRecord(DemoMensaje("producer", i).SerializeAsString(), &records);
+    starts.push_back(records.size());
+  }
+  return starts;
+}
+
+// The property recovery must have: whatever bit of a record's length or
+// checksum field is flipped, the log either keeps every whole record
+// written or refuses to open, leaving the file as it was.
+void ExpectEveryHeaderBitFlipKeepsAllOrRefuses(const std::string& contents,
+                                               size_t record_start,
+                                               int whole_records) {
+  for (int bit = 0; bit < 64; ++bit) {
+    std::string damaged = contents;
+    damaged[record_start + bit / 8] ^= static_cast<char>(1 << (bit % 8));
+    const std::string directory = NewDirectory();
+    ASSERT_EQ(mkdir(directory.c_str(), 0750), 0);
+    WriteAll(LogPath(directory), damaged);
+    absl::StatusOr<std::vector<uint64_t>> sequences = Replay(directory);
+    if (sequences.ok()) {
+      EXPECT_EQ(sequences->size(), static_cast<size_t>(whole_records))
+          << "record at byte " << record_start << ", bit " << bit;
+    } else {
+      EXPECT_EQ(sequences.status().code(),
+                absl::StatusCode::kFailedPrecondition);
+      EXPECT_NE(sequences.status().message().find(
+                    absl::StrCat("corrupt record at byte ", record_start)),
+                std::string::npos)
+          << "bit " << bit << ": " << sequences.status();
+      EXPECT_EQ(ReadAll(LogPath(directory)), damaged) << "bit " << bit;
+    }
+  }
+}
+
+TEST(MessageLogTest, DamagedHeaderOfAMiddleRecordKeepsAllOrRefuses) {
+  const std::string directory = WriteLog(5);
+  ExpectEveryHeaderBitFlipKeepsAllOrRefuses(ReadAll(LogPath(directory)),
+                                            RecordStarts(5)[2], 5);
+}
+
+TEST(MessageLogTest, DamagedHeaderOfTheFirstRecordKeepsAllOrRefuses) {
+  const std::string directory = WriteLog(5);
+  ExpectEveryHeaderBitFlipKeepsAllOrRefuses(ReadAll(LogPath(directory)), 0, 5);
+}
+
+TEST(MessageLogTest, DamagedHeaderOfTheLastWholeRecordKeepsAllOrRefuses) {
+  const std::vector<size_t> starts = RecordStarts(6);
+  const std::string directory = WriteLog(6);
+  const std::string contents = ReadAll(LogPath(directory));
+  // Every length of torn tail, from a byte of the last record's header to
+  // all of it but one byte.
+  for (size_t cut = starts[5] + 1; cut < starts[6]; ++cut) {
+    SCOPED_TRACE(absl::StrCat("torn at ", cut));
+    ExpectEveryHeaderBitFlipKeepsAllOrRefuses(contents.substr(0, cut),
+                                              starts[4], 5);
+  }
 }
 
 TEST(MessageLogTest, SecondOpenOfTheSameDirectoryIsRefused) {

@@ -1,6 +1,8 @@
 #include "consumer_service/producer_ledger.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace messaging {
 
@@ -54,15 +56,45 @@ void ProducerLedger::Record(const Admission& admission) {
   Producer& producer = found->second;
   producer.next_sequence = admission.next_sequence;
   producer.log_position = admission.log_position;
+  producer.last_activity_unix_nanos = absl::GetCurrentTimeNanos();
   producer.messages_received += admission.accepted;
   producer.duplicates_dropped += admission.duplicates;
 }
 
-void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t position) {
+void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t end_offset) {
   absl::MutexLock lock(&mutex_);
   Producer& producer = producers_[message.producer_id()];
   producer.next_sequence = message.sequence() + 1;
-  producer.log_position = position;
+  producer.log_position = end_offset;
+  // The log keeps no time of admission; the producer's clock is the best
+  // left.
+  producer.last_activity_unix_nanos =
+      google::protobuf::util::TimeUtil::TimestampToNanoseconds(
+          message.created_at());
+}
+
+void ProducerLedger::OnSnapshot(
+    const consumer::v1::ProducerStateSnapshot& snapshot) {
+  absl::MutexLock lock(&mutex_);
+  producers_.clear();
+  for (const consumer::v1::ProducerState& state : snapshot.producers()) {
+    Producer& producer = producers_[state.producer_id()];
+    producer.next_sequence = state.next_sequence();
+    producer.last_activity_unix_nanos = state.last_activity_unix_nanos();
+    // log_position stays 0: everything in a snapshot is durable.
+  }
+}
+
+consumer::v1::ProducerStateSnapshot ProducerLedger::Snapshot() const {
+  absl::MutexLock lock(&mutex_);
+  consumer::v1::ProducerStateSnapshot snapshot;
+  for (const auto& [producer_id, producer] : producers_) {
+    consumer::v1::ProducerState* state = snapshot.add_producers();
+    state->set_producer_id(producer_id);
+    state->set_next_sequence(producer.next_sequence);
+    state->set_last_activity_unix_nanos(producer.last_activity_unix_nanos);
+  }
+  return snapshot;
 }
 
 ProducerLedger::Standing ProducerLedger::Lookup(

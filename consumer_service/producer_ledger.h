@@ -1,7 +1,9 @@
 // What the consumer knows of each producer: the next sequence it expects,
-// where that producer's last accepted message sits in the log, and how many
-// of its messages were received and dropped as duplicates. This is the
-// de-duplication state, rebuilt from the log at start (Restore).
+// where that producer's last accepted message sits in the log, when it was
+// last active, and how many of its messages were received and dropped as
+// duplicates. This is the de-duplication state, rebuilt at start from the
+// log's newest producer-state snapshot and the records after it (the ledger
+// is the log's LogRecoveryListener), and snapshotted whenever the log rolls.
 //
 // The ledger decides; it does not write. Admitting messages is two steps,
 // Judge (the verdicts, changing nothing) and Record (the outcome), so that
@@ -16,6 +18,7 @@
 //   ledger.Record(admission);
 //   if (verdicts[0] == ProducerLedger::Verdict::kDuplicate) ...
 //   ProducerLedger::Standing standing = ledger.Lookup("producer-1");
+//   log->Roll(ledger.Snapshot());  // when the log is due to roll
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 #define CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 
@@ -30,12 +33,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "consumer_service/log_formats.pb.h"
+#include "consumer_service/message_log.h"
 #include "protos/messaging/v1/messaging.pb.h"
 #include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
 
-class ProducerLedger {
+class ProducerLedger : public LogRecoveryListener {
  public:
   enum class Verdict { kAccepted, kDuplicate };
 
@@ -74,14 +79,25 @@ class ProducerLedger {
   // trace.
   void Record(const Admission& admission);
 
-  // Records a message replayed from the log at `position`.
-  void Restore(const v1::Mensaje& message, uint64_t position);
+  // Records a message replayed from the log, ending at `end_offset`.
+  void Restore(const v1::Mensaje& message, uint64_t end_offset);
+
+  // LogRecoveryListener: a snapshot replaces the state; records Restore.
+  void OnSnapshot(const consumer::v1::ProducerStateSnapshot& snapshot) override;
+  void OnRecord(const v1::Mensaje& message, uint64_t end_offset) override {
+    Restore(message, end_offset);
+  }
+
+  // Every producer's standing, for a producer-state snapshot. It describes
+  // the log's records exactly when no admission is between its Judge and
+  // its Record, which the Acceptor's lock ensures.
+  consumer::v1::ProducerStateSnapshot Snapshot() const;
 
   struct Standing {
     bool known = false;
     uint64_t next_sequence = 0;
     // Everything below next_sequence is durable once the log is durable
-    // up to here.
+    // up to this offset.
     uint64_t log_position = 0;
   };
   Standing Lookup(absl::string_view producer_id) const;
@@ -93,6 +109,8 @@ class ProducerLedger {
   struct Producer {
     uint64_t next_sequence = 0;
     uint64_t log_position = 0;
+    // When a message of it was last admitted (Unix ns), for snapshots.
+    int64_t last_activity_unix_nanos = 0;
     uint64_t messages_received = 0;
     uint64_t duplicates_dropped = 0;
   };

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "consumer_service/message_log.h"
+#include "consumer_service/log_reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/subprocess.h"
@@ -58,9 +58,8 @@ Subprocess StartProducer(int port, const std::string& producer_id,
 std::map<std::string, std::vector<int>> CountSequences(
     const std::string& data_dir) {
   std::map<std::string, std::vector<int>> counts;
-  absl::StatusOr<LogRecovery> read = ReadMessageLog(
-      absl::StrCat(data_dir, "/", MessageLog::kFileName),
-      [&](const v1::Mensaje& message, uint64_t) {
+  absl::StatusOr<uint64_t> read =
+      ReadLogDirectory(data_dir, [&](const v1::Mensaje& message, uint64_t) {
         std::vector<int>& producer = counts[message.producer_id()];
         ASSERT_LT(message.sequence(), static_cast<uint64_t>(kMessages));
         producer.resize(
@@ -104,7 +103,11 @@ class RandomPauses {
 
 TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
   const std::string data_dir = NewDataDir("crash");
-  ConsumerProcess consumer = ConsumerProcess::Start(ConsumerFlags(data_dir));
+  // Small segments: the log rolls and snapshots dozens of times, so kills
+  // land around rolls and restarts restore from snapshots.
+  std::vector<std::string> flags = ConsumerFlags(data_dir);
+  flags.push_back("--log_segment_bytes=65536");
+  ConsumerProcess consumer = ConsumerProcess::Start(flags);
   const int port = consumer.port();
   Subprocess producer = StartProducer(port, "crash-test");
 
@@ -115,7 +118,7 @@ TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
     consumer.process().Signal(SIGKILL);
     EXPECT_EQ(consumer.process().Wait(), 128 + SIGKILL);
     absl::SleepFor(pauses.Next(0, 200));
-    consumer = ConsumerProcess::Start(ConsumerFlags(data_dir), port);
+    consumer = ConsumerProcess::Start(flags, port);
   }
   EXPECT_EQ(kills, kFailures) << "the producer finished too soon";
   ASSERT_EQ(producer.WaitOrKill(absl::Seconds(240)), 0) << producer.Stderr();

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "consumer_service/message_log.h"
+#include "consumer_service/log_reader.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "testing/mensajes.h"
@@ -84,11 +84,9 @@ class HostileInputTest : public testing::Test {
 
     std::map<std::string, std::map<uint64_t, int>> logged;
     ASSERT_TRUE(
-        ReadMessageLog(absl::StrCat(data_dir_, "/", MessageLog::kFileName),
-                       [&](const v1::Mensaje& message, uint64_t) {
-                         ++logged[message.producer_id()][message.sequence()];
-                       })
-            .ok());
+        ReadLogDirectory(data_dir_, [&](const v1::Mensaje& message, uint64_t) {
+          ++logged[message.producer_id()][message.sequence()];
+        }).ok());
     std::map<uint64_t, int> once;
     for (uint64_t sequence = 0; sequence < 20; ++sequence) once[sequence] = 1;
     EXPECT_EQ(logged["good"], once);

@@ -1,0 +1,24 @@
+#include "consumer_service/log_file_ops.h"
+
+#include <unistd.h>
+
+namespace messaging {
+namespace {
+
+class PosixOps : public LogFileOps {
+ public:
+  ssize_t Pwrite(int fd, const void* data, size_t size, off_t offset) override {
+    return pwrite(fd, data, size, offset);
+  }
+  int Fdatasync(int fd) override { return fdatasync(fd); }
+  int Ftruncate(int fd, off_t size) override { return ftruncate(fd, size); }
+};
+
+}  // namespace
+
+LogFileOps& PosixLogFileOps() {
+  static PosixOps* const ops = new PosixOps();
+  return *ops;
+}
+
+}  // namespace messaging

@@ -1,0 +1,31 @@
+// Helpers for the message log's tests: fresh directories and files.
+//
+// Usage:
+//   const std::string directory = NewTestDirectory();
+//   WriteAll(SegmentPath(directory, 0), records);
+//   std::vector<uint64_t> sequences = LoggedSequences(directory);
+#ifndef CONSUMER_SERVICE_LOG_TEST_UTIL_H_
+#define CONSUMER_SERVICE_LOG_TEST_UTIL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "protos/messaging/v1/messaging.pb.h"
+
+namespace messaging {
+
+// A path for a new directory under TEST_TMPDIR, different at each call
+// (not created).
+std::string NewTestDirectory();
+
+std::string ReadAll(const std::string& path);
+void WriteAll(const std::string& path, const std::string& contents);
+
+// The sequences of the records in the log in `directory`, read with
+// LogReader; fails the test on a read error.
+std::vector<uint64_t> LoggedSequences(const std::string& directory);
+
+}  // namespace messaging
+
+#endif  // CONSUMER_SERVICE_LOG_TEST_UTIL_H_
