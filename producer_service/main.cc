@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "common/service_main.h"
 #include "producer_service/producer.h"
+#include "producer_service/producer_options.h"
 
 ABSL_FLAG(std::string, target, messaging::ProducerOptions().target,
           "The consumer's address, in gRPC target syntax (host:port, "

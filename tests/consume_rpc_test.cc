@@ -12,7 +12,9 @@
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "producer_service/consumer_stubs.h"
 #include "producer_service/producer.h"
+#include "producer_service/producer_options.h"
 #include "protos/messaging/v1/wire/byte_buffers.h"
 #include "tests/test_consumer.h"
 
