@@ -54,6 +54,11 @@ class ProduceCallImpl final : public ProduceCall {
     return summary_;
   }
 
+  bool WaitUntil(absl::Time deadline) override {
+    absl::MutexLock lock(&mutex_);
+    return mutex_.AwaitWithDeadline(absl::Condition(&done_), deadline);
+  }
+
   absl::Duration retry_pushback() const override {
     absl::MutexLock lock(&mutex_);
     return retry_pushback_;

@@ -72,6 +72,8 @@ class ProduceCall {
   // retry_pushback()).
   virtual absl::StatusOr<v1::ConsumeSummary> Await() = 0;
   virtual absl::Duration retry_pushback() const = 0;
+  // Blocks until the call ends or `deadline` passes; whether it ended.
+  virtual bool WaitUntil(absl::Time deadline) = 0;
 
   // Ends the stream's pauses early from now on, so that a stream whose
   // Production was stopped closes at once. Thread-safe.

@@ -214,9 +214,11 @@ TEST_F(ProduceStreamTest, WakeUpEndsAPauseOnceTheProductionIsStopped) {
       StartProduceStream(stubs_.get(), &production, options, nullptr);
   ASSERT_TRUE(consumer_.AwaitMessages(1));
   // The stream now sleeps until the next message is due, in an hour.
+  EXPECT_FALSE(call->WaitUntil(absl::Now() + absl::Milliseconds(50)));
   const absl::Time stopped = absl::Now();
   production.Stop();
   call->WakeUp();
+  EXPECT_TRUE(call->WaitUntil(absl::Now() + absl::Seconds(10)));
   const absl::StatusOr<v1::ConsumeSummary> summary = call->Await();
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_LT(absl::Now() - stopped, absl::Seconds(5));

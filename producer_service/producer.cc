@@ -134,6 +134,8 @@ class ProducerRun {
   absl::Status Stream(bool* failed);
   // Waits before the next attempt, or gives up with the last error.
   absl::Status BackOff(const absl::Status& failure, absl::Duration pushback);
+  // No more new messages; the stream in progress closes cleanly.
+  void StopProducing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const ProducerOptions& options_;
   std::ostream& out_;
@@ -143,6 +145,8 @@ class ProducerRun {
   std::optional<Production> production_;
   v1::ConsumeSummary run_summary_;
   int failures_ = 0;
+  // The deadline passed during a stream, which was then closed.
+  bool deadline_reached_ = false;
 
   absl::Mutex mutex_;
   bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
@@ -152,6 +156,10 @@ class ProducerRun {
 void ProducerRun::Stop() {
   absl::MutexLock lock(&mutex_);
   stop_requested_ = true;
+  StopProducing();
+}
+
+void ProducerRun::StopProducing() {
   if (production_.has_value()) production_->Stop();
   if (current_call_ != nullptr) current_call_->WakeUp();
 }
@@ -196,6 +204,13 @@ absl::Status ProducerRun::Stream(bool* failed) {
     absl::MutexLock lock(&mutex_);
     call = StartProduceStream(stubs_, &*production_, options_, &out_);
     current_call_ = call.get();
+  }
+  if (!call->WaitUntil(deadline_)) {
+    // Closing the stream, rather than cutting it, has what it carried
+    // confirmed by its summary.
+    deadline_reached_ = true;
+    absl::MutexLock lock(&mutex_);
+    StopProducing();
   }
   absl::StatusOr<v1::ConsumeSummary> summary = call->Await();
   {
@@ -268,10 +283,25 @@ absl::Status ProducerRun::Run() {
       return streamed;
     }
   }
-  if (production_->stopped()) {
+  bool stopped_by_signal;
+  {
+    absl::MutexLock lock(&mutex_);
+    stopped_by_signal = stop_requested_;
+  }
+  const uint64_t produced = production_->produced();
+  if (stopped_by_signal) {
     return absl::CancelledError(absl::StrCat(
-        "stopped by a signal after ", production_->produced(), " of ",
-        options_.count, " messages; every one sent was confirmed"));
+        "stopped by a signal after ", produced, " of ", options_.count,
+        " messages; every one sent was confirmed"));
+  }
+  if (deadline_reached_ && produced < static_cast<uint64_t>(options_.count)) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "stopped at --deadline=", absl::FormatDuration(options_.deadline),
+        " after ", produced, " of ", options_.count,
+        " messages; every one sent was confirmed; raise --deadline, or lower "
+        "--count or ",
+        options_.interval > absl::ZeroDuration() ? "--interval"
+                                                 : "raise --rate"));
   }
   return absl::OkStatus();
 }

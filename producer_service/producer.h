@@ -33,8 +33,10 @@ std::string FormatSummary(const v1::ConsumeSummary& summary);
 // Connects to options.target (waiting up to options.connect_timeout), sends
 // the messages, retrying and resuming after failures until
 // options.deadline, then prints the consumer's summary and the demo's
-// closing line to `out`. SIGINT/SIGTERM stop it early (CANCELLED) after a
-// clean close. Requires BlockTerminationSignals() before any thread starts.
+// closing line to `out`. SIGINT/SIGTERM stop it early (CANCELLED), and so
+// does options.deadline passing during a stream (DEADLINE_EXCEEDED, saying
+// how many were sent), each after a clean close that has everything sent
+// confirmed. Requires BlockTerminationSignals() before any thread starts.
 absl::Status RunProducer(const ProducerOptions& options, std::ostream& out);
 
 }  // namespace messaging

@@ -45,7 +45,10 @@ struct ProducerOptions {
   std::string producer_id;
   // How long to wait for the consumer the first time.
   absl::Duration connect_timeout = absl::Seconds(10);
-  // The whole run, retries included, must end within this.
+  // The whole run, retries included, must end within this. When it passes
+  // during a stream, the producer makes no more messages and closes the
+  // stream, so that what was sent is confirmed, and the run ends with
+  // DEADLINE_EXCEEDED.
   absl::Duration deadline = absl::Minutes(10);
   // Messages kept until the consumer confirms them, at most. Once a quarter
   // of this many wait, the stream asks the consumer beside itself
