@@ -13,19 +13,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/tls_files.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 
 namespace messaging {
-
-struct TlsFiles {
-  // This side's certificate chain and private key (PEM).
-  std::string certificate;
-  std::string private_key;
-  // The CA (PEM) that verifies the other side. On the server, setting it
-  // requires every client to present a certificate it signed.
-  std::string ca;
-};
 
 // Plaintext when `files` is empty; TLS with `certificate`/`private_key`,
 // and mutual TLS when `ca` is set too. INVALID_ARGUMENT naming the flag of

@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "common/service_main.h"
 #include "producer_service/producer.h"
+#include "producer_service/producer_options.h"
 
 // One line of help per flag; what each one means in full is in the comments
 // of ProducerOptions and in README.md's table (checked by //:flags_doc_test).

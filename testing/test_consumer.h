@@ -16,7 +16,10 @@
 
 #include "consumer_service/consumer_server.h"
 #include "grpcpp/channel.h"
-#include "producer_service/producer.h"
+#include "producer_service/consumer_stubs.h"
+#include "producer_service/produce_stream.h"
+#include "producer_service/producer_options.h"
+#include "producer_service/production.h"
 
 namespace messaging {
 
@@ -52,16 +55,8 @@ class TestStream {
  public:
   TestStream(ConsumerStubs* stubs, const ProducerOptions& options,
              std::ostream* console = nullptr, uint64_t first_sequence = 0)
-      : production_(options, first_sequence) {
-    std::ostream* printed = options.print_messages ? console : nullptr;
-    if (options.batch_size > 1) {
-      call_ = std::make_unique<ProduceReactor<v1::MensajeBatch>>(
-          stubs, &production_, options, printed);
-    } else {
-      call_ = std::make_unique<ProduceReactor<v1::Mensaje>>(stubs, &production_,
-                                                            options, printed);
-    }
-  }
+      : production_(options, first_sequence),
+        call_(StartProduceStream(stubs, &production_, options, console)) {}
 
   absl::StatusOr<v1::ConsumeSummary> Await() { return call_->Await(); }
   void Stop() {

@@ -13,7 +13,9 @@
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "producer_service/consumer_stubs.h"
 #include "producer_service/producer.h"
+#include "producer_service/producer_options.h"
 #include "protos/messaging/v1/wire/byte_buffers.h"
 #include "testing/mensajes.h"
 #include "testing/test_consumer.h"
@@ -597,6 +599,28 @@ TEST(RunProducerTest, PrintsTheDemoLinesTheSummaryAndTheClosingLine) {
                   "Consumer summary: 2 messages, 18 bytes, producer demo, "
                   "sequences 0\\.\\.1 in [^\n]+\n"
                   "Todos los procesos han terminado\\.\n"));
+}
+
+TEST(RunProducerTest, ADeadlineReachedMidStreamEndsTheRunWithWhatIsConfirmed) {
+  TestConsumer consumer = TestConsumer::Start();
+  ProducerOptions options = FastProducer(consumer, "late", 100'000);
+  options.rate = 10'000;  // ten seconds of messages
+  options.deadline = absl::Seconds(1);
+  std::ostringstream out;
+  const absl::Time start = absl::Now();
+  const absl::Status status = RunProducer(options, out);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  // The stream was closed, not cut: the consumer holds every message sent,
+  // as many as the line says.
+  const uint64_t held = consumer.server().ledger().Lookup("late").next_sequence;
+  EXPECT_GT(held, 0u);
+  EXPECT_LT(held, 100'000u);
+  EXPECT_THAT(status.message(),
+              testing::HasSubstr(absl::StrCat("--deadline=1s after ", held,
+                                              " of 100000 messages")));
+  EXPECT_THAT(status.message(), testing::HasSubstr("raise --deadline"));
+  EXPECT_EQ(StatsWhenIdle(consumer).failed_streams(), 0u);
 }
 
 // Answers every call, once its client has closed, with bytes that are no

@@ -6,7 +6,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
-#include "producer_service/producer.h"
+#include "producer_service/consumer_stubs.h"
+#include "producer_service/producer_options.h"
 #include "testing/test_consumer.h"
 
 namespace messaging {

@@ -143,6 +143,26 @@ TEST(SystemTest, UnreachableConsumerIsOneLineAndExitCodeOne) {
   EXPECT_EQ(LineCount(producer.Stderr()), 1) << producer.Stderr();
 }
 
+TEST(SystemTest, ADeadlineReachedMidRunIsOneLineAndExitCodeOne) {
+  ConsumerProcess consumer = ConsumerProcess::Start({"--print_messages=false"});
+  const absl::Time start = absl::Now();
+  // Ten seconds of messages within a deadline of one.
+  Subprocess producer = Subprocess::Start(
+      {Producer(), "--target=" + consumer.target(), "--producer_id=late",
+       "--count=100000", "--rate=10000", "--interval=0", "--deadline=1s",
+       "--print_messages=false"});
+  EXPECT_EQ(producer.WaitOrKill(absl::Seconds(30)), 1) << producer.Stderr();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_THAT(producer.Stderr(), HasSubstr("--deadline=1s after "));
+  EXPECT_THAT(producer.Stderr(), HasSubstr(" of 100000 messages"));
+  EXPECT_EQ(LineCount(producer.Stderr()), 1) << producer.Stderr();
+  // The stream was closed cleanly: it counts as completed.
+  consumer.process().Signal(SIGTERM);
+  EXPECT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
+  EXPECT_THAT(consumer.process().Stderr(),
+              HasSubstr("in 1 completed and 0 failed"));
+}
+
 TEST(SystemTest, InvalidFlagValuesAreRefusedBeforeAnythingStarts) {
   struct Case {
     std::vector<std::string> argv;
