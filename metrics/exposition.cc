@@ -1,8 +1,8 @@
 #include "metrics/exposition.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <limits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -35,26 +35,45 @@ bool IsIdentifier(absl::string_view name, bool colon_allowed) {
   return true;
 }
 
-// Integers up to 2^53 (every count a double holds exactly) in digits, other
-// values in the shortest text that reads back as the same double, and the
-// format's spellings of the special values.
+// What Go's strconv.FormatFloat(value, 'g', -1, 64) writes, as Prometheus'
+// own clients do (so le="0.0001", le="1e-05", le="1e+06"): the shortest
+// digits that read back as the same double, in exponent form when the
+// exponent is below -4 or at least 6.
+void AppendShortest(double value, std::string* out) {
+  char buffer[32];
+  const char* end = std::to_chars(buffer, buffer + sizeof(buffer), value,
+                                  std::chars_format::scientific)
+                        .ptr;
+  int exponent = 0;
+  const char* e = std::find(static_cast<const char*>(buffer), end, 'e');
+  std::from_chars(e + (e[1] == '+' ? 2 : 1), end, exponent);
+  if (exponent < -4 || exponent >= 6) {
+    out->append(buffer, end - buffer);
+    return;
+  }
+  end = std::to_chars(buffer, buffer + sizeof(buffer), value,
+                      std::chars_format::fixed)
+            .ptr;
+  out->append(buffer, end - buffer);
+}
+
+// The format's spellings of the special values; integers up to 2^53 (every
+// count a double holds exactly) in plain digits, so counters read as
+// counts; the rest as Go writes them.
 void AppendValue(double value, std::string* out) {
   constexpr double kExactIntegers = 9007199254740992.0;  // 2^53
   if (std::isnan(value)) {
     out->append("NaN");
-    return;
-  }
-  if (std::isinf(value)) {
+  } else if (std::isinf(value)) {
     out->append(value > 0 ? "+Inf" : "-Inf");
-    return;
+  } else if (std::fabs(value) <= kExactIntegers && value == std::trunc(value)) {
+    char buffer[24];
+    out->append(buffer, std::to_chars(buffer, buffer + sizeof(buffer),
+                                      static_cast<int64_t>(value))
+                            .ptr);
+  } else {
+    AppendShortest(value, out);
   }
-  char buffer[32];
-  const std::to_chars_result end =
-      std::fabs(value) <= kExactIntegers && value == std::trunc(value)
-          ? std::to_chars(buffer, buffer + sizeof(buffer),
-                          static_cast<int64_t>(value))
-          : std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out->append(buffer, end.ptr);
 }
 
 // Replaces `\` and newline, and `"` when `quote` (label values, not HELP).
@@ -149,10 +168,11 @@ void Exposition::Histogram(Labels labels, absl::Span<const double> upper_bounds,
   for (size_t i = 0; i < bucket_counts.size(); ++i) {
     cumulative += bucket_counts[i];
     bound.clear();
-    AppendValue(i < upper_bounds.size()
-                    ? upper_bounds[i]
-                    : std::numeric_limits<double>::infinity(),
-                &bound);
+    if (i < upper_bounds.size()) {
+      AppendShortest(upper_bounds[i], &bound);
+    } else {
+      bound = "+Inf";
+    }
     const Label le = {"le", bound};
     Line(bucket, labels, &le, static_cast<double>(cumulative));
   }

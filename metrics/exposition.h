@@ -7,9 +7,11 @@
 // every family gets `# HELP` and `# TYPE` lines; HELP text escapes `\` and
 // newline, label values escape `\`, `"` and newline; counters are named
 // `..._total`; a histogram is written as cumulative `_bucket{le="..."}` lines
-// ending in `le="+Inf"`, then `_sum` and `_count`. Values are written in the
-// shortest form that reads back to the same double, and as `+Inf`, `-Inf`,
-// `NaN`.
+// ending in `le="+Inf"`, then `_sum` and `_count`. Integer values up to
+// 2^53 are written in digits, other values and bucket bounds as Go's
+// strconv.FormatFloat(v, 'g', -1, 64) writes them (the shortest text that
+// reads back to the same double, as Prometheus' own clients write it: so a
+// bound of 0.0001 is le="0.0001" here as there), and `+Inf`, `-Inf`, `NaN`.
 //
 // Names are fixed by the program, so a name that Prometheus would reject
 // (or a sample written outside its family) is a programming error: the

@@ -90,6 +90,35 @@ TEST(ExpositionTest, WritesValuesInShortestExactFormAndSpecialSpellings) {
             "v +Inf\nv -Inf\nv NaN\n");
 }
 
+TEST(ExpositionTest, WritesOtherValuesAsGoDoes) {
+  Exposition out;
+  out.Family("v", "Values.", MetricType::kGauge);
+  for (double value : {1796120377.94, 123456.5, 0.0001, 0.00001234}) {
+    out.Sample({}, value);
+  }
+  EXPECT_EQ(std::move(out).Text(),
+            "# HELP v Values.\n# TYPE v gauge\n"
+            "v 1.79612037794e+09\nv 123456.5\nv 0.0001\nv 1.234e-05\n");
+}
+
+// Bounds are label values: written as Go's clients write them, so that a
+// query for le="0.0001" finds them.
+TEST(ExpositionTest, WritesBucketBoundsAsGoDoes) {
+  Exposition out;
+  out.Family("h", "H.", MetricType::kHistogram);
+  out.Histogram({}, {0.00001, 0.0001, 0.25, 100000, 1000000},
+                {0, 0, 0, 0, 0, 0}, 0);
+  EXPECT_EQ(std::move(out).Text(),
+            "# HELP h H.\n# TYPE h histogram\n"
+            "h_bucket{le=\"1e-05\"} 0\n"
+            "h_bucket{le=\"0.0001\"} 0\n"
+            "h_bucket{le=\"0.25\"} 0\n"
+            "h_bucket{le=\"100000\"} 0\n"
+            "h_bucket{le=\"1e+06\"} 0\n"
+            "h_bucket{le=\"+Inf\"} 0\n"
+            "h_sum 0\nh_count 0\n");
+}
+
 TEST(ExpositionTest, ColonsAreAllowedInMetricNames) {
   Exposition out;
   out.Family("job:requests:rate5m", "Recorded.", MetricType::kGauge);

@@ -108,7 +108,10 @@ class Gauge {
 
 // A distribution in fixed buckets, such as latencies in seconds. Prometheus
 // computes quantiles from the bucket counts, so the bounds decide the
-// precision: choose them around the values that matter (an SLO).
+// precision: choose them around the values that matter (an SLO). Threads
+// observing into one histogram at once contend on its sum (a
+// compare-exchange loop; ~10 ns alone, ~20x that contended on 2 cores):
+// observe once per batch or per stream, not per message.
 class Histogram {
  public:
   // The bucket counts and sum as read at one moment.
