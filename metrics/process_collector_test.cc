@@ -177,7 +177,7 @@ TEST(ProcessCollectorTest, ReadsThisProcessAsTheKernelSeesIt) {
   EXPECT_LE(samples["process_start_time_seconds"], now + 1);
   EXPECT_GE(samples["process_start_time_seconds"], now - 600);
 
-  // One more file and one more thread are seen as one more of each.
+  // One more file and one more thread are seen.
   const double fds = samples["process_open_fds"];
   const double threads = samples["process_threads"];
   EXPECT_EQ(threads, CountEntries("/proc/self/task"));
@@ -188,11 +188,14 @@ TEST(ProcessCollectorTest, ReadsThisProcessAsTheKernelSeesIt) {
     while (!done.load()) std::this_thread::yield();
   });
   samples = Samples(Collect(collector));
+  // Sanitizers may start a thread of their own with the first new one.
+  const int threads_now = CountEntries("/proc/self/task");
   done = true;
   extra.join();
   close(fd);
   EXPECT_EQ(samples["process_open_fds"], fds + 1);
-  EXPECT_EQ(samples["process_threads"], threads + 1);
+  EXPECT_EQ(samples["process_threads"], threads_now);
+  EXPECT_GE(samples["process_threads"], threads + 1);
 }
 
 }  // namespace
