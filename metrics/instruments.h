@@ -15,10 +15,11 @@
 //       "consumer_messages_total", "Messages accepted.");
 //   messages->Increment(batch.size());
 //
+//   // Label values in grpc::StatusCode order, so the code is the index.
 //   metrics::CounterVector* ended = registry.AddCounterVector(
 //       "consumer_streams_ended_total", "Streams ended, by status.",
-//       "grpc_code", {"OK", "CANCELLED", "UNKNOWN"});
-//   ended->at(status.error_code()).Increment();
+//       "grpc_code", {"OK", "CANCELLED", "UNKNOWN", ...});
+//   ended->at(static_cast<size_t>(status.error_code())).Increment();
 //
 //   metrics::Gauge* open = registry.AddGauge("consumer_streams_open",
 //                                            "Streams open now.");

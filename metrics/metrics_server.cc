@@ -41,12 +41,12 @@ absl::StatusOr<HostPort> ParseAddress(absl::string_view address) {
   }
   const absl::string_view host = address.substr(0, colon);
   const absl::string_view port = address.substr(colon + 1);
-  in_addr ipv4;
   if (!host.empty() && host.front() == '[') {
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics address '", address,
         "' is IPv6, which Debian's civetweb is built without: ", kExample));
   }
+  in_addr ipv4;
   if (inet_pton(AF_INET, std::string(host).c_str(), &ipv4) != 1) {
     return absl::InvalidArgumentError(absl::StrCat("metrics address '", address,
                                                    "' does not start with an ",
