@@ -10,7 +10,8 @@ packages=(
   bazel-bootstrap bazel-platforms bazel-rules-cc bazel-rules-java
   g++ pkg-config openssl python-is-python3
   grpc-proto libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libabsl-dev libbenchmark-dev libgmock-dev libgtest-dev
+  libabsl-dev libbenchmark-dev libcivetweb-dev libgmock-dev libgtest-dev
+  prometheus
 )
 
 missing=()

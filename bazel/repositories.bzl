@@ -6,7 +6,7 @@ Usage, from WORKSPACE:
     system_repositories()
 
 Nothing here downloads: Bazel's own rules come from /usr/share/bazel and the
-libraries are the system's gRPC, protobuf, Abseil and GoogleTest.
+libraries are the system's gRPC, protobuf, Abseil, civetweb and GoogleTest.
 """
 
 load("//bazel:debian_rules_cc.bzl", "debian_rules_cc")
@@ -87,6 +87,12 @@ def system_repositories():
             "absl_synchronization",
             "absl_time",
         ],
+    )
+
+    system_libraries(
+        name = "com_github_civetweb_civetweb",
+        build_file = "//bazel/com_github_civetweb_civetweb:BUILD.system",
+        symlinks = {"civetweb.h": "/usr/include/civetweb.h"},
     )
 
     system_libraries(
