@@ -12,6 +12,7 @@
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -90,6 +91,11 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
       &consumer->stats_, &consumer->ledger_, consumer->log_.get(),
       options.limits, options.print_messages ? console : nullptr);
 
+  // gRPC's built-in health service carries no protobuf descriptor, and
+  // reflection serves only what is in the generated pool: grpcurl would
+  // list grpc.health.v1.Health but fail to describe or call it. Naming a
+  // message of health.proto links its descriptor into the pool.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
