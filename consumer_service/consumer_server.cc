@@ -167,27 +167,36 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
       options.address.substr(0, options.address.rfind(':'));
   if (const MessageLog* log = (*server)->log(); log != nullptr) {
     LogInfo(absl::StrCat(
-        "message log ", log->path(), ": replayed ", log->recovery().records,
-        " messages",
-        log->recovery().truncated_bytes > 0
-            ? absl::StrCat(", cut a torn last record of ",
-                           log->recovery().truncated_bytes, " bytes")
-            : ""));
+                "message log ", log->path(), ": replayed ",
+                log->recovery().records, " messages",
+                log->recovery().truncated_bytes > 0
+                    ? absl::StrCat(", cut a torn last record of ",
+                                   log->recovery().truncated_bytes, " bytes")
+                    : ""),
+            {{"path", log->path()},
+             {"replayed_messages", log->recovery().records},
+             {"truncated_bytes", log->recovery().truncated_bytes}});
   } else {
     LogWarning(
         "no --data_dir: accepted messages are kept in memory only and do not "
         "survive a restart");
   }
-  LogInfo(absl::StrCat("consumer_service listening on ", host, ":",
-                       (*server)->port(),
-                       options.tls.certificate.empty() ? " (plaintext)"
-                       : options.tls.ca.empty()        ? " (TLS)"
-                                                       : " (mutual TLS)"));
+  const char* const transport = options.tls.certificate.empty() ? "plaintext"
+                                : options.tls.ca.empty()        ? "TLS"
+                                                                : "mutual TLS";
+  LogInfo(
+      absl::StrCat("consumer_service listening on ", host, ":",
+                   (*server)->port(), " (", transport, ")"),
+      {{"host", host}, {"port", (*server)->port()}, {"transport", transport}});
 
   const int signal = WaitForTerminationSignal();
-  LogInfo(absl::StrCat(
-      "received ", strsignal(signal), "; shutting down, open streams have ",
-      absl::FormatDuration(options.shutdown_grace), " to finish"));
+  LogInfo(
+      absl::StrCat("received ", strsignal(signal),
+                   "; shutting down, open streams have ",
+                   absl::FormatDuration(options.shutdown_grace), " to finish"),
+      {{"signal", absl::StrCat("SIG", sigabbrev_np(signal))},
+       {"shutdown_grace_ms",
+        absl::ToInt64Milliseconds(options.shutdown_grace)}});
   (*server)->Shutdown(options.shutdown_grace);
 
   const v1::ConsumerStats stats = (*server)->stats().Snapshot(absl::Now());
@@ -196,7 +205,11 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
                        " completed and ", stats.failed_streams(),
                        " failed streams, ", stats.duplicates_dropped(),
                        " duplicates dropped; end-to-end latency ",
-                       FormatLatency(stats.end_to_end_latency())));
+                       FormatLatency(stats.end_to_end_latency())),
+          {{"messages_received", stats.messages_received()},
+           {"completed_streams", stats.completed_streams()},
+           {"failed_streams", stats.failed_streams()},
+           {"duplicates_dropped", stats.duplicates_dropped()}});
   return absl::OkStatus();
 }
 

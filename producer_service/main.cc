@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/logging.h"
 #include "common/service_main.h"
 #include "producer_service/producer.h"
 
@@ -72,6 +73,9 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(bool, print_messages, true,
           "Print one 'Produciendo: ...' line per message on stdout; turn off "
           "under load.");
+ABSL_FLAG(messaging::LogFormat, log_format, messaging::LogFormat::kText,
+          "Format of the log lines on stderr: 'text', or 'json' (one object "
+          "per line, with the values each line names as fields).");
 
 namespace {
 
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
   options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   options.print_messages = absl::GetFlag(FLAGS_print_messages);
   return messaging::RunServiceMain(
-      "producer_service", messaging::ValidateProducerOptions(options),
+      "producer_service", absl::GetFlag(FLAGS_log_format),
+      messaging::ValidateProducerOptions(options),
       [&] { return messaging::RunProducer(options, std::cout); });
 }
