@@ -1,5 +1,7 @@
 #include "common/grpc_logs.h"
 
+#include <initializer_list>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -14,8 +16,9 @@ namespace {
 struct GrpcLine {
   gpr_log_severity severity;
   std::string message;
-  // "grpc: <message> (<file>:<line>)", as written.
-  std::string text;
+  // The source file's name, without its directories.
+  std::string file;
+  int line;
 };
 
 struct Capture {
@@ -31,10 +34,18 @@ Capture& capture() {
 }
 
 void Write(const GrpcLine& line) {
+  // JSON names the source and place in fields; text says them around the
+  // message, as it always has.
+  const std::string message = GetLogFormat() == LogFormat::kText
+                                  ? absl::StrCat("grpc: ", line.message, " (",
+                                                 line.file, ":", line.line, ")")
+                                  : line.message;
+  const std::initializer_list<LogField> fields = {
+      {"source", "grpc"}, {"file", line.file}, {"line", line.line}};
   if (line.severity == GPR_LOG_SEVERITY_ERROR) {
-    LogError(line.text);
+    LogError(message, fields);
   } else {
-    LogInfo(line.text);
+    LogInfo(message, fields);
   }
 }
 
@@ -42,9 +53,8 @@ void Write(const GrpcLine& line) {
 void ForwardGrpcLog(gpr_log_func_args* args) {
   const absl::string_view file(args->file);
   GrpcLine line{args->severity, args->message,
-                absl::StrCat("grpc: ", args->message, " (",
-                             file.substr(file.find_last_of('/') + 1), ":",
-                             args->line, ")")};
+                std::string(file.substr(file.find_last_of('/') + 1)),
+                args->line};
   {
     absl::MutexLock lock(&capture().mutex);
     if (capture().active > 0) {

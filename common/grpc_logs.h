@@ -21,8 +21,9 @@
 
 namespace messaging {
 
-// From now on gRPC's log lines go through LogError/LogWarning/LogInfo, as
-// "grpc: <message> (<file>:<line>)".
+// From now on gRPC's log lines go through LogError/LogInfo: in text as
+// "grpc: <message> (<file>:<line>)", in JSON as the message with the fields
+// "source":"grpc", "file" and "line".
 void RouteGrpcLogs();
 
 // While one is alive, gRPC's log lines are kept instead of written; those

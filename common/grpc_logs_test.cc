@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/logging.h"
 #include "gmock/gmock.h"
 #include "grpc/grpc.h"
 #include "grpc/support/log.h"
@@ -15,6 +16,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
 
 // gRPC writes no log line before it is initialized.
 class GrpcLogsTest : public ::testing::Test {
@@ -31,6 +33,21 @@ TEST_F(GrpcLogsTest, RoutedLinesTakeTheServicesFormat) {
   EXPECT_THAT(written,
               HasSubstr(" ERROR grpc: something broke (grpc_logs_test.cc:"));
   EXPECT_EQ(written.back(), '\n');
+}
+
+TEST_F(GrpcLogsTest, InJsonTheSourceAndPlaceAreFields) {
+  RouteGrpcLogs();
+  SetLogFormat(LogFormat::kJson);
+  testing::internal::CaptureStderr();
+  gpr_log(GPR_ERROR, "a \"quoted\" failure");
+  const std::string written = testing::internal::GetCapturedStderr();
+  SetLogFormat(LogFormat::kText);
+  EXPECT_THAT(written,
+              MatchesRegex("\\{\"time\":\"[^\"]+\",\"level\":\"ERROR\","
+                           "\"message\":\"a \\\\\"quoted\\\\\" failure\","
+                           "\"source\":\"grpc\","
+                           "\"file\":\"grpc_logs_test.cc\","
+                           "\"line\":[0-9]+\\}\n"));
 }
 
 TEST_F(GrpcLogsTest, CaptureKeepsLinesUntilTaken) {

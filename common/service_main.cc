@@ -16,12 +16,14 @@ constexpr int kHeapTrimThresholdBytes = 16 << 20;
 
 }  // namespace
 
-int RunServiceMain(absl::string_view program, const absl::Status& flags_valid,
+int RunServiceMain(absl::string_view program, LogFormat log_format,
+                   const absl::Status& flags_valid,
                    absl::FunctionRef<absl::Status()> run) {
   if (!flags_valid.ok()) {
     std::cerr << program << ": " << flags_valid.message() << std::endl;
     return kExitBadFlags;
   }
+  SetLogFormat(log_format);
   // Debian builds Abseil with its mutex deadlock detector on, which costs
   // a graph lookup on every lock of the hot path.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -38,7 +40,8 @@ int RunServiceMain(absl::string_view program, const absl::Status& flags_valid,
   BlockTerminationSignals();
   RouteGrpcLogs();
   if (absl::Status done = run(); !done.ok()) {
-    LogError(done.message());
+    LogError(done.message(),
+             {{"status_code", absl::StatusCodeToString(done.code())}});
     return kExitFailed;
   }
   return kExitOk;

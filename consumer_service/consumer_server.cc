@@ -12,6 +12,7 @@
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -115,6 +116,11 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
       &consumer->stats_, consumer->acceptor_.get(), options.limits);
 
+  // gRPC's built-in health service carries no protobuf descriptor, and
+  // reflection serves only what is in the generated pool: grpcurl would
+  // list grpc.health.v1.Health but fail to describe or call it. Naming a
+  // message of health.proto links its descriptor into the pool.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -190,29 +196,38 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
   if (const MessageLog* log = (*server)->log(); log != nullptr) {
     const LogRecovery& recovery = log->recovery();
     LogInfo(absl::StrCat(
-        "message log ", log->path(), ": ",
-        recovery.restored_snapshot
-            ? absl::StrCat("restored ", recovery.snapshot_producers,
-                           " producers from the snapshot at offset ",
-                           recovery.snapshot_offset, ", ")
-            : "",
-        "replayed ", recovery.records, " messages, next offset ",
-        recovery.end_offset));
+                "message log ", log->path(), ": ",
+                recovery.restored_snapshot
+                    ? absl::StrCat("restored ", recovery.snapshot_producers,
+                                   " producers from the snapshot at offset ",
+                                   recovery.snapshot_offset, ", ")
+                    : "",
+                "replayed ", recovery.records, " messages, next offset ",
+                recovery.end_offset),
+            {{"path", log->path()},
+             {"replayed_messages", recovery.records},
+             {"next_offset", recovery.end_offset}});
   } else {
     LogWarning(
         "no --data_dir: accepted messages are kept in memory only and do not "
         "survive a restart");
   }
-  LogInfo(absl::StrCat("consumer_service listening on ", host, ":",
-                       (*server)->port(),
-                       options.tls.certificate.empty() ? " (plaintext)"
-                       : options.tls.ca.empty()        ? " (TLS)"
-                                                       : " (mutual TLS)"));
+  const char* const transport = options.tls.certificate.empty() ? "plaintext"
+                                : options.tls.ca.empty()        ? "TLS"
+                                                                : "mutual TLS";
+  LogInfo(
+      absl::StrCat("consumer_service listening on ", host, ":",
+                   (*server)->port(), " (", transport, ")"),
+      {{"host", host}, {"port", (*server)->port()}, {"transport", transport}});
 
   const int signal = WaitForTerminationSignal();
-  LogInfo(absl::StrCat(
-      "received ", strsignal(signal), "; shutting down, open streams have ",
-      absl::FormatDuration(options.shutdown_grace), " to finish"));
+  LogInfo(
+      absl::StrCat("received ", strsignal(signal),
+                   "; shutting down, open streams have ",
+                   absl::FormatDuration(options.shutdown_grace), " to finish"),
+      {{"signal", absl::StrCat("SIG", sigabbrev_np(signal))},
+       {"shutdown_grace_ms",
+        absl::ToInt64Milliseconds(options.shutdown_grace)}});
   (*server)->Shutdown(options.shutdown_grace);
 
   const v1::ConsumerStats stats = (*server)->stats().Snapshot(absl::Now());
@@ -221,7 +236,11 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
                        " completed and ", stats.failed_streams(),
                        " failed streams, ", stats.duplicates_dropped(),
                        " duplicates dropped; end-to-end latency ",
-                       FormatLatency(stats.end_to_end_latency())));
+                       FormatLatency(stats.end_to_end_latency())),
+          {{"messages_received", stats.messages_received()},
+           {"completed_streams", stats.completed_streams()},
+           {"failed_streams", stats.failed_streams()},
+           {"duplicates_dropped", stats.duplicates_dropped()}});
   return absl::OkStatus();
 }
 

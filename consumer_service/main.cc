@@ -4,6 +4,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/logging.h"
 #include "common/service_main.h"
 #include "consumer_service/consumer_server.h"
 
@@ -62,6 +63,8 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA every client's certificate must be signed by (mutual TLS).");
+ABSL_FLAG(messaging::LogFormat, log_format, messaging::LogFormat::kText,
+          "Log lines on stderr: 'text', or 'json' (one object per line).");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};
   return messaging::RunServiceMain(
-      "consumer_service", messaging::ValidateConsumerOptions(options),
+      "consumer_service", absl::GetFlag(FLAGS_log_format),
+      messaging::ValidateConsumerOptions(options),
       [&] { return messaging::RunConsumer(options); });
 }

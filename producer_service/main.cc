@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/logging.h"
 #include "common/service_main.h"
 #include "producer_service/producer.h"
 #include "producer_service/producer_options.h"
@@ -58,6 +59,8 @@ ABSL_FLAG(std::string, tls_server_name, "",
           "Consumer certificate name to check, if not --target's host.");
 ABSL_FLAG(bool, print_messages, true,
           "One 'Produciendo: ...' line per message on stdout.");
+ABSL_FLAG(messaging::LogFormat, log_format, messaging::LogFormat::kText,
+          "Log lines on stderr: 'text', or 'json' (one object per line).");
 
 namespace {
 
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
   options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   options.print_messages = absl::GetFlag(FLAGS_print_messages);
   return messaging::RunServiceMain(
-      "producer_service", messaging::ValidateProducerOptions(options),
+      "producer_service", absl::GetFlag(FLAGS_log_format),
+      messaging::ValidateProducerOptions(options),
       [&] { return messaging::RunProducer(options, std::cout); });
 }

@@ -186,12 +186,14 @@ absl::Status ProducerRun::Resume() {
   }
   const uint64_t first_unconfirmed = production_->first_unconfirmed_sequence();
   if (!state.known() || state.next_sequence() < first_unconfirmed) {
-    LogWarning(absl::StrCat(
-        "the consumer no longer holds sequences it confirmed before ",
-        first_unconfirmed,
-        " (it restarted without --data_dir, or lost its "
-        "log); sending the unconfirmed ones from ",
-        first_unconfirmed));
+    LogWarning(absl::StrCat("the consumer no longer holds sequences it "
+                            "confirmed before ",
+                            first_unconfirmed,
+                            " (it restarted without --data_dir, or lost its "
+                            "log); sending the unconfirmed ones from ",
+                            first_unconfirmed),
+               {{"producer_id", options_.producer_id},
+                {"resend_from_sequence", first_unconfirmed}});
   } else {
     production_->Confirm(state.next_sequence());
   }
@@ -245,9 +247,13 @@ absl::Status ProducerRun::BackOff(const absl::Status& failure,
         "gave up after ", failures_, " failed attempts within --deadline=",
         absl::FormatDuration(options_.deadline), "; last error: ", what));
   }
-  LogWarning(absl::StrCat(
-      "attempt failed (", what, "); retrying in ",
-      absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1)))));
+  LogWarning(absl::StrCat("attempt failed (", what, "); retrying in ",
+                          absl::FormatDuration(
+                              absl::Trunc(delay, absl::Milliseconds(1)))),
+             {{"producer_id", options_.producer_id},
+              {"status_code", absl::StatusCodeToString(failure.code())},
+              {"attempt", failures_},
+              {"retry_in_ms", absl::ToInt64Milliseconds(delay)}});
   absl::MutexLock lock(&mutex_);
   mutex_.AwaitWithTimeout(absl::Condition(&stop_requested_), delay);
   return absl::OkStatus();
@@ -322,7 +328,8 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
   const std::string target = ResolveTarget(options);
   if (target != options.target) {
     LogInfo(absl::StrCat("producer ", options.producer_id, " uses consumer ",
-                         target));
+                         target),
+            {{"producer_id", options.producer_id}, {"target", target}});
   }
   ConsumerStubs stubs(
       grpc::CreateCustomChannel(target, *credentials, arguments));
