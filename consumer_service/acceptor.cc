@@ -1,5 +1,6 @@
 #include "consumer_service/acceptor.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -43,8 +44,9 @@ absl::Status Acceptor::Accept(absl::Span<const MensajeView> messages,
     if (!invalid.ok()) break;
   }
   AcceptScratch& scratch = ThreadScratch();
+  uint64_t end_offset = 0;
   const absl::Status admitted =
-      Admit(messages.subspan(0, valid), &scratch.verdicts);
+      Admit(messages.subspan(0, valid), &scratch.verdicts, &end_offset);
   StatsDelta& delta = scratch.delta;
   delta.Clear();
   for (size_t i = 0; i < scratch.verdicts.size(); ++i) {
@@ -57,12 +59,19 @@ absl::Status Acceptor::Accept(absl::Span<const MensajeView> messages,
       PrintConsumed(messages[i]);
     }
   }
+  if (log_ != nullptr && delta.messages > 0) {
+    // Statistics count a message once it is durable, as summaries confirm.
+    CountWhenDurable(end_offset, delta.messages, delta.bytes);
+    delta.messages = 0;
+    delta.bytes = 0;
+  }
   stats_->Record(delta);
   return admitted.ok() ? invalid : admitted;
 }
 
 absl::Status Acceptor::Admit(absl::Span<const MensajeView> messages,
-                             std::vector<Verdict>* verdicts) {
+                             std::vector<Verdict>* verdicts,
+                             uint64_t* end_offset) {
   absl::MutexLock lock(&admission_mutex_);
   ProducerLedger::Admission admission = ledger_->Judge(messages, verdicts);
   if (log_ != nullptr && admission.accepted > 0) {
@@ -79,6 +88,7 @@ absl::Status Acceptor::Admit(absl::Span<const MensajeView> messages,
       return appended.status();
     }
     admission.log_position = *appended;
+    *end_offset = *appended;
   }
   ledger_->Record(admission);
   return admission.refused;
@@ -95,6 +105,38 @@ void Acceptor::WhenDurable(const ProducerLedger::Standing& standing,
                     [waiter = std::move(waiter)](absl::Status durable) {
                       waiter->OnDurable(std::move(durable));
                     });
+}
+
+void Acceptor::CountWhenDurable(uint64_t end_offset, uint64_t messages,
+                                uint64_t bytes) {
+  {
+    absl::MutexLock lock(&uncounted_mutex_);
+    // The log may have become durable past them before they got here; then
+    // no later OnDurable would come for them.
+    if (end_offset > durable_offset_) {
+      uncounted_.push_back({end_offset, messages, bytes});
+      return;
+    }
+  }
+  stats_->RecordDurable(messages, bytes);
+}
+
+void Acceptor::OnDurable(uint64_t offset) {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  {
+    absl::MutexLock lock(&uncounted_mutex_);
+    durable_offset_ = std::max(durable_offset_, offset);
+    auto durable = std::partition(
+        uncounted_.begin(), uncounted_.end(),
+        [offset](const Uncounted& read) { return read.end_offset > offset; });
+    for (auto read = durable; read != uncounted_.end(); ++read) {
+      messages += read->messages;
+      bytes += read->bytes;
+    }
+    uncounted_.erase(durable, uncounted_.end());
+  }
+  if (messages > 0) stats_->RecordDurable(messages, bytes);
 }
 
 void Acceptor::SnapshotForShutdown() {

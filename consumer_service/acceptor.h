@@ -70,7 +70,7 @@ class DurabilityWaiter {
   virtual void OnDurable(absl::Status durable) = 0;
 };
 
-class Acceptor {
+class Acceptor : public LogEventListener {
  public:
   // `log` may be null: accepted messages are kept in memory only and are
   // durable at once. `console`, when not null, gets one "Consumiendo:
@@ -103,6 +103,11 @@ class Acceptor {
   // stream can Accept any more.
   void SnapshotForShutdown();
 
+  // LogEventListener: counts the messages that became durable. The
+  // consumer forwards the log's events here (OnHealthChanged is its own).
+  void OnDurable(uint64_t offset) override;
+  void OnHealthChanged(const absl::Status& /*error*/) override {}
+
   // What the ledger knows, to read; only Accept changes it.
   const ProducerLedger& ledger() const { return *ledger_; }
   // Null when nothing survives a restart.
@@ -114,8 +119,13 @@ class Acceptor {
   // order and the ledger changes only when the append succeeded. Rolls the
   // log first when it is due: under that lock the ledger describes exactly
   // the records appended so far, which is what the roll's snapshot must.
+  // `*end_offset` gets the log's offset after the accepted ones.
   absl::Status Admit(absl::Span<const MensajeView> messages,
-                     std::vector<ProducerLedger::Verdict>* verdicts);
+                     std::vector<ProducerLedger::Verdict>* verdicts,
+                     uint64_t* end_offset);
+  // Counts `messages` and `bytes` once the log is durable below
+  // `end_offset`: at once if it already is.
+  void CountWhenDurable(uint64_t end_offset, uint64_t messages, uint64_t bytes);
   void PrintConsumed(const MensajeView& message);
 
   const std::unique_ptr<ProducerLedger> ledger_;
@@ -123,6 +133,20 @@ class Acceptor {
   ConsumerStatsRecorder* const stats_;
 
   absl::Mutex admission_mutex_;
+
+  // Accepted messages not yet durable, and so not yet counted in stats_:
+  // reads' {end offset, messages, bytes}, in no particular order (reads
+  // of different streams finish Accept in any order). Few: only what
+  // arrives between two group commits, or while writes fail and the log
+  // refuses more.
+  struct Uncounted {
+    uint64_t end_offset;
+    uint64_t messages;
+    uint64_t bytes;
+  };
+  absl::Mutex uncounted_mutex_;
+  std::vector<Uncounted> uncounted_ ABSL_GUARDED_BY(uncounted_mutex_);
+  uint64_t durable_offset_ ABSL_GUARDED_BY(uncounted_mutex_) = 0;
 
   absl::Mutex console_mutex_;
   std::ostream* const console_ ABSL_PT_GUARDED_BY(console_mutex_);

@@ -104,6 +104,7 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
     log_options.segment_bytes = options.log_segment_bytes;
     log_options.retention = {options.log_retention_bytes,
                              options.log_retention_time};
+    log_options.event_listener = &consumer->health_;
     // The ledger restores its state from the log's snapshot and records.
     absl::StatusOr<std::unique_ptr<MessageLog>> log =
         MessageLog::Open(log_options, ledger.get());
@@ -113,6 +114,7 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   consumer->acceptor_ = std::make_unique<Acceptor>(
       std::move(ledger), std::move(message_log), &consumer->stats_,
       options.print_messages ? console : nullptr);
+  consumer->health_.set_acceptor(consumer->acceptor_.get());
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
       &consumer->stats_, consumer->acceptor_.get(), options.limits);
 
@@ -166,10 +168,8 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
                        " (choose another with --address)"));
     }
   }
-  grpc::HealthCheckServiceInterface* health =
-      consumer->server_->GetHealthCheckService();
-  health->SetServingStatus(v1::ConsumerService::service_full_name(), true);
-  health->SetServingStatus(true);
+  consumer->health_.Start(consumer->server_->GetHealthCheckService(),
+                          v1::ConsumerService::service_full_name());
   return consumer;
 }
 
@@ -179,7 +179,7 @@ ConsumerServer::~ConsumerServer() {
 
 void ConsumerServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  health_.Stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   // No stream admits anything any more: snapshot the producers' state so

@@ -25,6 +25,7 @@
 #include "consumer_service/consumer_stats.h"
 #include "consumer_service/message_log.h"
 #include "consumer_service/producer_ledger.h"
+#include "consumer_service/serving_health.h"
 #include "grpcpp/server.h"
 
 namespace messaging {
@@ -98,6 +99,8 @@ class ConsumerServer {
   // Destroyed in reverse: the server first, the acceptor's log (flushed)
   // last.
   ConsumerStatsRecorder stats_;
+  // The log's event listener: outlives the log (in acceptor_).
+  ServingHealth health_;
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<ConsumerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -106,6 +106,12 @@ void ConsumerStatsRecorder::Record(const StatsDelta& delta) {
   for (int64_t latency : delta.latency_nanos) latency_.Record(latency);
 }
 
+void ConsumerStatsRecorder::RecordDurable(uint64_t messages, uint64_t bytes) {
+  absl::MutexLock lock(&mutex_);
+  messages_received_ += messages;
+  bytes_received_ += bytes;
+}
+
 void ConsumerStatsRecorder::StreamEnded(bool completed) {
   absl::MutexLock lock(&mutex_);
   --active_streams_;

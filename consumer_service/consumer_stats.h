@@ -78,6 +78,10 @@ class ConsumerStatsRecorder {
 
   void StreamStarted();
   void Record(const StatsDelta& delta);
+  // Counts messages accepted earlier, once they are durable: with a log,
+  // Record is given deltas without their messages and bytes, which come
+  // here when the log has them on disk.
+  void RecordDurable(uint64_t messages, uint64_t bytes);
   // `completed` is true when the stream ended with a summary, false when it
   // ended with an error or a cancellation.
   void StreamEnded(bool completed);

@@ -74,6 +74,7 @@ MessageLog::MessageLog(const MessageLogOptions& options, OpenedLog opened)
       sync_failure_handler_(options.sync_failure_handler != nullptr
                                 ? *options.sync_failure_handler
                                 : ExitOnSyncFailureHandler()),
+      event_listener_(options.event_listener),
       retry_interval_(options.write_retry_interval),
       recovery_(opened.recovery),
       lock_fd_(opened.lock_fd),
@@ -198,11 +199,16 @@ void MessageLog::WriteLoop() {
             absl::StrCat("message log ", directory_,
                          ": writes succeed again after: ", failure_.message()));
         failure_ = absl::OkStatus();
+        TellHealth(failure_);
       }
       continue;
     }
-    if (failure_.ok()) LogError(written.message());
+    const bool was_healthy = failure_.ok();
     failure_ = written;
+    if (was_healthy) {
+      LogError(written.message());
+      TellHealth(written);
+    }
     FailWaiters(written);
     if (final_attempt) {
       LogError(absl::StrCat("message log ", directory_, ": shutting down with ",
@@ -374,6 +380,15 @@ void MessageLog::MarkDurable(uint64_t offset) {
     waiters_.erase(waiters_.begin(), last);
   }
   for (auto& done : ready) done(absl::OkStatus());
+  if (event_listener_ != nullptr) event_listener_->OnDurable(offset);
+}
+
+void MessageLog::TellHealth(const absl::Status& error) {
+  if (event_listener_ == nullptr) return;
+  // Not called back under the lock, as for the waiters.
+  mutex_.Unlock();
+  event_listener_->OnHealthChanged(error);
+  mutex_.Lock();
 }
 
 void MessageLog::FailWaiters(const absl::Status& error) {

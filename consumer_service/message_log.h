@@ -77,6 +77,17 @@ class LogSyncFailureHandler {
   virtual void OnSyncFailure(const absl::Status& error) = 0;
 };
 
+// Told, on the writer thread and with no lock of the log held, how the
+// log's durability and health move; must not block or call into the log.
+class LogEventListener {
+ public:
+  virtual ~LogEventListener() = default;
+  // Every record below `offset` is durable now.
+  virtual void OnDurable(uint64_t offset) = 0;
+  // Writes started failing (`error` says why) or succeed again (OK).
+  virtual void OnHealthChanged(const absl::Status& error) = 0;
+};
+
 struct MessageLogOptions {
   // Holds the segments; created if missing (its parent must exist).
   std::string directory;
@@ -89,6 +100,8 @@ struct MessageLogOptions {
   LogFileOps* file_ops = nullptr;
   // Null: log and exit the process.
   LogSyncFailureHandler* sync_failure_handler = nullptr;
+  // Null: nobody is told. Must outlive the log.
+  LogEventListener* event_listener = nullptr;
   // How often the writer retries after a failed write.
   absl::Duration write_retry_interval = absl::Milliseconds(200);
 };
@@ -212,6 +225,9 @@ class MessageLog {
   // Answers every waiter with `error`, unlocking meanwhile.
   void FailWaiters(const absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Tells the event listener, unlocking meanwhile.
+  void TellHealth(const absl::Status& error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // After a failed sync: tells the handler, and confirms nothing more.
   void FailForGood(const absl::Status& error);
 
@@ -221,6 +237,7 @@ class MessageLog {
   const RetentionPolicy retention_;
   LogFileOps& ops_;
   LogSyncFailureHandler& sync_failure_handler_;
+  LogEventListener* const event_listener_;
   const absl::Duration retry_interval_;
   const LogRecovery recovery_;
   const int lock_fd_;  // of the directory, locked

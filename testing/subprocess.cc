@@ -166,10 +166,11 @@ bool Subprocess::WaitForOutput(const std::string& path, const std::string& text,
 }
 
 ConsumerProcess ConsumerProcess::Start(
-    const std::vector<std::string>& extra_flags, int port) {
-  std::vector<std::string> argv = {
-      RunfilePath("consumer_service/consumer_service"),
-      absl::StrCat("--address=127.0.0.1:", port)};
+    const std::vector<std::string>& extra_flags, int port,
+    const std::vector<std::string>& launcher) {
+  std::vector<std::string> argv = launcher;
+  argv.push_back(RunfilePath("consumer_service/consumer_service"));
+  argv.push_back(absl::StrCat("--address=127.0.0.1:", port));
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   Subprocess process = Subprocess::Start(argv);
   const std::string marker = "listening on 127.0.0.1:";

@@ -36,6 +36,7 @@ class Subprocess {
   ~Subprocess();
 
   void Signal(int signal) const;
+  pid_t pid() const { return pid_; }
   // Whether the process has ended (reaping it if so).
   bool HasExited();
   // Waits for the exit; the exit code, or 128 + the signal that killed it.
@@ -68,9 +69,13 @@ class Subprocess {
 class ConsumerProcess {
  public:
   // Starts it with `extra_flags` and waits until it listens, on `port` (0:
-  // an ephemeral one).
+  // an ephemeral one). `launcher`, when not empty, runs it: the binary and
+  // its flags follow the launcher's argv (e.g. {"/bin/bash", "-c",
+  // "ulimit -f 64; exec \"$0\" \"$@\""}), and it must exec the binary so
+  // that pid() is the consumer's.
   static ConsumerProcess Start(const std::vector<std::string>& extra_flags,
-                               int port = 0);
+                               int port = 0,
+                               const std::vector<std::string>& launcher = {});
 
   int port() const { return port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
