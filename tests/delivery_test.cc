@@ -14,7 +14,10 @@
 #include "absl/time/clock.h"
 #include "consumer_service/log_reader.h"
 #include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "protos/messaging/v1/messaging.grpc.pb.h"
 #include "testing/subprocess.h"
 #include "testing/tcp_proxy.h"
 
@@ -30,9 +33,11 @@ std::string NewDataDir(const std::string& name) {
   return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
 }
 
+// Segments of 64 KiB, so that every scenario rolls the log dozens of
+// times and failures land around rolls and their snapshots.
 std::vector<std::string> ConsumerFlags(const std::string& data_dir) {
   return {"--data_dir=" + data_dir, "--print_messages=false",
-          "--shutdown_grace=1s"};
+          "--shutdown_grace=1s", "--log_segment_bytes=65536"};
 }
 
 // Paced at `rate` messages/s, so that the run outlasts the failures
@@ -85,6 +90,40 @@ void ExpectEachSequenceExactlyOnce(std::vector<int> counts, int count) {
       << "unexpected sequences";
 }
 
+// Retention has deleted the oldest of `count` sequences, and every one it
+// kept, a contiguous run up to `count` - 1, is logged once.
+void ExpectRetainedTailExactlyOnce(std::vector<int> counts, int count) {
+  counts.resize(std::max<size_t>(counts.size(), count));
+  int first_kept = 0;
+  while (first_kept < count && counts[first_kept] == 0) ++first_kept;
+  EXPECT_GT(first_kept, 0) << "retention deleted nothing";
+  int lost = 0;
+  int duplicated = 0;
+  for (int sequence = first_kept; sequence < count; ++sequence) {
+    lost += counts[sequence] == 0;
+    duplicated += counts[sequence] > 1;
+  }
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(duplicated, 0);
+  EXPECT_EQ(counts.size(), static_cast<size_t>(count))
+      << "unexpected sequences";
+}
+
+// The consumer's standing of `producer_id`.
+v1::ProducerState StateOf(const std::string& target,
+                          const std::string& producer_id) {
+  auto stub = v1::ConsumerService::NewStub(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::GetProducerStateRequest request;
+  request.set_producer_id(producer_id);
+  v1::ProducerState state;
+  const grpc::Status asked = stub->GetProducerState(&context, request, &state);
+  EXPECT_TRUE(asked.ok()) << asked.error_message();
+  return state;
+}
+
 // Random pauses, with the seed printed so that a failure can be replayed.
 class RandomPauses {
  public:
@@ -106,7 +145,6 @@ TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
   // Small segments: the log rolls and snapshots dozens of times, so kills
   // land around rolls and restarts restore from snapshots.
   std::vector<std::string> flags = ConsumerFlags(data_dir);
-  flags.push_back("--log_segment_bytes=65536");
   ConsumerProcess consumer = ConsumerProcess::Start(flags);
   const int port = consumer.port();
   Subprocess producer = StartProducer(port, "crash-test");
@@ -164,11 +202,14 @@ TEST_P(NetworkCutTest, CutMidStreamLosesAndDuplicatesNothing) {
 TEST(DeliveryTest, GracefulRestartsUnderLoadLoseAndDuplicateNothing) {
   // SIGTERM with several streams open: health goes NOT_SERVING, open
   // streams get the grace period, and the producers resume on the
-  // restarted consumer.
+  // restarted consumer. Retention deletes old segments meanwhile, and the
+  // producer-state snapshots keep what they held.
   constexpr int kProducers = 4;
   constexpr int kRestarts = 3;
   const std::string data_dir = NewDataDir("graceful");
-  ConsumerProcess consumer = ConsumerProcess::Start(ConsumerFlags(data_dir));
+  std::vector<std::string> flags = ConsumerFlags(data_dir);
+  flags.push_back("--log_retention_bytes=262144");
+  ConsumerProcess consumer = ConsumerProcess::Start(flags);
   const int port = consumer.port();
   std::vector<Subprocess> producers;
   for (int i = 0; i < kProducers; ++i) {
@@ -186,7 +227,7 @@ TEST(DeliveryTest, GracefulRestartsUnderLoadLoseAndDuplicateNothing) {
     consumer.process().Signal(SIGTERM);
     EXPECT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
     EXPECT_THAT(consumer.process().Stderr(), HasSubstr("shutting down"));
-    consumer = ConsumerProcess::Start(ConsumerFlags(data_dir), port);
+    consumer = ConsumerProcess::Start(flags, port);
   }
   for (Subprocess& producer : producers) {
     EXPECT_EQ(producer.WaitOrKill(absl::Seconds(240)), 0) << producer.Stderr();
@@ -195,10 +236,15 @@ TEST(DeliveryTest, GracefulRestartsUnderLoadLoseAndDuplicateNothing) {
   ASSERT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);
 
   std::map<std::string, std::vector<int>> counts = CountSequences(data_dir);
+  consumer = ConsumerProcess::Start(flags, port);
   for (int i = 0; i < kProducers; ++i) {
-    SCOPED_TRACE(absl::StrCat("producer ", i));
-    ExpectEachSequenceExactlyOnce(counts[absl::StrCat("graceful-", i)],
-                                  kMessages / kProducers);
+    const std::string producer_id = absl::StrCat("graceful-", i);
+    SCOPED_TRACE(producer_id);
+    ExpectRetainedTailExactlyOnce(counts[producer_id], kMessages / kProducers);
+    const v1::ProducerState state = StateOf(consumer.target(), producer_id);
+    EXPECT_TRUE(state.known());
+    EXPECT_EQ(state.next_sequence(),
+              static_cast<uint64_t>(kMessages / kProducers));
   }
 }
 
