@@ -6,6 +6,8 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
 
 namespace messaging {
 namespace {
@@ -29,10 +31,14 @@ AcceptScratch& ThreadScratch() {
 
 Acceptor::Acceptor(std::unique_ptr<ProducerLedger> ledger,
                    std::unique_ptr<MessageLog> log,
-                   ConsumerStatsRecorder* stats, std::ostream* console)
+                   ConsumerStatsRecorder* stats, std::ostream* console,
+                   absl::Duration producer_state_expiry)
     : ledger_(std::move(ledger)),
       log_(std::move(log)),
       stats_(stats),
+      producer_state_expiry_(producer_state_expiry),
+      expiry_check_interval_(std::clamp(producer_state_expiry / 10,
+                                        absl::Seconds(1), absl::Minutes(1))),
       console_(console) {}
 
 absl::Status Acceptor::Accept(absl::Span<const MensajeView> messages,
@@ -46,7 +52,7 @@ absl::Status Acceptor::Accept(absl::Span<const MensajeView> messages,
   AcceptScratch& scratch = ThreadScratch();
   uint64_t end_offset = 0;
   const absl::Status admitted =
-      Admit(messages.subspan(0, valid), &scratch.verdicts, &end_offset);
+      Admit(messages.subspan(0, valid), now, &scratch.verdicts, &end_offset);
   StatsDelta& delta = scratch.delta;
   delta.Clear();
   for (size_t i = 0; i < scratch.verdicts.size(); ++i) {
@@ -70,10 +76,12 @@ absl::Status Acceptor::Accept(absl::Span<const MensajeView> messages,
 }
 
 absl::Status Acceptor::Admit(absl::Span<const MensajeView> messages,
-                             std::vector<Verdict>* verdicts,
+                             absl::Time now, std::vector<Verdict>* verdicts,
                              uint64_t* end_offset) {
   absl::MutexLock lock(&admission_mutex_);
+  MaybeForgetIdle(now);
   ProducerLedger::Admission admission = ledger_->Judge(messages, verdicts);
+  admission.at_unix_nanos = absl::ToUnixNanos(now);
   if (log_ != nullptr && admission.accepted > 0) {
     absl::InlinedVector<absl::string_view, 16> encodings;
     for (size_t i = 0; i < verdicts->size(); ++i) {
@@ -105,6 +113,24 @@ void Acceptor::WhenDurable(const ProducerLedger::Standing& standing,
                     [waiter = std::move(waiter)](absl::Status durable) {
                       waiter->OnDurable(std::move(durable));
                     });
+}
+
+void Acceptor::MaybeForgetIdle(absl::Time now) {
+  if (producer_state_expiry_ == absl::InfiniteDuration() ||
+      now < next_expiry_check_) {
+    return;
+  }
+  next_expiry_check_ = now + expiry_check_interval_;
+  // Under the admission lock: the ledger then describes exactly the log's
+  // records, and the next snapshot leaves the forgotten producers out.
+  const size_t forgotten =
+      ledger_->ForgetIdle(absl::ToUnixNanos(now - producer_state_expiry_));
+  if (forgotten > 0) {
+    LogInfo(absl::StrCat("forgot ", forgotten, " producers idle for over ",
+                         absl::FormatDuration(producer_state_expiry_),
+                         " (--producer_state_expiry)"),
+            {{"producers_forgotten", forgotten}});
+  }
 }
 
 void Acceptor::CountWhenDurable(uint64_t end_offset, uint64_t messages,

@@ -75,9 +75,12 @@ class Acceptor : public LogEventListener {
   // `log` may be null: accepted messages are kept in memory only and are
   // durable at once. `console`, when not null, gets one "Consumiendo:
   // <text>" line per accepted message. `stats` must outlive the acceptor.
+  // Producers idle for `producer_state_expiry` are forgotten (checked
+  // every tenth of it, between once a second and once a minute).
   Acceptor(std::unique_ptr<ProducerLedger> ledger,
            std::unique_ptr<MessageLog> log, ConsumerStatsRecorder* stats,
-           std::ostream* console);
+           std::ostream* console,
+           absl::Duration producer_state_expiry = absl::InfiniteDuration());
 
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
@@ -120,9 +123,12 @@ class Acceptor : public LogEventListener {
   // log first when it is due: under that lock the ledger describes exactly
   // the records appended so far, which is what the roll's snapshot must.
   // `*end_offset` gets the log's offset after the accepted ones.
-  absl::Status Admit(absl::Span<const MensajeView> messages,
+  absl::Status Admit(absl::Span<const MensajeView> messages, absl::Time now,
                      std::vector<ProducerLedger::Verdict>* verdicts,
                      uint64_t* end_offset);
+  // Forgets the producers idle past the expiry, when a check is due.
+  void MaybeForgetIdle(absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(admission_mutex_);
   // Counts `messages` and `bytes` once the log is durable below
   // `end_offset`: at once if it already is.
   void CountWhenDurable(uint64_t end_offset, uint64_t messages, uint64_t bytes);
@@ -132,7 +138,12 @@ class Acceptor : public LogEventListener {
   const std::unique_ptr<MessageLog> log_;
   ConsumerStatsRecorder* const stats_;
 
+  const absl::Duration producer_state_expiry_;
+  const absl::Duration expiry_check_interval_;
+
   absl::Mutex admission_mutex_;
+  absl::Time next_expiry_check_ ABSL_GUARDED_BY(admission_mutex_) =
+      absl::InfinitePast();
 
   // Accepted messages not yet durable, and so not yet counted in stats_:
   // reads' {end offset, messages, bytes}, in no particular order (reads

@@ -102,5 +102,42 @@ TEST_F(AcceptorTest, WithoutALogEverythingIsDurableAtOnce) {
   EXPECT_EQ(acceptor_.log(), nullptr);
 }
 
+TEST(AcceptorExpiryTest, ForgetsProducersIdleLongerThanTheExpiry) {
+  ConsumerStatsRecorder stats(absl::Now());
+  Acceptor acceptor(std::make_unique<ProducerLedger>(), /*log=*/nullptr, &stats,
+                    /*console=*/nullptr,
+                    /*producer_state_expiry=*/absl::Hours(1));
+  const absl::Time start = absl::FromUnixSeconds(1'800'000'000);
+  ConsumeStream idle_stream;
+  const ViewedMensaje idle(DemoMensaje("idle", 7));
+  ASSERT_TRUE(acceptor.Accept({idle}, start, &idle_stream).ok());
+  ConsumeStream busy_stream;
+  const ViewedMensaje busy_early(DemoMensaje("busy", 0));
+  ASSERT_TRUE(
+      acceptor.Accept({busy_early}, start + absl::Minutes(50), &busy_stream)
+          .ok());
+  // Within the hour nothing is forgotten.
+  const ViewedMensaje busy_next(DemoMensaje("busy", 1));
+  ASSERT_TRUE(
+      acceptor.Accept({busy_next}, start + absl::Minutes(59), &busy_stream)
+          .ok());
+  EXPECT_TRUE(acceptor.ledger().Lookup("idle").known);
+
+  const ViewedMensaje busy_late(DemoMensaje("busy", 2));
+  ASSERT_TRUE(
+      acceptor.Accept({busy_late}, start + absl::Minutes(61), &busy_stream)
+          .ok());
+  EXPECT_FALSE(acceptor.ledger().Lookup("idle").known);
+  EXPECT_EQ(acceptor.ledger().Lookup("busy").next_sequence, 3u);
+
+  // Back after expiry, the producer is new: any sequence is accepted.
+  ConsumeStream back_stream;
+  const ViewedMensaje back(DemoMensaje("idle", 0));
+  ASSERT_TRUE(
+      acceptor.Accept({back}, start + absl::Minutes(62), &back_stream).ok());
+  EXPECT_EQ(back_stream.Summary(1).messages_received(), 1u);
+  EXPECT_EQ(acceptor.ledger().Lookup("idle").next_sequence, 1u);
+}
+
 }  // namespace
 }  // namespace messaging

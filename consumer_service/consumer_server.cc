@@ -78,6 +78,13 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
         " is not positive; use a duration such as 168h, or inf to keep "
         "segments forever"));
   }
+  if (options.producer_state_expiry <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--producer_state_expiry=",
+        absl::FormatDuration(options.producer_state_expiry),
+        " is not positive; use a duration such as 168h, or inf to keep "
+        "every producer"));
+  }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace=", absl::FormatDuration(options.shutdown_grace),
@@ -113,7 +120,8 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   }
   consumer->acceptor_ = std::make_unique<Acceptor>(
       std::move(ledger), std::move(message_log), &consumer->stats_,
-      options.print_messages ? console : nullptr);
+      options.print_messages ? console : nullptr,
+      options.producer_state_expiry);
   consumer->health_.set_acceptor(consumer->acceptor_.get());
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
       &consumer->stats_, consumer->acceptor_.get(), options.limits);

@@ -46,6 +46,11 @@ struct ConsumerOptions {
   uint64_t log_segment_bytes = MessageLogOptions().segment_bytes;
   uint64_t log_retention_bytes = MessageLogOptions().retention.bytes;
   absl::Duration log_retention_time = MessageLogOptions().retention.time;
+  // A producer idle this long is forgotten, as Kafka expires producer ids:
+  // its next message is taken as from a new producer, at any sequence, and
+  // GetProducerState says known=false. As long as the time retention
+  // keeps a producer's records, so state does not outlive nor precede them.
+  absl::Duration producer_state_expiry = absl::Hours(7 * 24);
   StreamLimits limits;
   // Ping an idle connection this often, and drop it when the ping is not
   // answered within keepalive_timeout (a vanished peer).

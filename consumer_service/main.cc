@@ -37,6 +37,10 @@ ABSL_FLAG(absl::Duration, log_retention_time,
           messaging::ConsumerOptions().log_retention_time,
           "Delete closed log segments last written longer ago than this; "
           "inf keeps them forever.");
+ABSL_FLAG(absl::Duration, producer_state_expiry,
+          messaging::ConsumerOptions().producer_state_expiry,
+          "Forget producers idle this long; a producer that comes back is "
+          "new again. inf keeps every one.");
 ABSL_FLAG(int, max_concurrent_streams,
           messaging::ConsumerOptions().limits.max_concurrent_streams,
           "Streams open at once; more are refused with RESOURCE_EXHAUSTED.");
@@ -81,6 +85,7 @@ int main(int argc, char** argv) {
   options.log_segment_bytes = absl::GetFlag(FLAGS_log_segment_bytes);
   options.log_retention_bytes = absl::GetFlag(FLAGS_log_retention_bytes);
   options.log_retention_time = absl::GetFlag(FLAGS_log_retention_time);
+  options.producer_state_expiry = absl::GetFlag(FLAGS_producer_state_expiry);
   options.limits.max_concurrent_streams =
       absl::GetFlag(FLAGS_max_concurrent_streams);
   options.limits.idle_timeout = absl::GetFlag(FLAGS_stream_idle_timeout);

@@ -56,7 +56,7 @@ void ProducerLedger::Record(const Admission& admission) {
   Producer& producer = found->second;
   producer.next_sequence = admission.next_sequence;
   producer.log_position = admission.log_position;
-  producer.last_activity_unix_nanos = absl::GetCurrentTimeNanos();
+  producer.last_activity_unix_nanos = admission.at_unix_nanos;
   producer.messages_received += admission.accepted;
   producer.duplicates_dropped += admission.duplicates;
 }
@@ -83,6 +83,20 @@ void ProducerLedger::OnSnapshot(
     producer.last_activity_unix_nanos = state.last_activity_unix_nanos();
     // log_position stays 0: everything in a snapshot is durable.
   }
+}
+
+size_t ProducerLedger::ForgetIdle(int64_t idle_before_unix_nanos) {
+  absl::MutexLock lock(&mutex_);
+  size_t forgotten = 0;
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    if (it->second.last_activity_unix_nanos < idle_before_unix_nanos) {
+      it = producers_.erase(it);
+      ++forgotten;
+    } else {
+      ++it;
+    }
+  }
+  return forgotten;
 }
 
 consumer::v1::ProducerStateSnapshot ProducerLedger::Snapshot() const {

@@ -57,6 +57,9 @@ class ProducerLedger : public LogRecoveryListener {
     uint64_t log_position = 0;
     uint64_t accepted = 0;
     uint64_t duplicates = 0;
+    // When it is admitted (Unix ns): the producer's last activity, which
+    // snapshots keep and ForgetIdle goes by. Set by the caller.
+    int64_t at_unix_nanos = 0;
     // FAILED_PRECONDITION for the message that leaves a gap; the verdicts
     // stop before it.
     absl::Status refused;
@@ -87,6 +90,11 @@ class ProducerLedger : public LogRecoveryListener {
   void OnRecord(const v1::Mensaje& message, uint64_t end_offset) override {
     Restore(message, end_offset);
   }
+
+  // Forgets every producer last active before `idle_before_unix_nanos`, as
+  // Kafka expires idle producer ids: a producer that comes back is new
+  // again. The number forgotten.
+  size_t ForgetIdle(int64_t idle_before_unix_nanos);
 
   // Every producer's standing, for a producer-state snapshot. It describes
   // the log's records exactly when no admission is between its Judge and

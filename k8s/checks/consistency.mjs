@@ -163,6 +163,40 @@ const RELEASE_LABELS = ["app.kubernetes.io/version", "helm.sh/chart"];
 
 // The consumer's durable state: StatefulSet, volume claim, --data_dir on it,
 // --log_sync=group, fsGroup, headless serviceName.
+// Bytes of a Kubernetes quantity such as 1Gi, 500M or 1073741824; NaN if
+// it is not one.
+function quantityBytes(quantity) {
+  const match = /^([0-9]+(?:\.[0-9]+)?)([KMGTPE]i?)?$/.exec(String(quantity ?? ""));
+  if (!match) return NaN;
+  const powers = { K: 1, M: 2, G: 3, T: 4, P: 5, E: 6 };
+  const unit = match[2] ?? "";
+  const base = unit.endsWith("i") ? 1024 : 1000;
+  return Number(match[1]) * (unit ? base ** powers[unit[0]] : 1);
+}
+
+// The log must stay within the claim holding --data_dir: retention (at
+// least the three segments the snapshots may keep) plus the active segment,
+// with a tenth of the volume left for snapshots and the filesystem.
+function checkRetentionFitsClaim(claimTemplates, container, dataDir, values, where, problems) {
+  const mount = (container.volumeMounts ?? []).find((m) => m.mountPath && isUnder(dataDir, m.mountPath));
+  const claim = claimTemplates.find((t) => t.metadata?.name === mount?.name);
+  if (!claim) return;  // reported above
+  const storage = quantityBytes(claim.spec?.resources?.requests?.storage);
+  const retention = Number(values.get("log_retention_bytes") ?? "0");
+  const segment = Number(values.get("log_segment_bytes") ?? "0");
+  if (Number.isNaN(storage) || Number.isNaN(retention) || Number.isNaN(segment)) {
+    problems.push(`${where}: cannot read the claim's storage, --log_retention_bytes or --log_segment_bytes`);
+  } else if (retention === 0) {
+    problems.push(
+      `${where}: --log_retention_bytes=0 keeps the log forever: it fills the ${claim.spec.resources.requests.storage} volume "${claim.metadata.name}" and the consumer stops accepting; set a size that fits`,
+    );
+  } else if (Math.max(retention, 3 * segment) + segment > 0.9 * storage) {
+    problems.push(
+      `${where}: --log_retention_bytes=${retention} plus the active segment (--log_segment_bytes=${segment}) does not fit in 90% of the ${claim.spec.resources.requests.storage} volume "${claim.metadata.name}"`,
+    );
+  }
+}
+
 function checkConsumerStorage(objects, consumer, problems) {
   const { object, template, container, namespace, where, values } = consumer;
   if (object.kind !== "StatefulSet") {
@@ -215,6 +249,7 @@ function checkConsumerStorage(objects, consumer, problems) {
       problems.push(`${where}: --data_dir=${dataDir} is on a read-only mount of "${mount.name}"`);
     }
   }
+  checkRetentionFitsClaim(claimTemplates, container, dataDir, values, where, problems);
   const logSync = values.get("log_sync") ?? "";
   if (logSync !== "group") {
     problems.push(`${where}: --log_sync=${logSync}: the exactly-once guarantee needs --log_sync=group (a confirmed message must survive a node crash)`);

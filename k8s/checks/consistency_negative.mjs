@@ -127,6 +127,14 @@ const CASES = {
     (o) => (consumerContainer(o).args = consumerContainer(o).args.filter((a) => !a.startsWith("--data_dir="))),
     /no --data_dir/,
   ],
+  "retention-unlimited": [
+    (o) => (flagsConfigMap(o, "LOG_RETENTION_BYTES").data.LOG_RETENTION_BYTES = "0"),
+    /--log_retention_bytes=0 keeps the log forever/,
+  ],
+  "retention-over-volume": [
+    (o) => (flagsConfigMap(o, "LOG_RETENTION_BYTES").data.LOG_RETENTION_BYTES = "1073741824"),
+    /does not fit in 90% of the 1Gi volume "data"/,
+  ],
   "log-sync-none": [(o) => (flagsConfigMap(o, "LOG_SYNC").data.LOG_SYNC = "none"), /--log_sync=none: the exactly-once guarantee/],
   "no-fs-group": [(o) => delete statefulSet(o).spec.template.spec.securityContext.fsGroup, /no fsGroup/],
   "service-name-not-headless": [(o) => (statefulSet(o).spec.serviceName = "consumer"), /serviceName consumer is not headless/],
