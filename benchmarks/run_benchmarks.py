@@ -7,7 +7,7 @@ console lines off, and measures: messages/s and MB/s (payload bytes) over
 the producer's wall time, end-to-end latency p50/p99/p99.9 (from each
 message's created_at to its acceptance by the consumer, as the consumer
 logs it on shutdown), CPU seconds and peak RSS of each process (wait4
-rusage) and the consumer's thread count (sampled from /proc). In the same
+rusage) and each one's thread count (sampled from /proc). In the same
 run it measures the original demo, a multiprocessing.Queue producer and
 consumer in Python (python_queue_baseline.py), with the same number of
 messages of the same size, and prints the ratio; and, with 1x64B, gRPC
@@ -416,9 +416,12 @@ class Harness:
                 start = time.perf_counter()
                 producer = Child(argv, subprocess.PIPE, err,
                                  self.args.run_timeout)
+                producer_sampler = ThreadSampler(producer.pid)
+                producer_sampler.start()
                 reader = OutputReader(producer.popen.stdout, producer_out,
                                       DONE_LINE)
                 producer.wait()
+                producer_threads = producer_sampler.finish()
                 exited = time.perf_counter()
                 reader.join(timeout=30)
             # Until the producer said all was confirmed: its exit can lag
@@ -480,6 +483,7 @@ class Harness:
             "producer_cpu_s": producer.cpu_seconds(),
             "producer_rss_mib": producer.max_rss_mib(),
             "consumer_threads": threads,
+            "producer_threads": producer_threads,
         }
 
     def run_baseline(self, payload_bytes, total_messages):
@@ -506,6 +510,7 @@ class Harness:
             "producer_cpu_s": result["producer"]["cpu_seconds"],
             "producer_rss_mib": result["producer"]["max_rss_kib"] / 1024.0,
             "consumer_threads": None,
+            "producer_threads": None,
         }
 
 
@@ -548,7 +553,8 @@ def fmt(value):
 COLUMNS = ["scenario", "streams", "payload", "RPC", "log", "messages",
            "msgs/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms",
            "consumer CPU s", "consumer peak RSS MiB", "producer CPU s",
-           "producer peak RSS MiB", "consumer threads", "vs Python"]
+           "producer peak RSS MiB", "consumer threads", "producer threads",
+           "vs Python"]
 
 
 def table(results, baseline_rate):
@@ -572,6 +578,7 @@ def table(results, baseline_rate):
                   fmt(m("consumer_cpu_s")), fmt(m("consumer_rss_mib")),
                   fmt(m("producer_cpu_s")), fmt(m("producer_rss_mib")),
                   fmt(m("consumer_threads") and int(m("consumer_threads"))),
+                  fmt(m("producer_threads") and int(m("producer_threads"))),
                   f"{ratio:.2f}x" if ratio else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -717,8 +724,10 @@ def main(argv=None):
               f"{best[1]} client); {reference} is {grpc_rate / callback:.0%} "
               f"of the callback pair")
     if "1000x64B" in results.rows and not results.rows["1000x64B"]["status"]:
-        print(f"Consumer threads at 1,000 streams (max sampled): "
-              f"{int(results.median('1000x64B', 'consumer_threads'))}")
+        print(f"Threads at 1,000 streams (max sampled): consumer "
+              f"{int(results.median('1000x64B', 'consumer_threads'))}, "
+              f"producer "
+              f"{int(results.median('1000x64B', 'producer_threads'))}")
 
     if args.json:
         with open(args.json, "w") as out:

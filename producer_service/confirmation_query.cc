@@ -4,8 +4,6 @@
 #include <string>
 
 #include "absl/time/clock.h"
-#include "grpcpp/client_context.h"
-#include "grpcpp/support/client_callback.h"
 
 namespace messaging {
 namespace {
@@ -18,35 +16,6 @@ constexpr absl::Duration kQuerySpacing = absl::Milliseconds(1);
 constexpr absl::Duration kMaxConfirmationStall = absl::Seconds(1);
 
 }  // namespace
-
-class ConfirmationQuery::Call final : public grpc::ClientUnaryReactor {
- public:
-  Call(ConfirmationQuery* owner, const std::string& producer_id)
-      : owner_(owner) {
-    request_.set_producer_id(producer_id);
-    context_.set_deadline(
-        absl::ToChronoTime(absl::Now() + kConfirmationTimeout));
-    owner->stub_->async()->GetProducerState(&context_, &request_, &state_,
-                                            this);
-  }
-
-  // The last thing gRPC does with the call.
-  void OnDone(const grpc::Status& status) override {
-    ConfirmationQuery* const owner = owner_;
-    const v1::ProducerState state = std::move(state_);
-    // The context goes first: it holds the last reference to the call,
-    // which must be released while the channel is alive, and the answer
-    // may let the stream, and then its run, end and free the channel.
-    delete this;
-    owner->Answer(status, state);
-  }
-
- private:
-  ConfirmationQuery* const owner_;
-  grpc::ClientContext context_;
-  v1::GetProducerStateRequest request_;
-  v1::ProducerState state_;
-};
 
 ConfirmationQuery::ConfirmationQuery(v1::ConsumerService::Stub* stub,
                                      Production* production,
@@ -100,12 +69,13 @@ bool ConfirmationQuery::answered() const {
 void ConfirmationQuery::Ask() {
   state_.store(State::kInFlight, std::memory_order_relaxed);
   callbacks_->OnQueryStarted();
-  // The call owns itself from here: its OnDone deletes it.
-  (new Call(this, production_->producer_id()))->StartCall();
+  StartProducerStateCall(stub_, production_->producer_id(),
+                         absl::Now() + kConfirmationTimeout,
+                         /*wait_for_ready=*/false, this);
 }
 
-void ConfirmationQuery::Answer(const grpc::Status& status,
-                               const v1::ProducerState& state) {
+void ConfirmationQuery::OnProducerState(const grpc::Status& status,
+                                        const v1::ProducerState& state) {
   answer_status_ = status;
   answer_ = state;
   state_.store(State::kAnswered, std::memory_order_release);

@@ -36,12 +36,13 @@
 
 #include "absl/time/time.h"
 #include "grpcpp/support/status.h"
+#include "producer_service/producer_state_call.h"
 #include "producer_service/production.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
 namespace messaging {
 
-class ConfirmationQuery {
+class ConfirmationQuery : private ProducerStateCall::Callbacks {
  public:
   // What the stream is told about its queries.
   class Callbacks {
@@ -88,13 +89,12 @@ class ConfirmationQuery {
   bool answered() const;
 
  private:
-  // One GetProducerState call, a gRPC reactor that owns itself.
-  class Call;
   enum class State { kIdle, kInFlight, kAnswered };
 
   void Ask();
-  // From Call::OnDone, on a gRPC callback thread.
-  void Answer(const grpc::Status& status, const v1::ProducerState& state);
+  // The query's answer, on a gRPC callback thread.
+  void OnProducerState(const grpc::Status& status,
+                       const v1::ProducerState& state) override;
 
   v1::ConsumerService::Stub* const stub_;
   Production* const production_;

@@ -36,6 +36,18 @@ void Pacer::Advance(const void* owner) {
   Schedule(owner, absl::InfinitePast(), std::move(callback));
 }
 
+void Pacer::Cancel(const void* owner) {
+  absl::MutexLock lock(&mutex_);
+  if (auto found = by_owner_.find(owner); found != by_owner_.end()) {
+    queue_.erase(found->second);
+    by_owner_.erase(found);
+  }
+  auto not_running = [this, owner]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return running_ != owner;
+  };
+  mutex_.Await(absl::Condition(&not_running));
+}
+
 void Pacer::Schedule(const void* owner, absl::Time when,
                      std::function<void()> callback) {
   if (auto found = by_owner_.find(owner); found != by_owner_.end()) {
@@ -58,11 +70,13 @@ void Pacer::Loop() {
       continue;
     }
     std::function<void()> callback = std::move(first->second.callback);
+    running_ = first->second.owner;
     by_owner_.erase(first->second.owner);
     queue_.erase(first);
     mutex_.Unlock();
     callback();
     mutex_.Lock();
+    running_ = nullptr;
   }
 }
 

@@ -14,6 +14,7 @@
 //   pacer.RunAt(this, absl::Now() + absl::Microseconds(50),
 //               [this] { WriteNext(); });
 //   pacer.Advance(this);  // run it now instead, e.g. to stop
+//   pacer.Cancel(this);   // or drop it, before `this` goes
 #ifndef PRODUCER_SERVICE_PACER_H_
 #define PRODUCER_SERVICE_PACER_H_
 
@@ -49,6 +50,10 @@ class Pacer {
   // nothing pending.
   void Advance(const void* owner);
 
+  // Drops what `owner` has pending and, if its callback is running, waits
+  // for it to return, so that the owner may go. Not from that callback.
+  void Cancel(const void* owner);
+
  private:
   struct Pending {
     const void* owner;
@@ -66,6 +71,8 @@ class Pacer {
   Queue queue_ ABSL_GUARDED_BY(mutex_);
   std::unordered_map<const void*, Queue::iterator> by_owner_
       ABSL_GUARDED_BY(mutex_);
+  // Whose callback runs now, if any: Cancel() waits for it.
+  const void* running_ ABSL_GUARDED_BY(mutex_) = nullptr;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };

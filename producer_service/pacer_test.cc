@@ -80,6 +80,36 @@ TEST(PacerTest, ACallbackMayScheduleItsOwnNextOne) {
   EXPECT_EQ(runs, 5);
 }
 
+TEST(PacerTest, CancelDropsWhatIsPending) {
+  Pacer pacer;
+  int owner;
+  bool ran = false;
+  pacer.RunAt(&owner, absl::Now() + absl::Milliseconds(20),
+              [&] { ran = true; });
+  pacer.Cancel(&owner);
+  absl::SleepFor(absl::Milliseconds(50));
+  pacer.Cancel(&owner);  // nothing pending: nothing happens
+  EXPECT_FALSE(ran);
+}
+
+TEST(PacerTest, CancelWaitsForTheCallbackRunningNow) {
+  Pacer pacer;
+  int owner;
+  absl::Notification started;
+  absl::Mutex mutex;
+  bool finished = false;
+  pacer.RunAt(&owner, absl::Now(), [&] {
+    started.Notify();
+    absl::SleepFor(absl::Milliseconds(50));
+    absl::MutexLock lock(&mutex);
+    finished = true;
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  pacer.Cancel(&owner);
+  absl::MutexLock lock(&mutex);
+  EXPECT_TRUE(finished);
+}
+
 TEST(PacerTest, DestroyingDropsWhatIsPending) {
   bool ran = false;
   {

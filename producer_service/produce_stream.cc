@@ -42,6 +42,7 @@ absl::Duration RetryPushback(const grpc::ClientContext& context) {
 // on the shared Pacer, which WakeUp() must reach however late it comes.
 class ProduceCallImpl final : public ProduceCall {
  public:
+  explicit ProduceCallImpl(Observer* observer) : observer_(observer) {}
   ~ProduceCallImpl() override {
     absl::MutexLock lock(&mutex_);
     mutex_.Await(absl::Condition(&done_));
@@ -80,17 +81,28 @@ class ProduceCallImpl final : public ProduceCall {
   }
   void ResumeNow() { Pacer::Shared().Advance(this); }
 
-  // The call has ended, and its stream is gone.
+  // The call has ended, and its stream is gone. The observer may destroy
+  // this from its callback: nothing is touched after it.
   void Finish(const grpc::Status& status, const v1::ConsumeSummary& summary,
               absl::Duration retry_pushback) {
-    absl::MutexLock lock(&mutex_);
-    status_ = status;
-    summary_ = summary;
-    retry_pushback_ = retry_pushback;
-    done_ = true;
+    Observer* const observer = observer_;
+    {
+      absl::MutexLock lock(&mutex_);
+      status_ = status;
+      summary_ = summary;
+      retry_pushback_ = retry_pushback;
+      done_ = true;
+    }
+    if (observer == nullptr) return;
+    if (status.ok()) {
+      observer->OnProduceDone(summary, retry_pushback);
+    } else {
+      observer->OnProduceDone(FromGrpcStatus(status), retry_pushback);
+    }
   }
 
  private:
+  Observer* const observer_;
   mutable absl::Mutex mutex_;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
   grpc::Status status_ ABSL_GUARDED_BY(mutex_);
@@ -347,11 +359,11 @@ class BatchStream final : public ProduceStream {
 
 }  // namespace
 
-std::unique_ptr<ProduceCall> StartProduceStream(ConsumerStubs* stubs,
-                                                Production* production,
-                                                const ProducerOptions& options,
-                                                std::ostream* console) {
-  auto call = std::make_unique<ProduceCallImpl>();
+std::unique_ptr<ProduceCall> StartProduceStream(
+    ConsumerStubs* stubs, Production* production,
+    const ProducerOptions& options, std::ostream* console,
+    ProduceCall::Observer* observer) {
+  auto call = std::make_unique<ProduceCallImpl>(observer);
   ProduceStream* stream;
   if (options.batch_size > 1) {
     stream = new BatchStream(stubs, production, options, console, call.get());

@@ -21,12 +21,13 @@
 // to confirm (ConfirmationQuery, beside the stream).
 //
 // Which thread runs what, from RunProducer to the wire:
-//   - The run's thread (ProducerRun in producer.cc, or a test) calls
-//     StartProduceStream(), which starts the call and makes the first
-//     turn, then blocks in ProduceCall::Await() until the call has ended.
+//   - Whichever thread the run is on (ProducerRun in producer.cc: a gRPC
+//     callback or the Pacer's; or a test's) calls StartProduceStream(),
+//     which starts the call and makes the first turn, and returns.
 //   - gRPC callback threads: OnWriteDone() makes the next turn,
 //     OnReadDone() keeps the summary, OnDone() deletes the reactor, then
-//     leaves the outcome in the ProduceCall, which wakes Await().
+//     leaves the outcome in the ProduceCall, which tells its Observer
+//     (the run) and wakes Await() (a test).
 //   - The shared Pacer thread (pacer.h): a turn that pauses continues
 //     there at its time, or at once after ProduceCall::WakeUp().
 //   - The GetProducerState query's callback, on a gRPC callback thread:
@@ -61,9 +62,23 @@
 
 namespace messaging {
 
-// One stream's outcome, for the thread that started it.
+// One stream's outcome, for whoever started it: told to an Observer, or
+// awaited.
 class ProduceCall {
  public:
+  // Told when the call has ended and its stream is gone.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    // The consumer's summary, or the RPC's error (with the consumer's retry
+    // pushback, when it sent one). Runs on a gRPC callback thread, as the
+    // last thing the call does: the observer may destroy the ProduceCall
+    // from here, and start the next one.
+    virtual void OnProduceDone(
+        const absl::StatusOr<v1::ConsumeSummary>& outcome,
+        absl::Duration retry_pushback) = 0;
+  };
+
   // Waits for the call to end if it has not, as the stream still uses it.
   virtual ~ProduceCall() = default;
 
@@ -83,12 +98,13 @@ class ProduceCall {
 // Starts one stream of `production`'s messages on stubs->raw, and confirms
 // them beside it on stubs->typed: Consume with options.batch_size 1,
 // ConsumeBatches above. `console`, when not null and options.print_messages
-// is set, gets one "Produciendo: ..." line per new message. `stubs`,
-// `production` and `console` must outlive the returned call.
-std::unique_ptr<ProduceCall> StartProduceStream(ConsumerStubs* stubs,
-                                                Production* production,
-                                                const ProducerOptions& options,
-                                                std::ostream* console);
+// is set, gets one "Produciendo: ..." line per new message. `observer`,
+// when not null, is told the outcome. `stubs`, `production`, `console`
+// and `observer` must outlive the returned call.
+std::unique_ptr<ProduceCall> StartProduceStream(
+    ConsumerStubs* stubs, Production* production,
+    const ProducerOptions& options, std::ostream* console,
+    ProduceCall::Observer* observer = nullptr);
 
 }  // namespace messaging
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
-#include <random>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -21,36 +19,17 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "producer_service/backoff.h"
 #include "producer_service/consumer_stubs.h"
+#include "producer_service/pacer.h"
 #include "producer_service/produce_stream.h"
+#include "producer_service/producer_state_call.h"
 #include "producer_service/production.h"
 
 namespace messaging {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-// Exponential backoff with ±20 % jitter, as gRPC's own reconnects do, so
-// producers cut off together do not come back together.
-class Backoff {
- public:
-  Backoff(absl::Duration initial, absl::Duration max)
-      : initial_(initial), max_(max), next_(initial) {}
-
-  absl::Duration Next() {
-    const absl::Duration current = next_;
-    next_ = std::min(next_ * 2, max_);
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    return current * jitter(random_);
-  }
-  void Reset() { next_ = initial_; }
-
- private:
-  const absl::Duration initial_;
-  const absl::Duration max_;
-  absl::Duration next_;
-  std::mt19937 random_{std::random_device{}()};
-};
 
 // Adds one stream's summary to the run's.
 void Accumulate(const v1::ConsumeSummary& stream, v1::ConsumeSummary* run) {
@@ -109,53 +88,116 @@ std::string FormatSummary(const v1::ConsumeSummary& summary) {
 
 namespace {
 
-// Runs the production to its end over as many streams as it takes.
-class ProducerRun {
+// How many channels the streams are spread over, round-robin: each one is
+// a connection of its own, and its own share of gRPC's work.
+constexpr int kChannels = 4;
+
+// Below this many unconfirmed messages per stream (8 bytes each in its
+// Production, 8 MiB at 1,000 streams) a stream waits for confirmations
+// more than it sends.
+constexpr int64_t kMinStreamWindow = 1024;
+
+// The unconfirmed window of each of `options.streams` streams, so that
+// --max_unconfirmed bounds the producer's memory, not each stream's: the
+// budget split evenly, but not below kMinStreamWindow or two batches (one
+// in flight while the next fills), and never above the budget itself. One
+// stream keeps it all.
+int64_t StreamWindow(const ProducerOptions& options) {
+  if (options.streams <= 1) return options.max_unconfirmed;
+  const int64_t share =
+      (options.max_unconfirmed + options.streams - 1) / options.streams;
+  return std::min(options.max_unconfirmed,
+                  std::max({share, kMinStreamWindow, 2 * options.batch_size}));
+}
+
+// Runs the production to its end over as many streams as it takes, as a
+// state machine driven by its calls' callbacks, so that a run takes no
+// thread of its own: Resume() asks where to resume (GetProducerState), then
+// StreamOrFinish() streams (ProduceCall) until the production is finished;
+// after a failure BackOff() waits on the shared Pacer and resumes again.
+// Each step runs on the thread of the callback that brought it (gRPC's, or
+// the Pacer's), one at a time; what other threads touch (Stop(),
+// StopAtDeadline()) is behind mutex_.
+class ProducerRun final : public ProducerStateCall::Callbacks,
+                          public ProduceCall::Observer {
  public:
+  // What RunProducer is told.
+  class Callbacks {
+   public:
+    virtual ~Callbacks() = default;
+    // The run has ended, with status(); the run is not touched after this
+    // call, and may be destroyed.
+    virtual void OnRunDone() = 0;
+  };
+
   ProducerRun(const ProducerOptions& options, std::ostream& out,
-              ConsumerStubs* stubs)
+              ConsumerStubs* stubs, absl::Time deadline, Callbacks* callbacks)
       : options_(options),
         out_(out),
         stubs_(stubs),
-        deadline_(absl::Now() + options.deadline),
+        deadline_(deadline),
+        callbacks_(callbacks),
         backoff_(options.initial_backoff, options.max_backoff) {}
 
-  // Sends everything; the run's summary is summary() afterwards, also
-  // after an early stop.
-  absl::Status Run();
+  // Sends everything, then tells OnRunDone(); returns at once.
+  void Start() { Resume(); }
   // From the signal watcher: close the stream cleanly and stop.
   void Stop();
+  // From the deadline's Pacer callback: a stream in progress closes cleanly
+  // and the run ends with DEADLINE_EXCEEDED.
+  void StopAtDeadline();
+  // After OnRunDone(): the run's outcome, and its summary, also after an
+  // early stop.
+  const absl::Status& status() const { return status_; }
   const v1::ConsumeSummary& summary() const { return run_summary_; }
 
  private:
   // Asks where to resume; on the first call, also where to start.
-  absl::Status Resume();
-  // One stream; sets `failed` when it broke (then OK means: retry).
-  absl::Status Stream(bool* failed);
-  // Waits before the next attempt, or gives up with the last error.
-  absl::Status BackOff(const absl::Status& failure, absl::Duration pushback);
+  void Resume();
+  void OnProducerState(const grpc::Status& status,
+                       const v1::ProducerState& state) override;
+  // Starts the next stream, or ends the run when all is confirmed.
+  void StreamOrFinish();
+  void OnProduceDone(const absl::StatusOr<v1::ConsumeSummary>& outcome,
+                     absl::Duration retry_pushback) override;
+  // Resumes after a pause, or ends the run with the last error.
+  void BackOff(const absl::Status& failure, absl::Duration pushback);
   // No more new messages; the stream in progress closes cleanly.
   void StopProducing() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // The outcome of a run whose production has finished.
+  absl::Status Conclusion();
+  void Finish(absl::Status status);
 
   const ProducerOptions& options_;
   std::ostream& out_;
   ConsumerStubs* const stubs_;
   const absl::Time deadline_;
+  Callbacks* const callbacks_;
   Backoff backoff_;
-  std::optional<Production> production_;
   v1::ConsumeSummary run_summary_;
   int failures_ = 0;
-  // The deadline passed during a stream, which was then closed.
-  bool deadline_reached_ = false;
+  absl::Status status_;
 
   absl::Mutex mutex_;
+  // Written only by the run's steps, under the mutex for Stop().
+  std::optional<Production> production_;
   bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
-  ProduceCall* current_call_ ABSL_GUARDED_BY(mutex_) = nullptr;
+  // The deadline passed during a stream, which was then closed.
+  bool deadline_reached_ ABSL_GUARDED_BY(mutex_) = false;
+  std::unique_ptr<ProduceCall> current_call_ ABSL_GUARDED_BY(mutex_);
 };
 
 void ProducerRun::Stop() {
   absl::MutexLock lock(&mutex_);
   stop_requested_ = true;
+  StopProducing();
+  Pacer::Shared().Advance(&backoff_);  // a retry waits no longer
+}
+
+void ProducerRun::StopAtDeadline() {
+  absl::MutexLock lock(&mutex_);
+  if (current_call_ == nullptr) return;  // BackOff() sees the deadline
+  deadline_reached_ = true;
   StopProducing();
 }
 
@@ -164,28 +206,38 @@ void ProducerRun::StopProducing() {
   if (current_call_ != nullptr) current_call_->WakeUp();
 }
 
-absl::Status ProducerRun::Resume() {
-  grpc::ClientContext context;
-  context.set_wait_for_ready(true);
-  context.set_deadline(absl::ToChronoTime(
-      std::min(deadline_, absl::Now() + options_.connect_timeout)));
-  v1::GetProducerStateRequest request;
-  request.set_producer_id(options_.producer_id);
-  v1::ProducerState state;
-  grpc::Status status =
-      stubs_->typed->GetProducerState(&context, request, &state);
-  if (!status.ok()) return FromGrpcStatus(status);
+void ProducerRun::Resume() {
+  StartProducerStateCall(
+      stubs_->typed.get(), options_.producer_id,
+      std::min(deadline_, absl::Now() + options_.connect_timeout),
+      /*wait_for_ready=*/true, this);
+}
 
-  absl::MutexLock lock(&mutex_);
+void ProducerRun::OnProducerState(const grpc::Status& status,
+                                  const v1::ProducerState& state) {
+  if (!status.ok()) {
+    // The first time there is nothing to do without the consumer.
+    if (!production_.has_value() &&
+        status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      Finish(absl::UnavailableError(absl::StrCat(
+          "consumer at ", ResolveTarget(options_), " is not reachable after ",
+          absl::FormatDuration(options_.connect_timeout),
+          "; start consumer_service there, or set --target / "
+          "--connect_timeout")));
+      return;
+    }
+    BackOff(FromGrpcStatus(status), absl::ZeroDuration());
+    return;
+  }
   if (!production_.has_value()) {
     // A producer id's sequence goes on across runs: start where the
     // consumer expects this producer.
+    absl::MutexLock lock(&mutex_);
     production_.emplace(options_, state.next_sequence());
     if (stop_requested_) production_->Stop();
-    return absl::OkStatus();
-  }
-  const uint64_t first_unconfirmed = production_->first_unconfirmed_sequence();
-  if (!state.known() || state.next_sequence() < first_unconfirmed) {
+  } else if (const uint64_t first_unconfirmed =
+                 production_->first_unconfirmed_sequence();
+             !state.known() || state.next_sequence() < first_unconfirmed) {
     LogWarning(absl::StrCat("the consumer no longer holds sequences it "
                             "confirmed before ",
                             first_unconfirmed,
@@ -197,55 +249,63 @@ absl::Status ProducerRun::Resume() {
   } else {
     production_->Confirm(state.next_sequence());
   }
-  return absl::OkStatus();
+  StreamOrFinish();
 }
 
-absl::Status ProducerRun::Stream(bool* failed) {
-  std::unique_ptr<ProduceCall> call;
-  {
-    absl::MutexLock lock(&mutex_);
-    call = StartProduceStream(stubs_, &*production_, options_, &out_);
-    current_call_ = call.get();
+void ProducerRun::StreamOrFinish() {
+  if (production_->Finished()) {
+    Finish(Conclusion());
+    return;
   }
-  if (!call->WaitUntil(deadline_)) {
+  absl::MutexLock lock(&mutex_);
+  current_call_ =
+      StartProduceStream(stubs_, &*production_, options_, &out_, this);
+  if (absl::Now() >= deadline_) {
     // Closing the stream, rather than cutting it, has what it carried
     // confirmed by its summary.
     deadline_reached_ = true;
-    absl::MutexLock lock(&mutex_);
     StopProducing();
   }
-  absl::StatusOr<v1::ConsumeSummary> summary = call->Await();
-  {
-    absl::MutexLock lock(&mutex_);
-    current_call_ = nullptr;
-  }
-  if (!summary.ok()) {
-    *failed = true;
-    return BackOff(summary.status(), call->retry_pushback());
-  }
-  production_->Confirm(summary->next_sequence());
-  Accumulate(*summary, &run_summary_);
-  backoff_.Reset();
-  return absl::OkStatus();
 }
 
-absl::Status ProducerRun::BackOff(const absl::Status& failure,
-                                  absl::Duration pushback) {
+void ProducerRun::OnProduceDone(
+    const absl::StatusOr<v1::ConsumeSummary>& outcome,
+    absl::Duration retry_pushback) {
+  std::unique_ptr<ProduceCall> ended;
+  {
+    absl::MutexLock lock(&mutex_);
+    ended = std::move(current_call_);
+  }
+  ended.reset();
+  if (!outcome.ok()) {
+    BackOff(outcome.status(), retry_pushback);
+    return;
+  }
+  production_->Confirm(outcome->next_sequence());
+  Accumulate(*outcome, &run_summary_);
+  backoff_.Reset();
+  StreamOrFinish();
+}
+
+void ProducerRun::BackOff(const absl::Status& failure,
+                          absl::Duration pushback) {
   ++failures_;
   const bool retryable =
       IsRetryable(failure.code(), pushback > absl::ZeroDuration());
   const std::string what = absl::StrCat(
       absl::StatusCodeToString(failure.code()), ": ", failure.message());
   if (!retryable) {
-    return absl::Status(failure.code(),
+    Finish(absl::Status(failure.code(),
                         absl::StrCat("the consumer refused the messages (",
-                                     what, "); not retrying"));
+                                     what, "); not retrying")));
+    return;
   }
   const absl::Duration delay = std::max(pushback, backoff_.Next());
   if (absl::Now() + delay > deadline_) {
-    return absl::DeadlineExceededError(absl::StrCat(
+    Finish(absl::DeadlineExceededError(absl::StrCat(
         "gave up after ", failures_, " failed attempts within --deadline=",
-        absl::FormatDuration(options_.deadline), "; last error: ", what));
+        absl::FormatDuration(options_.deadline), "; last error: ", what)));
+    return;
   }
   LogWarning(absl::StrCat("attempt failed (", what, "); retrying in ",
                           absl::FormatDuration(
@@ -254,45 +314,21 @@ absl::Status ProducerRun::BackOff(const absl::Status& failure,
               {"status_code", absl::StatusCodeToString(failure.code())},
               {"attempt", failures_},
               {"retry_in_ms", absl::ToInt64Milliseconds(delay)}});
+  // Under the mutex, so that a Stop() either comes before (and is seen) or
+  // finds the pause to end.
   absl::MutexLock lock(&mutex_);
-  mutex_.AwaitWithTimeout(absl::Condition(&stop_requested_), delay);
-  return absl::OkStatus();
+  Pacer::Shared().RunAt(
+      &backoff_, stop_requested_ ? absl::InfinitePast() : absl::Now() + delay,
+      [this] { Resume(); });
 }
 
-absl::Status ProducerRun::Run() {
-  // Where to resume is asked first and after every failure; a stream that
-  // ended well has said it in its summary.
-  bool resume = true;
-  while (true) {
-    if (resume) {
-      if (absl::Status resumed = Resume(); !resumed.ok()) {
-        // The first time there is nothing to do without the consumer.
-        if (!production_.has_value() &&
-            resumed.code() == absl::StatusCode::kDeadlineExceeded) {
-          return absl::UnavailableError(
-              absl::StrCat("consumer at ", ResolveTarget(options_),
-                           " is not reachable after ",
-                           absl::FormatDuration(options_.connect_timeout),
-                           "; start consumer_service there, or set --target / "
-                           "--connect_timeout"));
-        }
-        if (absl::Status waited = BackOff(resumed, absl::ZeroDuration());
-            !waited.ok()) {
-          return waited;
-        }
-        continue;
-      }
-      resume = false;
-    }
-    if (production_->Finished()) break;
-    if (absl::Status streamed = Stream(&resume); !streamed.ok()) {
-      return streamed;
-    }
-  }
+absl::Status ProducerRun::Conclusion() {
   bool stopped_by_signal;
+  bool deadline_reached;
   {
     absl::MutexLock lock(&mutex_);
     stopped_by_signal = stop_requested_;
+    deadline_reached = deadline_reached_;
   }
   const uint64_t produced = production_->produced();
   if (stopped_by_signal) {
@@ -300,7 +336,7 @@ absl::Status ProducerRun::Run() {
         "stopped by a signal after ", produced, " of ", options_.count,
         " messages; every one sent was confirmed"));
   }
-  if (deadline_reached_ && produced < static_cast<uint64_t>(options_.count)) {
+  if (deadline_reached && produced < static_cast<uint64_t>(options_.count)) {
     return absl::DeadlineExceededError(absl::StrCat(
         "stopped at --deadline=", absl::FormatDuration(options_.deadline),
         " after ", produced, " of ", options_.count,
@@ -312,6 +348,31 @@ absl::Status ProducerRun::Run() {
   return absl::OkStatus();
 }
 
+void ProducerRun::Finish(absl::Status status) {
+  status_ = std::move(status);
+  callbacks_->OnRunDone();
+}
+
+// How many runs are still going, for RunProducer to wait on.
+class RunsLeft final : public ProducerRun::Callbacks {
+ public:
+  explicit RunsLeft(int runs) : left_(runs) {}
+
+  void OnRunDone() override {
+    absl::MutexLock lock(&mutex_);
+    --left_;
+  }
+  void Wait() {
+    absl::MutexLock lock(&mutex_);
+    mutex_.Await(absl::Condition(
+        +[](int* left) { return *left == 0; }, &left_));
+  }
+
+ private:
+  absl::Mutex mutex_;
+  int left_ ABSL_GUARDED_BY(mutex_);
+};
+
 }  // namespace
 
 absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
@@ -322,6 +383,8 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
   // Channelz, which nothing here reads, reads the clock and counts for
   // every message sent.
   arguments.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
+  // Channels with the same arguments would share one connection.
+  arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   if (!options.tls_server_name.empty()) {
     arguments.SetSslTargetNameOverride(options.tls_server_name);
   }
@@ -331,32 +394,36 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
                          target),
             {{"producer_id", options.producer_id}, {"target", target}});
   }
-  ConsumerStubs stubs(
-      grpc::CreateCustomChannel(target, *credentials, arguments));
+  std::vector<std::unique_ptr<ConsumerStubs>> channels;
+  for (int i = 0; i < std::min(options.streams, kChannels); ++i) {
+    channels.push_back(std::make_unique<ConsumerStubs>(
+        grpc::CreateCustomChannel(target, *credentials, arguments)));
+  }
 
   // One run per stream, each with a producer id of its own.
+  const absl::Time started = absl::Now();
+  const absl::Time deadline = started + options.deadline;
+  RunsLeft runs_left(options.streams);
   std::vector<std::unique_ptr<ProducerRun>> runs;
   std::vector<ProducerOptions> stream_options(options.streams, options);
   for (int i = 0; i < options.streams; ++i) {
     if (options.streams > 1) {
       stream_options[i].producer_id = absl::StrCat(options.producer_id, "-", i);
     }
-    runs.push_back(
-        std::make_unique<ProducerRun>(stream_options[i], out, &stubs));
+    stream_options[i].max_unconfirmed = StreamWindow(options);
+    runs.push_back(std::make_unique<ProducerRun>(
+        stream_options[i], out, channels[i % channels.size()].get(), deadline,
+        &runs_left));
   }
   TerminationSignalWatcher stop_on_signal([&runs](int) {
     for (auto& run : runs) run->Stop();
   });
-  std::vector<absl::Status> statuses(runs.size());
-  const absl::Time started = absl::Now();
-  {
-    std::vector<std::thread> threads;
-    for (size_t i = 1; i < runs.size(); ++i) {
-      threads.emplace_back([&, i] { statuses[i] = runs[i]->Run(); });
-    }
-    statuses[0] = runs[0]->Run();
-    for (std::thread& thread : threads) thread.join();
-  }
+  Pacer::Shared().RunAt(&runs, deadline, [&runs] {
+    for (auto& run : runs) run->StopAtDeadline();
+  });
+  for (auto& run : runs) run->Start();
+  runs_left.Wait();
+  Pacer::Shared().Cancel(&runs);
 
   v1::ConsumeSummary total;
   for (const auto& run : runs) Accumulate(run->summary(), &total);
@@ -368,14 +435,15 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
     *total.mutable_duration() = TimeUtil::NanosecondsToDuration(
         absl::ToInt64Nanoseconds(absl::Now() - started));
   }
-  for (const absl::Status& status : statuses) {
-    if (!status.ok() && status.code() != absl::StatusCode::kCancelled) {
-      return status;
+  for (const auto& run : runs) {
+    if (!run->status().ok() &&
+        run->status().code() != absl::StatusCode::kCancelled) {
+      return run->status();
     }
   }
   out << FormatSummary(total) << std::endl;
-  for (const absl::Status& status : statuses) {
-    if (!status.ok()) return status;
+  for (const auto& run : runs) {
+    if (!run->status().ok()) return run->status();
   }
   out << "Todos los procesos han terminado." << std::endl;
   return absl::OkStatus();

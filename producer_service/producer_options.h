@@ -56,7 +56,9 @@ struct ProducerOptions {
   // stream goes on without closing; at the limit it produces nothing more
   // and waits for those answers. Only if a query fails, or they confirm
   // nothing new for a second, does it close the stream to get everything
-  // confirmed by the consumer's summary.
+  // confirmed by the consumer's summary. With several streams this is the
+  // producer's budget, split evenly over them (each keeps at least 1,024,
+  // or two batches, up to this), so memory does not grow with --streams.
   int64_t max_unconfirmed = 65536;
   // Messages per ConsumeBatches write; 1 uses the per-message Consume RPC.
   int64_t batch_size = 1;
