@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
@@ -12,6 +13,8 @@
 #include "common/logging.h"
 #include "common/termination_signals.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpc/compression.h"
+#include "grpc/slice.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -32,6 +35,12 @@ bool HasValidPort(absl::string_view address) {
   return colon != absl::string_view::npos &&
          absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 0 &&
          port <= 65535;
+}
+
+std::string CompressionName(grpc_compression_algorithm algorithm) {
+  const char* name = "";
+  grpc_compression_algorithm_name(algorithm, &name);
+  return name;
 }
 
 std::string FormatLatency(const v1::LatencySummary& latency) {
@@ -58,6 +67,17 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_message_bytes=", options.max_message_bytes,
                      " is out of range; use 1 to ", kMaxMessageBytesLimit));
+  }
+  for (const std::string& name : options.accept_compression) {
+    grpc_compression_algorithm algorithm;
+    if (!grpc_compression_algorithm_parse(
+            grpc_slice_from_static_buffer(name.data(), name.size()),
+            &algorithm) ||
+        algorithm == GRPC_COMPRESS_NONE) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--accept_compression names '", name,
+                       "'; use gzip, deflate, both (gzip,deflate) or none"));
+    }
   }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -95,6 +115,17 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.address, *credentials, &consumer->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  // gRPC 1.51 inflates a whole message before it checks its size; a
+  // disabled algorithm is refused (UNIMPLEMENTED) at the call's metadata,
+  // before any of it is read.
+  for (const grpc_compression_algorithm algorithm :
+       {GRPC_COMPRESS_DEFLATE, GRPC_COMPRESS_GZIP}) {
+    builder.SetCompressionAlgorithmSupportStatus(
+        algorithm, std::find(options.accept_compression.begin(),
+                             options.accept_compression.end(),
+                             CompressionName(algorithm)) !=
+                       options.accept_compression.end());
+  }
   // gRPC sets SO_REUSEPORT by default, which would let a second consumer
   // silently share the port of a running one instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

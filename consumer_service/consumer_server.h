@@ -15,6 +15,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +36,12 @@ struct ConsumerOptions {
   bool print_messages = true;
   // Larger messages end their stream with RESOURCE_EXHAUSTED.
   int max_message_bytes = 4 * 1024 * 1024;
+  // Message compression accepted: "gzip", "deflate"; a message compressed
+  // otherwise ends its stream with UNIMPLEMENTED before any of it is
+  // inflated. gRPC 1.51 checks max_message_bytes only after inflating a
+  // whole message, so each accepted algorithm lets one message hold up to
+  // ~1000x its wire size in memory (SECURITY.md).
+  std::vector<std::string> accept_compression;
   // How long open streams may go on after SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Where the message log lives; empty keeps everything in memory only.

@@ -17,6 +17,8 @@ ABSL_FLAG(bool, print_messages, true,
 ABSL_FLAG(int, max_message_bytes,
           messaging::ConsumerOptions().max_message_bytes,
           "Largest message (or whole batch) received, in bytes.");
+ABSL_FLAG(std::vector<std::string>, accept_compression, {},
+          "Message compression to inflate: gzip, deflate; empty: refuse all.");
 ABSL_FLAG(absl::Duration, shutdown_grace,
           messaging::ConsumerOptions().shutdown_grace,
           "On SIGTERM/SIGINT, how long open streams may go on.");
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
   options.address = absl::GetFlag(FLAGS_address);
   options.print_messages = absl::GetFlag(FLAGS_print_messages);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.accept_compression = absl::GetFlag(FLAGS_accept_compression);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.log_sync = absl::GetFlag(FLAGS_log_sync);
