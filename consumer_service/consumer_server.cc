@@ -79,6 +79,13 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
                        "'; use gzip, deflate, both (gzip,deflate) or none"));
     }
   }
+  if (options.max_connection_idle <= absl::ZeroDuration() ||
+      options.max_connection_idle > absl::Hours(24 * 24)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_connection_idle=",
+        absl::FormatDuration(options.max_connection_idle),
+        " is out of range; use a duration from 1ms to 576h, such as 5m"));
+  }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace=", absl::FormatDuration(options.shutdown_grace),
@@ -150,6 +157,9 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   builder.AddChannelArgument(
       GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_idle)));
   builder.RegisterService(consumer->service_.get());
   {
     // gRPC logs a failed bind as a page of its internals; the error below

@@ -57,6 +57,10 @@ struct ConsumerOptions {
   // A connection must complete its TLS/HTTP2 handshake within this time: a
   // peer that connects and never speaks is dropped.
   absl::Duration handshake_timeout = absl::Seconds(10);
+  // A connection with no call open for this long is closed (GOAWAY): one
+  // that finished its handshake but opens no stream holds a socket and a
+  // transport for nothing.
+  absl::Duration max_connection_idle = absl::Minutes(5);
   // HTTP/2 flow-control windows that gRPC grows to what the link carries
   // (BDP probing): the most throughput for a few fast streams. Off, each
   // stream gets a fixed window of 256 KiB, so less data waits

@@ -56,6 +56,14 @@ TEST(ValidateConsumerOptionsTest, AcceptsGzipAndDeflateOnly) {
   }
 }
 
+TEST(ValidateConsumerOptionsTest, RejectsNonPositiveConnectionIdle) {
+  ConsumerOptions options;
+  options.max_connection_idle = absl::ZeroDuration();
+  EXPECT_NE(
+      ValidateConsumerOptions(options).message().find("--max_connection_idle"),
+      std::string::npos);
+}
+
 TEST(ConsumerServerTest, ReportsAnAddressInUse) {
   ConsumerOptions options;
   options.address = "127.0.0.1:0";

@@ -44,6 +44,9 @@ ABSL_FLAG(absl::Duration, min_client_ping_interval,
 ABSL_FLAG(absl::Duration, handshake_timeout,
           messaging::ConsumerOptions().handshake_timeout,
           "Close connections that do not finish the handshake within this.");
+ABSL_FLAG(absl::Duration, max_connection_idle,
+          messaging::ConsumerOptions().max_connection_idle,
+          "Close connections that have had no call open for this long.");
 ABSL_FLAG(bool, adaptive_flow_control,
           messaging::ConsumerOptions().adaptive_flow_control,
           "Grow HTTP/2 windows to the link (BDP); false: fixed 256 KiB.");
@@ -74,6 +77,7 @@ int main(int argc, char** argv) {
   options.min_client_ping_interval =
       absl::GetFlag(FLAGS_min_client_ping_interval);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
   options.adaptive_flow_control = absl::GetFlag(FLAGS_adaptive_flow_control);
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};

@@ -14,6 +14,7 @@ its RSS, the messages it printed.
 
 import os
 import re
+import select
 import socket
 import subprocess
 import threading
@@ -117,6 +118,9 @@ class GrpcH2Connection:
         self.h2.increment_flow_control_window(1 << 30)
         self.closed = False
         self.goaway = None
+        self._trailers, self._body, self._done = {}, bytearray(), False
+        # Why the rapid reset stopped early, if it did.
+        self.error = None
         self._flush()
 
     def __enter__(self):
@@ -156,42 +160,64 @@ class GrpcH2Connection:
         """Sends `frames` (gRPC-framed messages) on one stream, half-closes
         it and waits for the end: (grpc-status, grpc-message, body). The
         status is None when the stream or connection ended without one."""
+        return self.finish(self.start_call(path, frames, headers))
+
+    def start_call(self, path, frames, headers=()):
+        """Opens a stream and sends `frames` on it; returns its id, for
+        finish(). The stream stays open, as a producer's does."""
+        self._trailers, self._body, self._done = {}, bytearray(), False
         stream = self.h2.get_next_available_stream_id()
         self.h2.send_headers(stream, self._request_headers(path, headers))
         self._flush()
         data = b"".join(frames)
-        if not data:
-            self.h2.end_stream(stream)
-            self._flush()
-        trailers, body = {}, bytearray()
-        done = False
-        while not done and not self.closed:
+        # The server may end the stream before reading it all.
+        while data and not self.closed and not self._done:
             window = min(self.h2.local_flow_control_window(stream),
                          self.h2.max_outbound_frame_size)
-            if data and window > 0:
-                self.h2.send_data(stream, data[:window],
-                                  end_stream=len(data) <= window)
+            if window > 0:
+                self.h2.send_data(stream, data[:window])
                 data = data[window:]
                 self._flush()
-                continue
-            for event in self._receive():
-                if getattr(event, "stream_id", None) != stream:
-                    continue
-                if isinstance(event, h2.events.DataReceived):
-                    body += event.data
-                    self.h2.acknowledge_received_data(
-                        event.flow_controlled_length, stream)
-                elif isinstance(event, (h2.events.TrailersReceived,
-                                        h2.events.ResponseReceived)):
-                    trailers.update(dict(event.headers))
-                elif isinstance(event, h2.events.StreamEnded):
-                    done = True
-                elif isinstance(event, h2.events.StreamReset):
-                    done = True
+            else:
+                self._handle(self._receive(), stream)
+        return stream
+
+    def finish(self, stream):
+        """Half-closes `stream` and waits for its end, as call() does."""
+        if not self.closed and not self._done:
+            self.h2.end_stream(stream)
             self._flush()
-        status = trailers.get("grpc-status")
+        while not self._done and not self.closed:
+            self._handle(self._receive(), stream)
+        status = self._trailers.get("grpc-status")
         return (int(status) if status is not None else None,
-                trailers.get("grpc-message", ""), bytes(body))
+                self._trailers.get("grpc-message", ""), bytes(self._body))
+
+    def _handle(self, events, stream):
+        for event in events:
+            if getattr(event, "stream_id", None) != stream:
+                continue
+            if isinstance(event, h2.events.DataReceived):
+                self._body += event.data
+                self.h2.acknowledge_received_data(
+                    event.flow_controlled_length, stream)
+            elif isinstance(event, (h2.events.TrailersReceived,
+                                    h2.events.ResponseReceived)):
+                self._trailers.update(dict(event.headers))
+            elif isinstance(event, (h2.events.StreamEnded,
+                                    h2.events.StreamReset)):
+                self._done = True
+        self._flush()
+
+    def closed_by_peer_within(self, seconds):
+        """Whether the server closes the connection within `seconds`; what
+        it sends meanwhile (a GOAWAY, pings) is read and answered."""
+        end = time.monotonic() + seconds
+        while not self.closed and time.monotonic() < end:
+            if select.select([self.socket], [], [],
+                             max(0, end - time.monotonic()))[0]:
+                self._handle(self._receive(), None)
+        return self.closed
 
     def rapid_reset(self, path, seconds, batch=100):
         """HEADERS then RST_STREAM(CANCEL) on stream after stream, as fast as
@@ -201,12 +227,11 @@ class GrpcH2Connection:
         draining.set()
 
         def drain():
-            self.socket.settimeout(0.2)
             while draining.is_set() and not self.closed:
+                if not select.select([self.socket], [], [], 0.2)[0]:
+                    continue
                 try:
                     data = self.socket.recv(1 << 20)
-                except socket.timeout:
-                    continue
                 except OSError:
                     break
                 if not data:
@@ -232,8 +257,8 @@ class GrpcH2Connection:
                     break
                 self.socket.sendall(chunk)
                 streams += batch
-        except OSError:
-            pass
+        except OSError as error:
+            self.error = error
         draining.clear()
         reader.join()
         return streams
