@@ -1,5 +1,6 @@
 #include "common/grpc_logs.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -23,6 +24,7 @@ struct Capture {
   // Captures alive.
   int active ABSL_GUARDED_BY(mutex) = 0;
   std::vector<GrpcLine> lines ABSL_GUARDED_BY(mutex);
+  std::vector<GrpcLogObserver*> observers ABSL_GUARDED_BY(mutex);
 };
 
 Capture& capture() {
@@ -47,6 +49,9 @@ void ForwardGrpcLog(gpr_log_func_args* args) {
                              args->line, ")")};
   {
     absl::MutexLock lock(&capture().mutex);
+    for (GrpcLogObserver* observer : capture().observers) {
+      observer->OnGrpcLog(line.message);
+    }
     if (capture().active > 0) {
       capture().lines.push_back(std::move(line));
       return;
@@ -58,6 +63,19 @@ void ForwardGrpcLog(gpr_log_func_args* args) {
 }  // namespace
 
 void RouteGrpcLogs() { gpr_set_log_function(ForwardGrpcLog); }
+
+void AddGrpcLogObserver(GrpcLogObserver* observer) {
+  RouteGrpcLogs();
+  absl::MutexLock lock(&capture().mutex);
+  capture().observers.push_back(observer);
+}
+
+void RemoveGrpcLogObserver(GrpcLogObserver* observer) {
+  absl::MutexLock lock(&capture().mutex);
+  std::vector<GrpcLogObserver*>& observers = capture().observers;
+  observers.erase(std::remove(observers.begin(), observers.end(), observer),
+                  observers.end());
+}
 
 GrpcLogCapture::GrpcLogCapture() {
   RouteGrpcLogs();

@@ -1,9 +1,13 @@
 #include "consumer_service/consumer_server.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +16,7 @@
 #include "common/grpc_logs.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
+#include "consumer_service/listener_watchdog.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/compression.h"
 #include "grpc/slice.h"
@@ -51,6 +56,41 @@ std::string FormatLatency(const v1::LatencySummary& latency) {
   return absl::StrCat(
       "p50=", format(latency.p50()), " p99=", format(latency.p99()),
       " p99.9=", format(latency.p999()), " max=", format(latency.max()));
+}
+
+struct OpenFileLimit {
+  rlim_t in_force = 0;
+  // What was done, for the log once the server listens (a failed start
+  // says only why, in one line).
+  std::string note;
+  bool failed = false;
+};
+
+// Each connection is a file descriptor, and gRPC's listener dies at the
+// first accept4() that finds none left (listener_watchdog.h): the soft
+// limit, often 1024, goes up to the hard one.
+OpenFileLimit RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return {0,
+            absl::StrCat("cannot read the open-file limit: ", strerror(errno)),
+            true};
+  }
+  if (limit.rlim_cur == limit.rlim_max) {
+    return {limit.rlim_cur, absl::StrCat("open-file limit ", limit.rlim_cur,
+                                         " (the hard limit)")};
+  }
+  const rlim_t soft = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return {soft,
+            absl::StrCat("cannot raise the open-file limit from ", soft, " to ",
+                         limit.rlim_max, ": ", strerror(errno)),
+            true};
+  }
+  return {limit.rlim_max,
+          absl::StrCat("open-file limit raised from ", soft, " to ",
+                       limit.rlim_max, " (the hard limit)")};
 }
 
 }  // namespace
@@ -195,11 +235,19 @@ void ConsumerServer::Shutdown(absl::Duration grace) {
 }
 
 absl::Status RunConsumer(const ConsumerOptions& options) {
+  const OpenFileLimit open_files = RaiseOpenFileLimit();
+  // Watching before the server starts, so that no line is missed.
+  ListenerWatchdog listener_watchdog;
   absl::StatusOr<std::unique_ptr<ConsumerServer>> server =
       ConsumerServer::Start(options, &std::cout);
   if (!server.ok()) return server.status();
   const std::string host =
       options.address.substr(0, options.address.rfind(':'));
+  if (open_files.failed) {
+    LogWarning(open_files.note);
+  } else {
+    LogInfo(open_files.note);
+  }
   if (const MessageLog* log = (*server)->log(); log != nullptr) {
     LogInfo(absl::StrCat(
         "message log ", log->path(), ": replayed ", log->recovery().records,
@@ -219,10 +267,25 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
                        : options.tls.ca.empty()        ? " (TLS)"
                                                        : " (mutual TLS)"));
 
-  const int signal = WaitForTerminationSignal();
-  LogInfo(absl::StrCat(
-      "received ", strsignal(signal), "; shutting down, open streams have ",
-      absl::FormatDuration(options.shutdown_grace), " to finish"));
+  std::atomic<int> signal{0};
+  std::optional<std::string> listener_death;
+  {
+    TerminationSignalWatcher signals([&](int received) {
+      signal = received;
+      listener_watchdog.Cancel();
+    });
+    listener_death = listener_watchdog.Wait();
+  }
+  if (listener_death) {
+    LogError(absl::StrCat(
+        "the listener stopped accepting connections (gRPC: ", *listener_death,
+        "); shutting down, open streams have ",
+        absl::FormatDuration(options.shutdown_grace), " to finish"));
+  } else {
+    LogInfo(absl::StrCat(
+        "received ", strsignal(signal), "; shutting down, open streams have ",
+        absl::FormatDuration(options.shutdown_grace), " to finish"));
+  }
   (*server)->Shutdown(options.shutdown_grace);
 
   const v1::ConsumerStats stats = (*server)->stats().Snapshot(absl::Now());
@@ -232,6 +295,15 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
                        " failed streams, ", stats.duplicates_dropped(),
                        " duplicates dropped; end-to-end latency ",
                        FormatLatency(stats.end_to_end_latency())));
+  if (listener_death) {
+    return absl::UnavailableError(absl::StrCat(
+        "consumer_service exits: gRPC 1.51 never accepts again once accept4() "
+        "has failed (CVE-2023-4785); its supervisor must restart it. The "
+        "open-file limit is ",
+        open_files.in_force,
+        ": raise the hard limit (ulimit -Hn, LimitNOFILE=) or limit "
+        "connections in front of it (SECURITY.md)"));
+  }
   return absl::OkStatus();
 }
 

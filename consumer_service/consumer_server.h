@@ -111,7 +111,9 @@ class ConsumerServer {
   bool shut_down_ = false;
 };
 
-// Serves until SIGINT or SIGTERM, then shuts down gracefully. Requires
+// Raises the soft open-file limit to the hard one, then serves until SIGINT
+// or SIGTERM (OK) or until gRPC's listener dies (UNAVAILABLE: a restart is
+// the only cure, listener_watchdog.h), and shuts down gracefully. Requires
 // BlockTerminationSignals() before any thread starts.
 absl::Status RunConsumer(const ConsumerOptions& options);
 
