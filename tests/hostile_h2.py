@@ -103,9 +103,12 @@ def _read_varint(data, i):
 class GrpcH2Connection:
     """One plaintext HTTP/2 connection to a gRPC server, driven by hand."""
 
-    def __init__(self, port, timeout=20):
+    def __init__(self, port, timeout=20, source="127.0.0.1"):
+        # Another loopback source address (127.0.0.2) is another peer to a
+        # proxy that counts per address.
         self.socket = socket.create_connection(("127.0.0.1", port),
-                                               timeout=timeout)
+                                               timeout=timeout,
+                                               source_address=(source, 0))
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True,
