@@ -8,13 +8,15 @@ thousands of streams reset right after their HEADERS.
           CONSUME, [grpc_frame(mensaje("bad", 0))])
       connection.rapid_reset(CONSUME, seconds=10)
 
-Also the consumer_service process and what the tests read of it: its port,
-its RSS, the messages it printed.
+Also the consumer_service process and what the tests read of it (its port,
+its RSS and CPU time, the messages it printed), and the consumer guard
+(HAProxy with k8s/components/consumer-guard/haproxy.cfg) in front of it.
 """
 
 import os
 import re
 import select
+import shutil
 import socket
 import subprocess
 import threading
@@ -24,6 +26,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.settings
+import hpack
 
 WORKSPACE = "grpc_producer_consumer"
 CONSUME = "/messaging.v1.ConsumerService/Consume"
@@ -266,11 +269,32 @@ class GrpcH2Connection:
         reader.join()
         return streams
 
+    def send_header_block(self, path, extra_bytes):
+        """Opens a stream whose header block carries one more header of
+        `extra_bytes`, sent as HEADERS and CONTINUATION frames of 16 KiB.
+        False if the server closed the connection before taking it all."""
+        block = hpack.Encoder().encode(
+            [hpack.NeverIndexedHeaderTuple(name, value) for name, value in
+             self._request_headers(path, (("x-filler", "a" * extra_bytes),))],
+            huffman=False)
+        sid = self.h2.get_next_available_stream_id().to_bytes(4, "big")
+        frames, size = bytearray(), 16384
+        for i in range(0, len(block), size):
+            frame_type = b"\x01" if i == 0 else b"\x09"  # HEADERS, CONTINUATION
+            end_headers = b"\x04" if i + size >= len(block) else b"\x00"
+            part = block[i:i + size]
+            frames += (len(part).to_bytes(3, "big") + frame_type + end_headers +
+                       sid + part)
+        try:
+            self.socket.sendall(frames)
+            return True
+        except OSError:
+            return False
+
     def _stream_template(self, path):
         """A function of the stream id giving that stream's HEADERS and
         RST_STREAM frames; the header block is encoded once, without HPACK
         indexing, so every stream can reuse its bytes."""
-        import hpack
         block = hpack.Encoder().encode(
             [hpack.NeverIndexedHeaderTuple(name, value)
              for name, value in self._request_headers(path, ())])
@@ -340,8 +364,10 @@ class Consumer:
         """The most it was ever resident (VmHWM), in MiB."""
         return self._status_kib("VmHWM") / 1024
 
-    def open_fds(self):
-        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+    def cpu_seconds(self):
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         if self.process.poll() is None:
@@ -354,3 +380,43 @@ class Consumer:
         self._stdout.close()
         self._stderr.close()
         return self.process.returncode
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Guard:
+    """HAProxy with the guard's configuration, in front of the consumer on
+    `consumer_port`."""
+
+    def __init__(self, consumer_port):
+        self.port = free_port()
+        env = dict(os.environ,
+                   GUARD_BIND=f"127.0.0.1:{self.port}",
+                   CONSUMER_ADDRESS=f"127.0.0.1:{consumer_port}",
+                   # HAProxy wants two descriptors a connection, past this
+                   # machine's hard limit at the default.
+                   GUARD_MAX_CONNECTIONS="1000")
+        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        self.process = subprocess.Popen(
+            [haproxy, "-db", "-f",
+             runfile("k8s/components/consumer-guard/haproxy.cfg")],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.process.kill()
+        raise AssertionError("haproxy did not listen: " +
+                             self.process.stderr.read().decode())
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        self.process.stderr.close()

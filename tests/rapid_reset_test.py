@@ -14,59 +14,18 @@ and the producer must keep 90 % of its rate meanwhile.
   bazel run //tests:rapid_reset_test -- --direct
 """
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import threading
 import time
 import unittest
 
-from hostile_h2 import (CONSUME, Consumer, GrpcH2Connection, grpc_frame,
-                        mensaje, runfile, summary_messages_received)
+from hostile_h2 import (CONSUME, Consumer, GrpcH2Connection, Guard,
+                        grpc_frame, mensaje, runfile,
+                        summary_messages_received)
 
 ATTACK_SECONDS = 10
 RATE = 2000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Guard:
-    """HAProxy with the guard's configuration, in front of `port`."""
-
-    def __init__(self, consumer_port):
-        self.port = free_port()
-        env = dict(os.environ,
-                   GUARD_BIND=f"127.0.0.1:{self.port}",
-                   CONSUMER_ADDRESS=f"127.0.0.1:{consumer_port}",
-                   # HAProxy wants two descriptors a connection, past this
-                   # machine's hard limit at the default.
-                   GUARD_MAX_CONNECTIONS="1000")
-        haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-        self.process = subprocess.Popen(
-            [haproxy, "-db", "-f",
-             runfile("k8s/components/consumer-guard/haproxy.cfg")],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.process.kill()
-        raise AssertionError("haproxy did not listen: " +
-                             self.process.stderr.read().decode())
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
-        self.process.stderr.close()
 
 
 class Attack:
