@@ -267,19 +267,20 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
         "no --data_dir: accepted messages are kept in memory only and do not "
         "survive a restart");
   }
-  LogInfo(absl::StrCat("consumer_service listening on ", host, ":",
-                       (*server)->port(),
-                       options.tls.certificate.empty() ? " (plaintext)"
-                       : options.tls.ca.empty()        ? " (TLS)"
-                                                       : " (mutual TLS)"));
-
   std::atomic<int> signal{0};
   std::optional<std::string> listener_death;
   {
+    // Its thread starts before the consumer says it listens: clients (and
+    // tests) act on that line at once.
     TerminationSignalWatcher signals([&](int received) {
       signal = received;
       listener_watchdog.Cancel();
     });
+    LogInfo(absl::StrCat("consumer_service listening on ", host, ":",
+                         (*server)->port(),
+                         options.tls.certificate.empty() ? " (plaintext)"
+                         : options.tls.ca.empty()        ? " (TLS)"
+                                                         : " (mutual TLS)"));
     listener_death = listener_watchdog.Wait();
   }
   if (listener_death) {

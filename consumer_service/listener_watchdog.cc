@@ -1,5 +1,8 @@
 #include "consumer_service/listener_watchdog.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "absl/strings/match.h"
 
 namespace messaging {
@@ -11,9 +14,26 @@ constexpr absl::string_view kDeadListener = "Failed accept4";
 
 }  // namespace
 
-ListenerWatchdog::ListenerWatchdog() { AddGrpcLogObserver(this); }
+ListenerWatchdog::ListenerWatchdog() {
+  {
+    absl::MutexLock lock(&mutex_);
+    for (int& fd : reserve_) fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  AddGrpcLogObserver(this);
+}
 
-ListenerWatchdog::~ListenerWatchdog() { RemoveGrpcLogObserver(this); }
+ListenerWatchdog::~ListenerWatchdog() {
+  RemoveGrpcLogObserver(this);
+  absl::MutexLock lock(&mutex_);
+  ReleaseReserve();
+}
+
+void ListenerWatchdog::ReleaseReserve() {
+  for (int& fd : reserve_) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+}
 
 std::optional<std::string> ListenerWatchdog::Wait() {
   absl::MutexLock lock(&mutex_);
@@ -33,7 +53,9 @@ void ListenerWatchdog::Cancel() {
 void ListenerWatchdog::OnGrpcLog(absl::string_view message) {
   if (!absl::StartsWith(message, kDeadListener)) return;
   absl::MutexLock lock(&mutex_);
-  if (!death_) death_ = std::string(message);
+  if (death_) return;
+  ReleaseReserve();
+  death_ = std::string(message);
 }
 
 }  // namespace messaging

@@ -8,6 +8,11 @@
 // healthy. That log line is the only sign, so this watches gRPC's log for
 // it; the consumer then stops for its supervisor to restart it.
 //
+// At that moment the process has no descriptor left, and stopping in order
+// may need one (a pipe, a file; UBSan's checks under --config=asan probe
+// memory through a pipe): the watchdog holds a few in reserve from the
+// start and lets them go when it sees the line.
+//
 // Usage (before the server starts, so no line is missed):
 //   ListenerWatchdog watchdog;
 //   ... start the server; on SIGTERM: watchdog.Cancel();
@@ -15,6 +20,7 @@
 #ifndef CONSUMER_SERVICE_LISTENER_WATCHDOG_H_
 #define CONSUMER_SERVICE_LISTENER_WATCHDOG_H_
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -42,7 +48,11 @@ class ListenerWatchdog final : public GrpcLogObserver {
   void OnGrpcLog(absl::string_view message) override;
 
  private:
+  void ReleaseReserve() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
   absl::Mutex mutex_;
+  // Descriptors of /dev/null, closed (-1) once the listener died.
+  std::array<int, 4> reserve_ ABSL_GUARDED_BY(mutex_);
   std::optional<std::string> death_ ABSL_GUARDED_BY(mutex_);
   bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
 };

@@ -1,5 +1,7 @@
 #include "consumer_service/listener_watchdog.h"
 
+#include <fcntl.h>
+
 #include <thread>
 
 #include "grpc/grpc.h"
@@ -24,6 +26,20 @@ TEST_F(ListenerWatchdogTest, ReturnsGrpcsLineWhenAcceptFails) {
   });
   EXPECT_EQ(watchdog.Wait(), "Failed accept4: Too many open files");
   listener.join();
+}
+
+int OpenDescriptors() {
+  int count = 0;
+  for (int fd = 0; fd < 1024; ++fd) count += fcntl(fd, F_GETFD) != -1;
+  return count;
+}
+
+TEST_F(ListenerWatchdogTest, HoldsDescriptorsInReserveUntilTheListenerDies) {
+  const int before = OpenDescriptors();
+  ListenerWatchdog watchdog;
+  EXPECT_EQ(OpenDescriptors(), before + 4);
+  gpr_log(GPR_ERROR, "Failed accept4: Too many open files");
+  EXPECT_EQ(OpenDescriptors(), before);
 }
 
 TEST_F(ListenerWatchdogTest, CancelEndsTheWaitWithoutADeath) {

@@ -364,6 +364,12 @@ class Consumer:
         """The most it was ever resident (VmHWM), in MiB."""
         return self._status_kib("VmHWM") / 1024
 
+    def sanitized(self):
+        """Whether it runs with AddressSanitizer (--config=asan), whose
+        shadow memory and quarantine of freed blocks add to its RSS."""
+        with open(f"/proc/{self.process.pid}/maps") as f:
+            return "libasan" in f.read()
+
     def cpu_seconds(self):
         with open(f"/proc/{self.process.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()

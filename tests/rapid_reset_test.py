@@ -26,6 +26,10 @@ from hostile_h2 import (CONSUME, Consumer, GrpcH2Connection, Guard,
 
 ATTACK_SECONDS = 10
 RATE = 2000
+# The release build's RSS when idle; the bounds (256 MiB, 64 MiB) allow
+# that much growth over it, which is what a sanitized build (twice the
+# baseline, freed memory held in quarantine) is held to.
+RELEASE_BASELINE_MIB = 20
 
 
 class Attack:
@@ -74,6 +78,8 @@ def run_scenario(guarded):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2)
         baseline_rss = consumer.rss_mib()
+        allowance = (baseline_rss - RELEASE_BASELINE_MIB
+                     if consumer.sanitized() else 0)
         lines_before = consumer.consumed_lines()
         attack_start = time.monotonic()
         attack = Attack(target, ATTACK_SECONDS)
@@ -90,10 +96,11 @@ def run_scenario(guarded):
         while time.monotonic() < deadline:
             rss_after = consumer.rss_mib()
             peak_rss = max(peak_rss, rss_after)
-            if rss_after < 64:
+            if rss_after < 64 + allowance:
                 break
             time.sleep(0.25)
-        return dict(baseline_rss=baseline_rss, peak_rss=peak_rss,
+        return dict(allowance=allowance, baseline_rss=baseline_rss,
+                    peak_rss=peak_rss,
                     rss_after=rss_after, delivered_rate=delivered_rate,
                     connections=attack.connections, streams=attack.streams,
                     refused=attack.refused, seconds=attack_seconds)
@@ -122,8 +129,13 @@ class RapidResetThroughTheGuardTest(unittest.TestCase):
         print("through the guard: " + describe(figures))
         # The attack ran, and the guard cut it off, again and again.
         self.assertGreater(figures["connections"] + figures["refused"], 1)
-        self.assertLess(figures["peak_rss"], 256)
-        self.assertLess(figures["rss_after"], 64)
+        if figures["allowance"]:
+            print(f"AddressSanitizer: bounds raised by its idle overhead, "
+                  f"{figures['allowance']:.0f} MiB")
+        else:
+            self.assertLess(figures["baseline_rss"], RELEASE_BASELINE_MIB)
+        self.assertLess(figures["peak_rss"], 256 + figures["allowance"])
+        self.assertLess(figures["rss_after"], 64 + figures["allowance"])
         self.assertGreaterEqual(figures["delivered_rate"], 0.9 * RATE)
 
 
