@@ -33,7 +33,8 @@ CONSUME = "/messaging.v1.ConsumerService/Consume"
 
 
 def runfile(relative):
-    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
+    for root in (os.environ.get("RUNFILES_DIR"),
+                 os.environ.get("TEST_SRCDIR")):
         if root and os.path.exists(os.path.join(root, WORKSPACE, relative)):
             return os.path.join(root, WORKSPACE, relative)
     raise FileNotFoundError(f"{relative} is not in the runfiles")
@@ -280,10 +281,11 @@ class GrpcH2Connection:
         sid = self.h2.get_next_available_stream_id().to_bytes(4, "big")
         frames, size = bytearray(), 16384
         for i in range(0, len(block), size):
-            frame_type = b"\x01" if i == 0 else b"\x09"  # HEADERS, CONTINUATION
-            end_headers = b"\x04" if i + size >= len(block) else b"\x00"
+            # HEADERS first, then CONTINUATION; END_HEADERS on the last.
+            frame_type = b"\x01" if i == 0 else b"\x09"
+            flags = b"\x04" if i + size >= len(block) else b"\x00"
             part = block[i:i + size]
-            frames += (len(part).to_bytes(3, "big") + frame_type + end_headers +
+            frames += (len(part).to_bytes(3, "big") + frame_type + flags +
                        sid + part)
         try:
             self.socket.sendall(frames)

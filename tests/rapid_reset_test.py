@@ -116,8 +116,9 @@ def run_scenario(guarded):
 def describe(figures):
     return (f"{figures['streams']} streams reset on {figures['connections']} "
             f"connections ({figures['refused']} refused) in "
-            f"{figures['seconds']:.1f}s; consumer RSS {figures['baseline_rss']:.0f}"
-            f" -> peak {figures['peak_rss']:.0f} MiB, "
+            f"{figures['seconds']:.1f}s; consumer RSS "
+            f"{figures['baseline_rss']:.0f} -> peak "
+            f"{figures['peak_rss']:.0f} MiB, "
             f"{figures['rss_after']:.0f} MiB after; paced producer "
             f"{figures['delivered_rate']:.0f}/{RATE} msgs/s during the attack")
 
