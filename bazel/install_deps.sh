@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   bazel-bootstrap bazel-platforms bazel-rules-cc bazel-rules-java
-  g++ pkg-config openssl python-is-python3
+  g++ pkg-config openssl python-is-python3 python3-h2 haproxy
   grpc-proto libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libbenchmark-dev libcivetweb-dev libgmock-dev libgtest-dev
   prometheus

@@ -5,6 +5,8 @@
 // Usage:
 //   RouteGrpcLogs();  // once, early in main (RunServiceMain does it)
 //
+//   AddGrpcLogObserver(&watchdog);  // sees each line, on gRPC's threads
+//
 //   GrpcLogCapture capture;
 //   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
 //   if (server == nullptr) {
@@ -25,6 +27,21 @@ namespace messaging {
 // "grpc: <message> (<file>:<line>)", in JSON as the message with the fields
 // "source":"grpc", "file" and "line".
 void RouteGrpcLogs();
+
+// Sees the message of each gRPC log line, written or captured, on the gRPC
+// thread that logged it: some of gRPC's failures are told nowhere else.
+// OnGrpcLog must be quick and must not log through gRPC.
+class GrpcLogObserver {
+ public:
+  virtual ~GrpcLogObserver() = default;
+  virtual void OnGrpcLog(absl::string_view message) = 0;
+};
+
+// Routes gRPC's logs (RouteGrpcLogs) and calls `observer` for each line
+// until RemoveGrpcLogObserver(observer), which returns once no call to it
+// is running.
+void AddGrpcLogObserver(GrpcLogObserver* observer);
+void RemoveGrpcLogObserver(GrpcLogObserver* observer);
 
 // While one is alive, gRPC's log lines are kept instead of written; those
 // not taken are written when the last one alive ends. Captures alive at

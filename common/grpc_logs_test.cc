@@ -86,6 +86,30 @@ TEST_F(GrpcLogsTest, OverlappingCapturesHoldLinesUntilTheLastEnds) {
   EXPECT_THAT(testing::internal::GetCapturedStderr(), HasSubstr("grpc: held"));
 }
 
+class RecordingObserver : public GrpcLogObserver {
+ public:
+  void OnGrpcLog(absl::string_view message) override {
+    messages.emplace_back(message);
+  }
+  std::vector<std::string> messages;
+};
+
+TEST_F(GrpcLogsTest, ObserversSeeWrittenAndCapturedLinesUntilRemoved) {
+  RecordingObserver observer;
+  AddGrpcLogObserver(&observer);
+  testing::internal::CaptureStderr();
+  gpr_log(GPR_ERROR, "written");
+  {
+    GrpcLogCapture capture;
+    gpr_log(GPR_ERROR, "captured");
+    capture.Take();
+  }
+  RemoveGrpcLogObserver(&observer);
+  gpr_log(GPR_ERROR, "unobserved");
+  testing::internal::GetCapturedStderr();
+  EXPECT_THAT(observer.messages, ElementsAre("written", "captured"));
+}
+
 TEST(OsErrorInTest, FindsTheReasonInGrpcErrorText) {
   const std::vector<std::string> messages = {
       "unrelated",

@@ -1,8 +1,13 @@
 #include "consumer_service/consumer_server.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <atomic>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -11,8 +16,12 @@
 #include "common/grpc_logs.h"
 #include "common/logging.h"
 #include "common/termination_signals.h"
+#include "consumer_service/heap_trimmer.h"
+#include "consumer_service/listener_watchdog.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpc/compression.h"
 #include "grpc/health/v1/health.pb.h"
+#include "grpc/slice.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -30,6 +39,10 @@ constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 32;
 // faster, and gRPC's default without the probe held several times the
 // memory at 1,000 streams.
 constexpr int kFixedStreamWindowBytes = 256 * 1024;
+// After a burst of calls (a rapid-reset flood: 2.3 GiB) glibc keeps the
+// freed memory resident; steady traffic keeps far less than this free.
+constexpr absl::Duration kHeapTrimPeriod = absl::Seconds(1);
+constexpr size_t kHeapTrimAboveBytes = size_t{64} << 20;
 
 bool HasValidPort(absl::string_view address) {
   const size_t colon = address.rfind(':');
@@ -37,6 +50,12 @@ bool HasValidPort(absl::string_view address) {
   return colon != absl::string_view::npos &&
          absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 0 &&
          port <= 65535;
+}
+
+std::string CompressionName(grpc_compression_algorithm algorithm) {
+  const char* name = "";
+  grpc_compression_algorithm_name(algorithm, &name);
+  return name;
 }
 
 std::string FormatLatency(const v1::LatencySummary& latency) {
@@ -47,6 +66,41 @@ std::string FormatLatency(const v1::LatencySummary& latency) {
   return absl::StrCat(
       "p50=", format(latency.p50()), " p99=", format(latency.p99()),
       " p99.9=", format(latency.p999()), " max=", format(latency.max()));
+}
+
+struct OpenFileLimit {
+  rlim_t in_force = 0;
+  // What was done, for the log once the server listens (a failed start
+  // says only why, in one line).
+  std::string note;
+  bool failed = false;
+};
+
+// Each connection is a file descriptor, and gRPC's listener dies at the
+// first accept4() that finds none left (listener_watchdog.h): the soft
+// limit, often 1024, goes up to the hard one.
+OpenFileLimit RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return {0,
+            absl::StrCat("cannot read the open-file limit: ", strerror(errno)),
+            true};
+  }
+  if (limit.rlim_cur == limit.rlim_max) {
+    return {limit.rlim_cur, absl::StrCat("open-file limit ", limit.rlim_cur,
+                                         " (the hard limit)")};
+  }
+  const rlim_t soft = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return {soft,
+            absl::StrCat("cannot raise the open-file limit from ", soft, " to ",
+                         limit.rlim_max, ": ", strerror(errno)),
+            true};
+  }
+  return {limit.rlim_max,
+          absl::StrCat("open-file limit raised from ", soft, " to ",
+                       limit.rlim_max, " (the hard limit)")};
 }
 
 }  // namespace
@@ -84,6 +138,24 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
         absl::FormatDuration(options.producer_state_expiry),
         " is not positive; use a duration such as 168h, or inf to keep "
         "every producer"));
+  }
+  for (const std::string& name : options.accept_compression) {
+    grpc_compression_algorithm algorithm;
+    if (!grpc_compression_algorithm_parse(
+            grpc_slice_from_static_buffer(name.data(), name.size()),
+            &algorithm) ||
+        algorithm == GRPC_COMPRESS_NONE) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--accept_compression names '", name,
+                       "'; use gzip, deflate, both (gzip,deflate) or none"));
+    }
+  }
+  if (options.max_connection_idle <= absl::ZeroDuration() ||
+      options.max_connection_idle > absl::Hours(24 * 24)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_connection_idle=",
+        absl::FormatDuration(options.max_connection_idle),
+        " is out of range; use a duration from 1ms to 576h, such as 5m"));
   }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -136,6 +208,17 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.address, *credentials, &consumer->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  // gRPC 1.51 inflates a whole message before it checks its size; a
+  // disabled algorithm is refused (UNIMPLEMENTED) at the call's metadata,
+  // before any of it is read.
+  for (const grpc_compression_algorithm algorithm :
+       {GRPC_COMPRESS_DEFLATE, GRPC_COMPRESS_GZIP}) {
+    builder.SetCompressionAlgorithmSupportStatus(
+        algorithm, std::find(options.accept_compression.begin(),
+                             options.accept_compression.end(),
+                             CompressionName(algorithm)) !=
+                       options.accept_compression.end());
+  }
   // gRPC sets SO_REUSEPORT by default, which would let a second consumer
   // silently share the port of a running one instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -160,6 +243,9 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   builder.AddChannelArgument(
       GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
       static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_idle)));
   builder.RegisterService(consumer->service_.get());
   {
     // gRPC logs a failed bind as a page of its internals; the error below
@@ -196,11 +282,20 @@ void ConsumerServer::Shutdown(absl::Duration grace) {
 }
 
 absl::Status RunConsumer(const ConsumerOptions& options) {
+  const OpenFileLimit open_files = RaiseOpenFileLimit();
+  // Watching before the server starts, so that no line is missed.
+  ListenerWatchdog listener_watchdog;
+  HeapTrimmer heap_trimmer(kHeapTrimPeriod, kHeapTrimAboveBytes);
   absl::StatusOr<std::unique_ptr<ConsumerServer>> server =
       ConsumerServer::Start(options, &std::cout);
   if (!server.ok()) return server.status();
   const std::string host =
       options.address.substr(0, options.address.rfind(':'));
+  if (open_files.failed) {
+    LogWarning(open_files.note);
+  } else {
+    LogInfo(open_files.note);
+  }
   if (const MessageLog* log = (*server)->log(); log != nullptr) {
     const LogRecovery& recovery = log->recovery();
     LogInfo(absl::StrCat(
@@ -223,19 +318,36 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
   const char* const transport = options.tls.certificate.empty() ? "plaintext"
                                 : options.tls.ca.empty()        ? "TLS"
                                                                 : "mutual TLS";
-  LogInfo(
-      absl::StrCat("consumer_service listening on ", host, ":",
-                   (*server)->port(), " (", transport, ")"),
-      {{"host", host}, {"port", (*server)->port()}, {"transport", transport}});
-
-  const int signal = WaitForTerminationSignal();
-  LogInfo(
-      absl::StrCat("received ", strsignal(signal),
-                   "; shutting down, open streams have ",
-                   absl::FormatDuration(options.shutdown_grace), " to finish"),
-      {{"signal", absl::StrCat("SIG", sigabbrev_np(signal))},
-       {"shutdown_grace_ms",
-        absl::ToInt64Milliseconds(options.shutdown_grace)}});
+  std::atomic<int> signal{0};
+  std::optional<std::string> listener_death;
+  {
+    // Its thread starts before the consumer says it listens: clients (and
+    // tests) act on that line at once.
+    TerminationSignalWatcher signals([&](int received) {
+      signal = received;
+      listener_watchdog.Cancel();
+    });
+    LogInfo(absl::StrCat("consumer_service listening on ", host, ":",
+                         (*server)->port(), " (", transport, ")"),
+            {{"host", host},
+             {"port", (*server)->port()},
+             {"transport", transport}});
+    listener_death = listener_watchdog.Wait();
+  }
+  if (listener_death) {
+    LogError(absl::StrCat(
+        "the listener stopped accepting connections (gRPC: ", *listener_death,
+        "); shutting down, open streams have ",
+        absl::FormatDuration(options.shutdown_grace), " to finish"));
+  } else {
+    LogInfo(absl::StrCat("received ", strsignal(signal),
+                         "; shutting down, open streams have ",
+                         absl::FormatDuration(options.shutdown_grace),
+                         " to finish"),
+            {{"signal", absl::StrCat("SIG", sigabbrev_np(signal))},
+             {"shutdown_grace_ms",
+              absl::ToInt64Milliseconds(options.shutdown_grace)}});
+  }
   (*server)->Shutdown(options.shutdown_grace);
 
   const v1::ConsumerStats stats = (*server)->stats().Snapshot(absl::Now());
@@ -249,6 +361,15 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
            {"completed_streams", stats.completed_streams()},
            {"failed_streams", stats.failed_streams()},
            {"duplicates_dropped", stats.duplicates_dropped()}});
+  if (listener_death) {
+    return absl::UnavailableError(absl::StrCat(
+        "consumer_service exits: gRPC 1.51 never accepts again once accept4() "
+        "has failed (CVE-2023-4785); its supervisor must restart it. The "
+        "open-file limit is ",
+        open_files.in_force,
+        ": raise the hard limit (ulimit -Hn, LimitNOFILE=) or limit "
+        "connections in front of it (SECURITY.md)"));
+  }
   return absl::OkStatus();
 }
 

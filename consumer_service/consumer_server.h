@@ -15,6 +15,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +38,12 @@ struct ConsumerOptions {
   bool print_messages = true;
   // Larger messages end their stream with RESOURCE_EXHAUSTED.
   int max_message_bytes = 4 * 1024 * 1024;
+  // Message compression accepted: "gzip", "deflate"; a message compressed
+  // otherwise ends its stream with UNIMPLEMENTED before any of it is
+  // inflated. gRPC 1.51 checks max_message_bytes only after inflating a
+  // whole message, so each accepted algorithm lets one message hold up to
+  // ~1000x its wire size in memory (SECURITY.md).
+  std::vector<std::string> accept_compression;
   // How long open streams may go on after SIGTERM before they are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
   // Where the message log lives; empty keeps everything in memory only.
@@ -61,6 +68,10 @@ struct ConsumerOptions {
   // A connection must complete its TLS/HTTP2 handshake within this time: a
   // peer that connects and never speaks is dropped.
   absl::Duration handshake_timeout = absl::Seconds(10);
+  // A connection with no call open for this long is closed (GOAWAY): one
+  // that finished its handshake but opens no stream holds a socket and a
+  // transport for nothing.
+  absl::Duration max_connection_idle = absl::Minutes(5);
   // HTTP/2 flow-control windows that gRPC grows to what the link carries
   // (BDP probing): the most throughput for a few fast streams. Off, each
   // stream gets a fixed window of 256 KiB, so less data waits
@@ -113,7 +124,9 @@ class ConsumerServer {
   bool shut_down_ = false;
 };
 
-// Serves until SIGINT or SIGTERM, then shuts down gracefully. Requires
+// Raises the soft open-file limit to the hard one, then serves until SIGINT
+// or SIGTERM (OK) or until gRPC's listener dies (UNAVAILABLE: a restart is
+// the only cure, listener_watchdog.h), and shuts down gracefully. Requires
 // BlockTerminationSignals() before any thread starts.
 absl::Status RunConsumer(const ConsumerOptions& options);
 

@@ -1,5 +1,6 @@
 #include "consumer_service/consumer_server.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace messaging {
@@ -38,6 +39,29 @@ TEST(ValidateConsumerOptionsTest, RejectsNegativeGrace) {
   options.shutdown_grace = absl::Seconds(-1);
   EXPECT_NE(ValidateConsumerOptions(options).message().find("--shutdown_grace"),
             std::string::npos);
+}
+
+TEST(ValidateConsumerOptionsTest, AcceptsGzipAndDeflateOnly) {
+  ConsumerOptions options;
+  options.accept_compression = {"gzip", "deflate"};
+  EXPECT_TRUE(ValidateConsumerOptions(options).ok());
+  for (const char* name : {"identity", "br", "GZIP", ""}) {
+    options.accept_compression = {"gzip", name};
+    absl::Status status = ValidateConsumerOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(status.message().find(
+                  absl::StrCat("--accept_compression names '", name, "'")),
+              std::string::npos)
+        << status;
+  }
+}
+
+TEST(ValidateConsumerOptionsTest, RejectsNonPositiveConnectionIdle) {
+  ConsumerOptions options;
+  options.max_connection_idle = absl::ZeroDuration();
+  EXPECT_NE(
+      ValidateConsumerOptions(options).message().find("--max_connection_idle"),
+      std::string::npos);
 }
 
 TEST(ConsumerServerTest, ReportsAnAddressInUse) {

@@ -18,6 +18,8 @@ ABSL_FLAG(bool, print_messages, true,
 ABSL_FLAG(int, max_message_bytes,
           messaging::ConsumerOptions().max_message_bytes,
           "Largest message (or whole batch) received, in bytes.");
+ABSL_FLAG(std::vector<std::string>, accept_compression, {},
+          "Message compression to inflate: gzip, deflate; empty: refuse all.");
 ABSL_FLAG(absl::Duration, shutdown_grace,
           messaging::ConsumerOptions().shutdown_grace,
           "On SIGTERM/SIGINT, how long open streams may go on.");
@@ -59,6 +61,9 @@ ABSL_FLAG(absl::Duration, min_client_ping_interval,
 ABSL_FLAG(absl::Duration, handshake_timeout,
           messaging::ConsumerOptions().handshake_timeout,
           "Close connections that do not finish the handshake within this.");
+ABSL_FLAG(absl::Duration, max_connection_idle,
+          messaging::ConsumerOptions().max_connection_idle,
+          "Close connections that have had no call open for this long.");
 ABSL_FLAG(bool, adaptive_flow_control,
           messaging::ConsumerOptions().adaptive_flow_control,
           "Grow HTTP/2 windows to the link (BDP); false: fixed 256 KiB.");
@@ -79,6 +84,7 @@ int main(int argc, char** argv) {
   options.address = absl::GetFlag(FLAGS_address);
   options.print_messages = absl::GetFlag(FLAGS_print_messages);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.accept_compression = absl::GetFlag(FLAGS_accept_compression);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.log_sync = absl::GetFlag(FLAGS_log_sync);
@@ -94,6 +100,7 @@ int main(int argc, char** argv) {
   options.min_client_ping_interval =
       absl::GetFlag(FLAGS_min_client_ping_interval);
   options.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  options.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
   options.adaptive_flow_control = absl::GetFlag(FLAGS_adaptive_flow_control);
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};

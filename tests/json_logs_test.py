@@ -148,7 +148,9 @@ class JsonLogsTest(unittest.TestCase):
                          b"".join(b"Consumiendo: Mensaje %d\n" % i
                                   for i in range(5)))
         records = parse_json_lines(consumer.stderr())
-        self.assertEqual([r["level"] for r in records], ["INFO"] * 4)
+        # The open-file limit, the log, listening, the signal, the totals.
+        self.assertEqual([r["level"] for r in records], ["INFO"] * 5)
+        with_message(records, "open-file limit ")
         log = with_message(records, "message log ")
         path = os.fsdecode(self.tmp) + '/d\ufffd"ir'
         self.assertEqual(log["message"],
@@ -242,12 +244,12 @@ class JsonLogsTest(unittest.TestCase):
         consumer.wait_for_stderr(rb"listening on 127\.0\.0\.1:\d+")
         self.assertEqual(consumer.stop(), 0)
         lines = consumer.stderr().decode("utf-8").splitlines()
-        self.assertEqual(len(lines), 4, lines)
+        self.assertEqual(len(lines), 5, lines)
         for line in lines:
             self.assertRegex(
                 line, r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
                 r"(INFO|WARNING) [^{]")
-        self.assertRegex(lines[1], r" INFO consumer_service listening on "
+        self.assertRegex(lines[2], r" INFO consumer_service listening on "
                          r"127\.0\.0\.1:\d+ \(plaintext\)\Z")
 
 
