@@ -38,6 +38,8 @@ import tempfile
 import threading
 import time
 
+from child_process import Child, RunFailed, run_to_end, tail
+
 WORKSPACE = "grpc_producer_consumer"
 CONSUMER = "consumer_service/consumer_service"
 PRODUCER = "producer_service/producer_service"
@@ -51,10 +53,6 @@ QUICK_MESSAGES = 1_000
 # connection would be a large share of their time, not their throughput.
 BATCHED_FACTOR = 10
 # Below the consumer's default --max_concurrent_streams (10,000).
-
-
-class RunFailed(Exception):
-    """A producer, consumer or baseline run that did not do its job."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,68 +189,6 @@ STOPPED_LINE = re.compile(
 LISTENING_LINE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 
-class Child:
-    """A child process reaped with wait4, for its rusage."""
-
-    def __init__(self, argv, stdout, stderr, timeout):
-        self.argv = argv
-        try:
-            self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                          stdout=stdout, stderr=stderr)
-        except OSError as error:
-            raise RunFailed(f"cannot start {argv[0]}: {error}") from None
-        self.pid = self.popen.pid
-        self.exit_code = None
-        self.rusage = None
-        self.timed_out = False
-        self._lock = threading.Lock()
-        self._watchdog = threading.Timer(timeout, self._expire)
-        self._watchdog.daemon = True
-        self._watchdog.start()
-
-    def _expire(self):
-        with self._lock:
-            if self.exit_code is None:
-                self.timed_out = True
-                os.kill(self.pid, signal.SIGKILL)
-
-    def poll(self):
-        """Whether it is still running (without reaping it)."""
-        if self.exit_code is not None:
-            return False
-        try:
-            return os.waitid(os.P_PID, self.pid,
-                             os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
-        except ChildProcessError:
-            return False
-
-    def signal(self, signum):
-        with self._lock:
-            if self.exit_code is None:
-                os.kill(self.pid, signum)
-
-    def wait(self):
-        _, status, rusage = os.wait4(self.pid, 0)
-        with self._lock:
-            self.exit_code = os.waitstatus_to_exitcode(status)
-            self.popen.returncode = self.exit_code  # reaped here, not by Popen
-        self._watchdog.cancel()
-        self.rusage = rusage
-        return self.exit_code
-
-    def kill(self):
-        """Kills and reaps it if it still runs (cleanup after a failure)."""
-        if self.exit_code is None:
-            self.signal(signal.SIGKILL)
-            self.wait()
-
-    def cpu_seconds(self):
-        return self.rusage.ru_utime + self.rusage.ru_stime
-
-    def max_rss_mib(self):
-        return self.rusage.ru_maxrss / 1024.0  # ru_maxrss is KiB on Linux
-
-
 class ThreadSampler(threading.Thread):
     """The largest Threads: count of /proc/PID/status while it runs."""
 
@@ -307,29 +243,6 @@ class OutputReader(threading.Thread):
                 if self.seen_at is None and self.marker in line:
                     self.seen_at = time.perf_counter()
                 out.write(line)
-
-
-def tail(path, lines=15):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:]).rstrip()
-    except OSError:
-        return ""
-
-
-def run_to_end(argv, timeout):
-    """Runs `argv` to its end and returns its stdout; RunFailed if it times
-    out or exits non-zero, with its stderr."""
-    try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        raise RunFailed(f"{' '.join(argv)}\ntimed out") from None
-    if done.returncode != 0:
-        raise RunFailed(f"{' '.join(argv)}\nexited with {done.returncode}:"
-                        f"\n{done.stderr.strip()}")
-    return done.stdout
 
 
 class Harness:
