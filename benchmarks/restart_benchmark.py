@@ -216,7 +216,8 @@ class RestartBench:
         """When a health Check first answered SERVING; RunFailed if the
         consumer exits or --run_timeout passes first."""
         deadline = start + self.args.run_timeout
-        if not watcher.ready.wait(self.args.run_timeout) or watcher.port is None:
+        watcher.ready.wait(self.args.run_timeout)
+        if watcher.port is None:
             raise RunFailed("consumer_service did not start")
         while True:
             try:

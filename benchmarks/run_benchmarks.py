@@ -526,7 +526,8 @@ def parse_args(argv):
     parser.add_argument("--batch_size", type=int, default=256,
                         help="producer --batch_size of the batched scenarios")
     parser.add_argument("--log_sync", default="group",
-                        help="consumer --log_sync of the durable scenarios")
+                        help="consumer --log_sync of the durable and restart "
+                        "scenarios")
     parser.add_argument("--consumer_flag", action="append", default=[],
                         metavar="FLAG",
                         help="a flag for every consumer run, e.g. "
@@ -538,13 +539,13 @@ def parse_args(argv):
     parser.add_argument("--run_timeout", type=float, default=600,
                         help="seconds before a process of one run is killed "
                         "and the run counted as failed")
+    counts = lambda counts: ",".join(map(str, counts))  # noqa: E731
     parser.add_argument("--restart_messages", default=None,
                         help="comma-separated sizes of the log the restart "
                         "scenarios start on, in messages (default "
-                        + ",".join(map(str, restart_benchmark.DEFAULT_MESSAGES))
-                        + "; " + ",".join(map(str,
-                                              restart_benchmark.QUICK_MESSAGES))
-                        + " with --quick)")
+                        f"{counts(restart_benchmark.DEFAULT_MESSAGES)}; "
+                        f"{counts(restart_benchmark.QUICK_MESSAGES)} with "
+                        "--quick)")
     parser.add_argument("--restart_segment_bytes", type=int,
                         default=restart_benchmark.DEFAULT_SEGMENT_BYTES,
                         help="--log_segment_bytes of the restart scenarios' "
