@@ -1,6 +1,7 @@
-"""Smoke test of //benchmarks: a --quick run of a few scenarios prints the
-table with positive numbers, and a run whose producer or consumer fails
-exits non-zero. No timed assertions: only that numbers exist and are sane.
+"""Smoke test of //benchmarks: a --quick run of a few scenarios, the
+restart ones on tiny logs among them, prints the tables with positive
+numbers, and a run whose producer, consumer or log filler fails exits
+non-zero. No timed assertions: only that numbers exist and are sane.
 """
 
 import importlib.util
@@ -23,10 +24,14 @@ def runfile(relative):
 
 
 HARNESS = runfile("benchmarks/run_benchmarks.py")
-SCENARIOS = "1x64B,1x64B-durable,8x64B-batch"
+SCENARIOS = "1x64B,1x64B-durable,8x64B-batch,restart*"
+# Logs of a few segments: with 16 KiB segments each holds one batch of 256.
+RESTART_FLAGS = ("--restart_messages=300,3000",
+                 "--restart_segment_bytes=16384")
 
 
 def load_harness():
+    sys.path.insert(0, os.path.dirname(HARNESS))  # for its sibling modules
     spec = importlib.util.spec_from_file_location("run_benchmarks", HARNESS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -55,7 +60,7 @@ class QuickRunTest(unittest.TestCase):
         cls.json_path = os.path.join(cls.tmp, "results.json")
         cls.done = run_harness("--quick", "--messages=400",
                                "--batched_messages=800",
-                               f"--scenarios={SCENARIOS}",
+                               f"--scenarios={SCENARIOS}", *RESTART_FLAGS,
                                f"--json={cls.json_path}")
         if cls.done.returncode == 0:
             with open(cls.json_path) as results:
@@ -111,6 +116,51 @@ class QuickRunTest(unittest.TestCase):
                 self.assertEqual(run["messages"], 800)
         else:
             self.assertTrue(status.startswith("n/a (flag missing: --"), status)
+
+    def test_prints_the_restart_table(self):
+        out = self.done.stdout
+        self.assertIn("| scenario | history | messages | log size | segments "
+                      "| fill s | fill msgs/s | replayed | to listening s | "
+                      "to serving s |", out)
+        for name in ("restart-sigkill", "restart-sigterm"):
+            for messages in ("300", "3,000"):
+                self.assertRegex(out, rf"\| {name} \| SIG\w+: [^|]+ \| "
+                                 rf"{messages} \| \d")
+
+    def check_restart(self, name, messages):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        row = self.rows[f"{name}/{messages}"]
+        self.assertIsNone(row["status"], f"{name}: {row['status']}")
+        self.assertGreater(row["fill_seconds"], 0)
+        self.assertGreater(row["segments"], 1, row)
+        # The disk check's estimate holds the real log.
+        self.assertGreater(row["log_bytes"], 0)
+        self.assertLessEqual(row["log_bytes"],
+                             load_harness().restart_benchmark.max_log_bytes(
+                                 messages))
+        self.assertEqual(len(row["runs"]), 1)
+        for run in row["runs"]:
+            self.assertEqual(run["messages"], messages)
+            self.assertGreater(run["listening_s"], 0, run)
+            self.assertGreaterEqual(run["serving_s"], run["listening_s"], run)
+            self.assertGreater(run["consumer_cpu_s"], 0, run)
+            self.assertGreater(run["consumer_rss_mib"], 0, run)
+        return row["runs"]
+
+    def test_restart_after_sigkill_replays_the_active_segment(self):
+        for messages in (300, 3000):
+            for run in self.check_restart("restart-sigkill", messages):
+                # The last roll's snapshot, then the records after it.
+                self.assertGreater(run["snapshot_offset"], 0, run)
+                self.assertGreater(run["replayed"], 0, run)
+                self.assertEqual(run["snapshot_offset"] + run["replayed"],
+                                 messages, run)
+
+    def test_restart_after_sigterm_replays_nothing(self):
+        for messages in (300, 3000):
+            for run in self.check_restart("restart-sigterm", messages):
+                self.assertEqual(run["snapshot_offset"], messages, run)
+                self.assertEqual(run["replayed"], 0, run)
 
     def test_baseline_numbers_are_positive(self):
         self.check_positive("python-queue-64B", [
@@ -173,6 +223,77 @@ while :; do sleep 0.05; done""")
         self.assertEqual(done.returncode, 1, done.stderr)
         self.assertIn("consumer_service accepted 3 messages, expected 1000",
                       done.stderr)
+
+
+class RestartFailureTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+    def test_a_log_larger_than_the_free_disk_is_skipped(self):
+        json_path = os.path.join(self.tmp, "results.json")
+        done = run_harness("--quick", "--scenarios=restart-sigkill",
+                           "--restart_messages=100000000000000",
+                           f"--json={json_path}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertRegex(done.stdout, r"restart: skipping 100,000,000,000,000 "
+                         r"messages: the log needs up to [\d.]+ GB and 1 GB "
+                         r"must stay spare, but \S+ has [\d.]+ GB free")
+        with open(json_path) as results:
+            row = json.load(results)["rows"]["restart-sigkill/100000000000000"]
+        self.assertTrue(row["status"].startswith("skipped: needs "), row)
+        self.assertEqual(row["runs"], [])
+
+    def test_failing_filler_fails_the_run(self):
+        filler = write_script(self.tmp, "filler",
+                              'echo "fake filler: failing" >&2; exit 1')
+        done = run_harness("--quick", "--scenarios=restart*",
+                           f"--filler_binary={filler}")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("log_filler", done.stderr)
+        self.assertIn("fake filler: failing", done.stderr)
+        self.assertRegex(done.stdout, r"\| restart-sigkill \| [^|]+ \| 1,000 "
+                         r"\| - \| - \| - \| - \| FAILED \|")
+
+    def test_consumer_that_never_serves_fails_the_run(self):
+        # Says it listens on a port where nothing does.
+        consumer = write_script(self.tmp, "consumer", """
+echo "consumer_service listening on 127.0.0.1:1 (plaintext)" >&2
+exec sleep 60""")
+        done = run_harness("--quick", "--scenarios=restart-sigterm",
+                           "--restart_messages=10", "--run_timeout=2",
+                           f"--consumer_binary={consumer}")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("consumer_service listened on port 1 but did not serve",
+                      done.stderr)
+
+
+class LogFillerTest(unittest.TestCase):
+
+    def run_filler(self, *flags):
+        return subprocess.run([runfile("benchmarks/log_filler"), *flags],
+                              stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=60, check=False)
+
+    def test_refuses_bad_flags(self):
+        for flag in ("--messages=0", "--batch_size=0", "--payload_bytes=-1"):
+            done = self.run_filler("--data_dir=unused", flag)
+            self.assertEqual(done.returncode, 2, flag)
+            self.assertIn("log_filler: --data_dir and --producer_id must be "
+                          "set", done.stderr)
+
+    def test_refuses_a_log_that_holds_messages(self):
+        data_dir = os.path.join(
+            tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")), "log")
+        first = self.run_filler(f"--data_dir={data_dir}", "--messages=10")
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertEqual(first.stdout,
+                         f"log_filler: 10 messages in {data_dir}\n")
+        again = self.run_filler(f"--data_dir={data_dir}", "--messages=10")
+        self.assertEqual(again.returncode, 1)
+        self.assertIn(f"log_filler: {data_dir} already holds 10 messages; "
+                      f"give log_filler a new or empty --data_dir",
+                      again.stderr)
 
 
 class FloorBenchmarkTest(unittest.TestCase):

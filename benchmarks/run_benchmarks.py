@@ -12,13 +12,17 @@ run it measures the original demo, a multiprocessing.Queue producer and
 consumer in Python (python_queue_baseline.py), with the same number of
 messages of the same size, and prints the ratio; and, with 1x64B, gRPC
 alone on one stream (grpc_floor_benchmark), the floor under the
-per-message rows. Each figure is the median over --repetitions runs.
+per-message rows. The restart scenarios (restart_benchmark.py) time the
+consumer's start on a log of --restart_messages messages, to serving. Each
+figure is the median over --repetitions runs.
 
     bazel run -c opt //benchmarks                      # the whole suite
     bazel run -c opt //benchmarks -- --quick           # smoke run, seconds
     bazel run -c opt //benchmarks -- --scenarios='1x*' --repetitions=5
+    bazel run -c opt //benchmarks -- --scenarios='restart*'
 
-Exits 1 if any producer, consumer or baseline run fails; 2 on bad flags.
+Exits 1 if any producer, consumer, baseline or filler run fails; 2 on bad
+flags.
 Python 3 standard library only.
 """
 
@@ -38,11 +42,15 @@ import tempfile
 import threading
 import time
 
+import restart_benchmark
+from child_process import Child, RunFailed, run_to_end, tail
+
 WORKSPACE = "grpc_producer_consumer"
 CONSUMER = "consumer_service/consumer_service"
 PRODUCER = "producer_service/producer_service"
 BASELINE = "benchmarks/python_queue_baseline.py"
 FLOOR = "benchmarks/grpc_floor_benchmark"
+FILLER = "benchmarks/log_filler"
 
 DEFAULT_MESSAGES = 200_000
 QUICK_MESSAGES = 1_000
@@ -51,10 +59,6 @@ QUICK_MESSAGES = 1_000
 # connection would be a large share of their time, not their throughput.
 BATCHED_FACTOR = 10
 # Below the consumer's default --max_concurrent_streams (10,000).
-
-
-class RunFailed(Exception):
-    """A producer, consumer or baseline run that did not do its job."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,68 +195,6 @@ STOPPED_LINE = re.compile(
 LISTENING_LINE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 
-class Child:
-    """A child process reaped with wait4, for its rusage."""
-
-    def __init__(self, argv, stdout, stderr, timeout):
-        self.argv = argv
-        try:
-            self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                          stdout=stdout, stderr=stderr)
-        except OSError as error:
-            raise RunFailed(f"cannot start {argv[0]}: {error}") from None
-        self.pid = self.popen.pid
-        self.exit_code = None
-        self.rusage = None
-        self.timed_out = False
-        self._lock = threading.Lock()
-        self._watchdog = threading.Timer(timeout, self._expire)
-        self._watchdog.daemon = True
-        self._watchdog.start()
-
-    def _expire(self):
-        with self._lock:
-            if self.exit_code is None:
-                self.timed_out = True
-                os.kill(self.pid, signal.SIGKILL)
-
-    def poll(self):
-        """Whether it is still running (without reaping it)."""
-        if self.exit_code is not None:
-            return False
-        try:
-            return os.waitid(os.P_PID, self.pid,
-                             os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
-        except ChildProcessError:
-            return False
-
-    def signal(self, signum):
-        with self._lock:
-            if self.exit_code is None:
-                os.kill(self.pid, signum)
-
-    def wait(self):
-        _, status, rusage = os.wait4(self.pid, 0)
-        with self._lock:
-            self.exit_code = os.waitstatus_to_exitcode(status)
-            self.popen.returncode = self.exit_code  # reaped here, not by Popen
-        self._watchdog.cancel()
-        self.rusage = rusage
-        return self.exit_code
-
-    def kill(self):
-        """Kills and reaps it if it still runs (cleanup after a failure)."""
-        if self.exit_code is None:
-            self.signal(signal.SIGKILL)
-            self.wait()
-
-    def cpu_seconds(self):
-        return self.rusage.ru_utime + self.rusage.ru_stime
-
-    def max_rss_mib(self):
-        return self.rusage.ru_maxrss / 1024.0  # ru_maxrss is KiB on Linux
-
-
 class ThreadSampler(threading.Thread):
     """The largest Threads: count of /proc/PID/status while it runs."""
 
@@ -307,29 +249,6 @@ class OutputReader(threading.Thread):
                 if self.seen_at is None and self.marker in line:
                     self.seen_at = time.perf_counter()
                 out.write(line)
-
-
-def tail(path, lines=15):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:]).rstrip()
-    except OSError:
-        return ""
-
-
-def run_to_end(argv, timeout):
-    """Runs `argv` to its end and returns its stdout; RunFailed if it times
-    out or exits non-zero, with its stderr."""
-    try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        raise RunFailed(f"{' '.join(argv)}\ntimed out") from None
-    if done.returncode != 0:
-        raise RunFailed(f"{' '.join(argv)}\nexited with {done.returncode}:"
-                        f"\n{done.stderr.strip()}")
-    return done.stdout
 
 
 class Harness:
@@ -561,6 +480,8 @@ def table(results, baseline_rate):
     lines = ["| " + " | ".join(COLUMNS) + " |",
              "|" + "|".join(["---"] * 5 + ["---:"] * (len(COLUMNS) - 5)) + "|"]
     for name, row in results.rows.items():
+        if row["kind"] == "restart":
+            continue
         d = row["describe"]
         cells = [name, str(d["streams"]), d["payload"], d["rpc"], d["log"]]
         if row["status"]:
@@ -612,7 +533,8 @@ def parse_args(argv):
     parser.add_argument("--batch_size", type=int, default=256,
                         help="producer --batch_size of the batched scenarios")
     parser.add_argument("--log_sync", default="group",
-                        help="consumer --log_sync of the durable scenarios")
+                        help="consumer --log_sync of the durable and restart "
+                        "scenarios")
     parser.add_argument("--consumer_flag", action="append", default=[],
                         metavar="FLAG",
                         help="a flag for every consumer run, e.g. "
@@ -624,11 +546,23 @@ def parse_args(argv):
     parser.add_argument("--run_timeout", type=float, default=600,
                         help="seconds before a process of one run is killed "
                         "and the run counted as failed")
+    counts = lambda counts: ",".join(map(str, counts))  # noqa: E731
+    parser.add_argument("--restart_messages", default=None,
+                        help="comma-separated sizes of the log the restart "
+                        "scenarios start on, in messages (default "
+                        f"{counts(restart_benchmark.DEFAULT_MESSAGES)}; "
+                        f"{counts(restart_benchmark.QUICK_MESSAGES)} with "
+                        "--quick)")
+    parser.add_argument("--restart_segment_bytes", type=int,
+                        default=restart_benchmark.DEFAULT_SEGMENT_BYTES,
+                        help="--log_segment_bytes of the restart scenarios' "
+                        "logs and consumers")
     parser.add_argument("--json", metavar="FILE",
                         help="also write every run's measurements to FILE")
     parser.add_argument("--consumer_binary", help="default: from the runfiles")
     parser.add_argument("--producer_binary", help="default: from the runfiles")
     parser.add_argument("--floor_binary", help="default: from the runfiles")
+    parser.add_argument("--filler_binary", help="default: from the runfiles")
     args = parser.parse_args(argv)
     if args.repetitions is None:
         args.repetitions = 1 if args.quick else 3
@@ -643,12 +577,29 @@ def parse_args(argv):
                      "--batch_size must be >= 1")
     if not 0 < args.paced_fraction <= 1:
         parser.error("--paced_fraction must be in (0, 1]")
+    if args.restart_messages is None:
+        args.restart_messages = list(restart_benchmark.QUICK_MESSAGES
+                                     if args.quick
+                                     else restart_benchmark.DEFAULT_MESSAGES)
+    else:
+        try:
+            args.restart_messages = restart_benchmark.parse_counts(
+                args.restart_messages)
+        except ValueError:
+            parser.error(f"--restart_messages={args.restart_messages} is not "
+                         f"a comma-separated list of counts >= 1 (example: "
+                         f"1000000,10000000)")
+    if args.restart_segment_bytes < 4096:
+        parser.error("--restart_segment_bytes must be >= 4096, the "
+                     "consumer's least --log_segment_bytes")
     patterns = [p.strip() for p in args.scenarios.split(",") if p.strip()]
     args.selected = [s for s in SCENARIOS
                      if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
-    if not args.list and not args.selected:
+    args.restart_selected = restart_benchmark.select(patterns)
+    if not args.list and not (args.selected or args.restart_selected):
         parser.error(f"--scenarios={args.scenarios} matches none of: "
-                     + ", ".join(s.name for s in SCENARIOS))
+                     + ", ".join(s.name for s in SCENARIOS
+                                 + restart_benchmark.SCENARIOS))
     return args
 
 
@@ -670,16 +621,26 @@ def main(argv=None):
                   f"rpc={d['rpc']} log={d['log']}"
                   + (f" paced at {args.paced_fraction:.0%} of peak"
                      if s.paced else ""))
+        for s in restart_benchmark.SCENARIOS:
+            print(f"{s.name:22} log of --restart_messages messages, after "
+                  f"{s.history}")
         return 0
 
     consumer = find_file(CONSUMER, args.consumer_binary)
     producer = find_file(PRODUCER, args.producer_binary)
     baseline = find_file(BASELINE)
+    filler = (find_file(FILLER, args.filler_binary)
+              if args.restart_selected else None)
     harness = Harness(args, consumer, producer, baseline,
                       producer_flags(producer))
     results = Results()
     try:
         run_all(harness, args, results)
+        if args.restart_selected:
+            restart_benchmark.run_restart(
+                restart_benchmark.RestartBench(consumer, filler,
+                                               harness.workdir, args),
+                args, results, progress)
     finally:
         harness.close()
     floor = None
@@ -692,11 +653,13 @@ def main(argv=None):
             baseline_rates[row["payload_bytes"]] = results.median(
                 name, "messages_per_second")
 
-    print(f"\n## Benchmark: {args.messages:,} messages per per-message "
-          f"scenario, {args.batched_messages:,} per batched one, median of "
-          f"{args.repetitions} run(s){' (--quick)' if args.quick else ''}\n")
-    print(table(results, baseline_rates.get))
-    print()
+    if args.selected:
+        print(f"\n## Benchmark: {args.messages:,} messages per per-message "
+              f"scenario, {args.batched_messages:,} per batched one, median "
+              f"of {args.repetitions} run(s)"
+              f"{' (--quick)' if args.quick else ''}\n")
+        print(table(results, baseline_rates.get))
+        print()
     reference = REFERENCE
     if (reference in results.rows and not results.rows[reference]["status"]
             and baseline_rates.get(64)):
@@ -729,10 +692,20 @@ def main(argv=None):
               f"producer "
               f"{int(results.median('1000x64B', 'producer_threads'))}")
 
+    restart_rows = restart_benchmark.table(results, fmt)
+    if restart_rows:
+        print(f"\n## Restart: consumer_service started on a log of N "
+              f"{restart_benchmark.PAYLOAD_BYTES} B messages, to its first "
+              f"SERVING health Check, median of {args.repetitions} run(s)"
+              f"{' (--quick)' if args.quick else ''}\n")
+        print(restart_rows)
+        print()
+
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"messages": args.messages,
                        "batched_messages": args.batched_messages,
+                       "restart_messages": args.restart_messages,
                        "repetitions": args.repetitions,
                        "rows": results.rows,
                        "grpc_floor": {f"{server}/{client}": rate
