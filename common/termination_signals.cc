@@ -29,6 +29,20 @@ int WaitForTerminationSignal() {
   return sigwait(&signals, &signal) == 0 ? signal : 0;
 }
 
+void BlockReloadSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int WaitForTerminationOrReloadSignal() {
+  sigset_t signals = TerminationSignalSet();
+  sigaddset(&signals, SIGHUP);
+  int signal = 0;
+  return sigwait(&signals, &signal) == 0 ? signal : 0;
+}
+
 TerminationSignalWatcher::TerminationSignalWatcher(
     std::function<void(int signal)> on_signal) {
   // The thread starts with the signals blocked, so that the wake-up in the

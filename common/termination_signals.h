@@ -1,4 +1,5 @@
-// SIGINT/SIGTERM delivered to ordinary code instead of a signal handler.
+// SIGINT/SIGTERM (and, for a service that reloads, SIGHUP) delivered to
+// ordinary code instead of a signal handler.
 //
 // Shutting a gRPC server down from a signal handler is unsafe, so the
 // services block both signals in every thread and wait for them explicitly.
@@ -26,6 +27,14 @@ void BlockTerminationSignals();
 // Waits for SIGINT or SIGTERM; returns the signal number (0 if the wait
 // failed). Requires BlockTerminationSignals() first.
 int WaitForTerminationSignal();
+
+// Blocks SIGHUP as well, for a service that reloads its configuration on
+// it instead of dying of it; the same rule: before any thread exists.
+void BlockReloadSignal();
+
+// As WaitForTerminationSignal, and also returns SIGHUP. Requires
+// BlockReloadSignal() too.
+int WaitForTerminationOrReloadSignal();
 
 // Calls `on_signal` on a thread of its own for every SIGINT/SIGTERM, until
 // destroyed. With BlockTerminationSignals() in main, every such signal of

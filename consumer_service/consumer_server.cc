@@ -1,5 +1,6 @@
 #include "consumer_service/consumer_server.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include <iostream>
@@ -78,6 +79,18 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
         " is not positive; use a duration such as 168h, or inf to keep "
         "segments forever"));
   }
+  if (options.max_producers < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_producers=", options.max_producers,
+                     " must be at least 1 (default ",
+                     ProducerLedger::kDefaultMaxProducers, ")"));
+  }
+  if (!options.producer_acl.empty() &&
+      (options.tls.certificate.empty() || options.tls.ca.empty())) {
+    return absl::InvalidArgumentError(
+        "--producer_acl needs mutual TLS: the ACL authorizes client "
+        "certificates; set --tls_cert, --tls_key and --tls_client_ca");
+  }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace=", absl::FormatDuration(options.shutdown_grace),
@@ -95,7 +108,13 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<ConsumerServer> consumer(new ConsumerServer());
-  auto ledger = std::make_unique<ProducerLedger>();
+  if (!options.producer_acl.empty()) {
+    absl::StatusOr<std::unique_ptr<ProducerAuthorizer>> authorizer =
+        ProducerAuthorizer::Load(options.producer_acl);
+    if (!authorizer.ok()) return authorizer.status();
+    consumer->authorizer_ = std::move(*authorizer);
+  }
+  auto ledger = std::make_unique<ProducerLedger>(options.max_producers);
   std::unique_ptr<MessageLog> message_log;
   if (!options.data_dir.empty()) {
     MessageLogOptions log_options;
@@ -114,7 +133,8 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
       std::move(ledger), std::move(message_log), &consumer->stats_,
       options.print_messages ? console : nullptr);
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
-      &consumer->stats_, consumer->acceptor_.get(), options.limits);
+      &consumer->stats_, consumer->acceptor_.get(), options.limits,
+      consumer->authorizer_.get());
 
   // gRPC's built-in health service carries no protobuf descriptor, and
   // reflection serves only what is in the generated pool: grpcurl would
@@ -188,6 +208,8 @@ void ConsumerServer::Shutdown(absl::Duration grace) {
 }
 
 absl::Status RunConsumer(const ConsumerOptions& options) {
+  const bool reloads = !options.producer_acl.empty();
+  if (reloads) BlockReloadSignal();
   absl::StatusOr<std::unique_ptr<ConsumerServer>> server =
       ConsumerServer::Start(options, &std::cout);
   if (!server.ok()) return server.status();
@@ -215,12 +237,18 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
   const char* const transport = options.tls.certificate.empty() ? "plaintext"
                                 : options.tls.ca.empty()        ? "TLS"
                                                                 : "mutual TLS";
+  LogProducerAuthorization((*server)->producer_authorizer(),
+                           /*mutual_tls=*/!options.tls.ca.empty());
   LogInfo(
       absl::StrCat("consumer_service listening on ", host, ":",
                    (*server)->port(), " (", transport, ")"),
       {{"host", host}, {"port", (*server)->port()}, {"transport", transport}});
 
-  const int signal = WaitForTerminationSignal();
+  int signal;
+  while ((signal = reloads ? WaitForTerminationOrReloadSignal()
+                           : WaitForTerminationSignal()) == SIGHUP) {
+    ReloadAndLogProducerAcl(*(*server)->producer_authorizer());
+  }
   LogInfo(
       absl::StrCat("received ", strsignal(signal),
                    "; shutting down, open streams have ",

@@ -60,8 +60,7 @@ class BoundedInputTest : public testing::Test {
   v1::ConsumerStats Stats() {
     grpc::ClientContext context;
     v1::ConsumerStats stats;
-    EXPECT_TRUE(
-        stub_->GetStats(&context, v1::GetStatsRequest(), &stats).ok());
+    EXPECT_TRUE(stub_->GetStats(&context, v1::GetStatsRequest(), &stats).ok());
     return stats;
   }
 
@@ -82,10 +81,11 @@ class BoundedInputTest : public testing::Test {
   std::unique_ptr<v1::ConsumerService::Stub> stub_;
 };
 
-TEST_F(BoundedInputTest, ProducerIdOver256BytesIsInvalidArgumentNamingTheLimit) {
+TEST_F(BoundedInputTest,
+       ProducerIdOver256BytesIsInvalidArgumentNamingTheLimit) {
   const std::string huge(1 << 20, 'x');
   const std::string expected =
-      "Mensaje.producer_id is 1048576 bytes in message 0 of the stream; "
+      "Mensaje.producer_id in message 0 of the stream is 1048576 bytes; "
       "producer ids are at most 256 bytes";
   grpc::Status consumed = Send(DemoMensajes(huge, 0, 3));
   EXPECT_EQ(consumed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -111,7 +111,7 @@ TEST_F(BoundedInputTest, ProducerIdOver256BytesIsInvalidArgumentNamingTheLimit) 
   grpc::Status switched = Send(changed);
   EXPECT_EQ(switched.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(switched.error_message(),
-            "Mensaje.producer_id is 1048576 bytes in message 1 of the stream; "
+            "Mensaje.producer_id in message 1 of the stream is 1048576 bytes; "
             "producer ids are at most 256 bytes");
 
   // Only the valid ones are kept.
@@ -155,8 +155,8 @@ TEST_F(BoundedInputTest, SequenceAtOrAbove2To63IsInvalidArgumentAndNeverWraps) {
   ASSERT_TRUE(State("top", &state).ok());
   EXPECT_EQ(state.next_sequence(), kSequenceLimit);
 
-  EXPECT_EQ(Logged()["top"], (std::vector<uint64_t>{kSequenceLimit - 2,
-                                                    kSequenceLimit - 1}));
+  EXPECT_EQ(Logged()["top"],
+            (std::vector<uint64_t>{kSequenceLimit - 2, kSequenceLimit - 1}));
 }
 
 TEST_F(BoundedInputTest, NewProducerIdPastMaxProducersIsResourceExhausted) {

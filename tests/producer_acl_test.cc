@@ -72,8 +72,7 @@ class ProducerAclTest : public testing::Test {
   }
 
   static std::vector<std::string> MutualTls() {
-    return {"--tls_cert=" + Pki("server.pem"),
-            "--tls_key=" + Pki("server.key"),
+    return {"--tls_cert=" + Pki("server.pem"), "--tls_key=" + Pki("server.key"),
             "--tls_client_ca=" + Pki("ca.pem")};
   }
 
@@ -107,8 +106,8 @@ class ProducerAclTest : public testing::Test {
          absl::StrCat("--target=localhost:", consumer.port()),
          absl::StrCat("--count=", count), "--interval=0",
          "--print_messages=false", "--connect_timeout=10s",
-         "--producer_id=" + producer_id, "--tls",
-         "--tls_ca=" + Pki("ca.pem"), "--tls_cert=" + Pki(client + ".pem"),
+         "--producer_id=" + producer_id, "--tls", "--tls_ca=" + Pki("ca.pem"),
+         "--tls_cert=" + Pki(client + ".pem"),
          "--tls_key=" + Pki(client + ".key")});
     producer.WaitOrKill(absl::Seconds(60));
     return producer;
@@ -263,15 +262,16 @@ TEST_F(ProducerAclTest, IdentityIsFirstUriSanElseFirstDnsSanElseCommonName) {
   consumer.process().Signal(SIGHUP);
   ASSERT_TRUE(consumer.process().WaitForStderr("reloaded", absl::Seconds(10)));
   v1::ProducerState state;
-  EXPECT_EQ(ProducerState(*StubAs(consumer, "alice"), "alice", &state)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      ProducerState(*StubAs(consumer, "alice"), "alice", &state).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(ProducerAclTest, AclNeedsMutualTls) {
   for (const std::vector<std::string>& transport :
        {std::vector<std::string>{},
-        {"--tls_cert=" + Pki("server.pem"), "--tls_key=" + Pki("server.key")}}) {
+        {"--tls_cert=" + Pki("server.pem"),
+         "--tls_key=" + Pki("server.key")}}) {
     std::vector<std::string> argv = {
         RunfilePath("consumer_service/consumer_service"),
         "--address=127.0.0.1:0", "--producer_acl=" + acl_path_};
@@ -303,8 +303,9 @@ TEST_F(ProducerAclTest, BadAclIsOneLineAtStart) {
   argv[2] = "--producer_acl=" + acl_path_ + ".missing";
   Subprocess missing = Subprocess::Start(argv);
   EXPECT_EQ(missing.WaitOrKill(absl::Seconds(30)), 1);
-  EXPECT_THAT(missing.Stderr(), HasSubstr("cannot read --producer_acl=" +
-                                          acl_path_ + ".missing"));
+  EXPECT_THAT(
+      missing.Stderr(),
+      HasSubstr("cannot read --producer_acl=" + acl_path_ + ".missing"));
   EXPECT_EQ(Lines(missing.Stderr()), 1) << missing.Stderr();
 }
 
