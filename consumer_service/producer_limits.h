@@ -8,8 +8,9 @@
 // producer's next sequence is its last one plus 1, which must not wrap.
 //
 // Usage:
-//   absl::Status valid = CheckProducerIdSize(id,
-//   "GetProducerStateRequest.producer_id"); if (sequence >= kSequenceLimit) ...
+//   absl::Status valid =
+//       CheckProducerIdSize(id, "GetProducerStateRequest.producer_id");
+//   if (sequence >= kSequenceLimit) ...
 #ifndef CONSUMER_SERVICE_PRODUCER_LIMITS_H_
 #define CONSUMER_SERVICE_PRODUCER_LIMITS_H_
 
