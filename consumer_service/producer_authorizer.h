@@ -15,8 +15,9 @@
 //       ProducerAuthorizer::Load("/etc/consumer/producer-acl");
 //   absl::Status allowed =
 //       (*authorizer)->Authorize(*context->auth_context(), "orders-7");
-//   ConsumeStream
-//   stream((*authorizer)->GateFor(*context->auth_context()).get());
+//   std::unique_ptr<const ProducerIdGate> gate =
+//       (*authorizer)->GateFor(*context->auth_context());
+//   ConsumeStream stream(gate.get());
 #ifndef CONSUMER_SERVICE_PRODUCER_AUTHORIZER_H_
 #define CONSUMER_SERVICE_PRODUCER_AUTHORIZER_H_
 
