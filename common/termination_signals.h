@@ -1,4 +1,5 @@
-// SIGINT/SIGTERM delivered to ordinary code instead of a signal handler.
+// SIGINT/SIGTERM (and, for a service that reloads, SIGHUP) delivered to
+// ordinary code instead of a signal handler.
 //
 // Shutting a gRPC server down from a signal handler is unsafe, so the
 // services block both signals in every thread and wait for them explicitly.
@@ -27,13 +28,23 @@ void BlockTerminationSignals();
 // failed). Requires BlockTerminationSignals() first.
 int WaitForTerminationSignal();
 
-// Calls `on_signal` on a thread of its own for every SIGINT/SIGTERM, until
+// Blocks SIGHUP as well, for a service that reloads its configuration on
+// it instead of dying of it; the same rule: before any thread exists.
+void BlockReloadSignal();
+
+// As WaitForTerminationSignal, and also returns SIGHUP. Requires
+// BlockReloadSignal() too.
+int WaitForTerminationOrReloadSignal();
+
+// Calls `on_signal` on a thread of its own for every SIGINT/SIGTERM (and
+// SIGHUP, with `with_reload`: requires BlockReloadSignal()), until
 // destroyed. With BlockTerminationSignals() in main, every such signal of
 // the process comes here; without it (tests), only the process's default
 // handling applies.
 class TerminationSignalWatcher {
  public:
-  explicit TerminationSignalWatcher(std::function<void(int signal)> on_signal);
+  explicit TerminationSignalWatcher(std::function<void(int signal)> on_signal,
+                                    bool with_reload = false);
   // Stops watching at once.
   ~TerminationSignalWatcher();
 

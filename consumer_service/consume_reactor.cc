@@ -1,5 +1,7 @@
 #include "consumer_service/consume_reactor.h"
 
+#include <utility>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -125,13 +127,16 @@ class ConsumeReactor::Link final : public DurabilityWaiter {
 
 ConsumeReactor::ConsumeReactor(const Format& format, Acceptor* acceptor,
                                IdleReaper* reaper, StreamEndListener* listener,
-                               grpc::ByteBuffer* summary)
+                               grpc::ByteBuffer* summary,
+                               std::unique_ptr<const ProducerIdGate> gate)
     : format_(format),
       acceptor_(acceptor),
       reaper_(reaper),
       listener_(listener),
       summary_(summary),
       link_(std::make_shared<Link>(this)),
+      gate_(std::move(gate)),
+      stream_(gate_.get()),
       last_activity_nanos_(absl::ToUnixNanos(absl::Now())) {
   reaper_->Register(this);
   StartRead(&read_);

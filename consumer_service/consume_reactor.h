@@ -13,7 +13,8 @@
 //
 // Usage (in a raw callback method of the service):
 //   return new ConsumeReactor(ConsumeReactor::kMensajeBatch, &acceptor,
-//                             &reaper, &listener, summary);
+//                             &reaper, &listener, summary,
+//                             /*gate=*/nullptr);  // or the peer's gate
 #ifndef CONSUMER_SERVICE_CONSUME_REACTOR_H_
 #define CONSUMER_SERVICE_CONSUME_REACTOR_H_
 
@@ -52,9 +53,12 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
   static const Format kMensajeBatch;
 
   // Starts reading. All pointers must outlive the reactor; `summary` is the
-  // call's response, a serialized ConsumeSummary.
+  // call's response, a serialized ConsumeSummary. `gate`, when not null,
+  // decides whether the peer may write the stream's producer id
+  // (ProducerAuthorizer::GateFor); null lets it write any.
   ConsumeReactor(const Format& format, Acceptor* acceptor, IdleReaper* reaper,
-                 StreamEndListener* listener, grpc::ByteBuffer* summary);
+                 StreamEndListener* listener, grpc::ByteBuffer* summary,
+                 std::unique_ptr<const ProducerIdGate> gate);
 
   void OnReadDone(bool ok) override;
   void OnCancel() override;
@@ -82,6 +86,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
   StreamEndListener* const listener_;
   grpc::ByteBuffer* const summary_;
   const std::shared_ptr<Link> link_;
+  const std::unique_ptr<const ProducerIdGate> gate_;
 
   ConsumeStream stream_;
   grpc::ByteBuffer read_;

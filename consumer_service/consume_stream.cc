@@ -1,6 +1,7 @@
 #include "consumer_service/consume_stream.h"
 
 #include "absl/strings/str_cat.h"
+#include "consumer_service/producer_limits.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace messaging {
@@ -10,12 +11,32 @@ uint64_t CountedBytes(const MensajeView& message) {
 }
 
 absl::Status ConsumeStream::Check(const MensajeView& message) {
+  // Errors only: this runs for every message.
+  auto where = [this] {
+    return absl::StrCat(" in message ", messages_checked_, " of the stream");
+  };
   if (message.producer_id.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Mensaje.producer_id is empty in message ", messages_checked_,
-        " of the stream; every message must name its producer"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Mensaje.producer_id is empty", where(),
+                     "; every message must name its producer"));
+  }
+  // Checked before any error can repeat the id.
+  if (message.producer_id.size() > kMaxProducerIdBytes) {
+    return CheckProducerIdSize(message.producer_id,
+                               absl::StrCat("Mensaje.producer_id", where()));
+  }
+  if (message.sequence >= kSequenceLimit) {
+    return CheckSequence(
+        message.sequence,
+        absl::StrCat("Mensaje.sequence ", message.sequence, where()));
   }
   if (messages_checked_ == 0) {
+    if (gate_ != nullptr) {
+      if (absl::Status allowed = gate_->MayWrite(message.producer_id);
+          !allowed.ok()) {
+        return allowed;
+      }
+    }
     producer_id_ = std::string(message.producer_id);
   } else if (message.producer_id != producer_id_) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -1,11 +1,14 @@
 // The rules of one Consume stream, and what it has received so far.
 //
 // Pure logic with no gRPC dependency, so every rule is unit-testable; the
-// reactor in consumer_service_impl.cc feeds it each message it reads. Rules
+// reactor in consume_reactor.cc feeds it each message it reads. Rules
 // across streams (sequence order, duplicates) belong to ProducerLedger.
+// Whether the stream's peer may write its producer id is the
+// ProducerIdGate's to say, asked once, at the first message: a stream
+// carries one producer id.
 //
 // Usage:
-//   ConsumeStream stream;
+//   ConsumeStream stream(/*gate=*/nullptr);  // or the peer's gate
 //   absl::Status valid = stream.Check(message);
 //   if (!valid.ok()) { /* end the RPC with this status */ }
 //   stream.RecordAccepted(message, absl::Now());  // or RecordDuplicate()
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "protos/messaging/v1/messaging.pb.h"
 #include "protos/messaging/v1/wire/mensaje_view.h"
@@ -26,10 +30,26 @@ namespace messaging {
 // Bytes a message counts for in summaries and statistics.
 uint64_t CountedBytes(const MensajeView& message);
 
+// Decides whether a stream's peer may write a producer id.
+class ProducerIdGate {
+ public:
+  virtual ~ProducerIdGate() = default;
+
+  // OK, or the status that ends the stream (PERMISSION_DENIED).
+  virtual absl::Status MayWrite(absl::string_view producer_id) const = 0;
+};
+
 class ConsumeStream {
  public:
+  // `gate`, when not null, must outlive the stream; null lets the stream
+  // carry any producer id.
+  explicit ConsumeStream(const ProducerIdGate* gate = nullptr) : gate_(gate) {}
+
   // OK if `message` may come next on this stream; otherwise
-  // INVALID_ARGUMENT naming the field at fault.
+  // INVALID_ARGUMENT naming the field at fault (an empty or too long
+  // producer id, a sequence at or above kSequenceLimit, another producer
+  // id than the first message's), or the gate's refusal of the first
+  // message's producer id.
   absl::Status Check(const MensajeView& message);
 
   void RecordAccepted(const MensajeView& message, absl::Time received_at);
@@ -43,6 +63,7 @@ class ConsumeStream {
   const std::string& producer_id() const { return producer_id_; }
 
  private:
+  const ProducerIdGate* const gate_;
   std::string producer_id_;
   uint64_t messages_checked_ = 0;
   uint64_t messages_received_ = 0;

@@ -1,6 +1,10 @@
 #include "consumer_service/consume_stream.h"
 
+#include <string>
+#include <utility>
+
 #include "absl/time/time.h"
+#include "consumer_service/producer_limits.h"
 #include "gtest/gtest.h"
 #include "protos/messaging/v1/wire/viewed_mensaje.h"
 #include "testing/mensajes.h"
@@ -72,6 +76,73 @@ TEST(ConsumeStreamTest, ComparesTheWholeProducerId) {
               absl::StatusCode::kInvalidArgument)
         << other;
   }
+}
+
+TEST(ConsumeStreamTest, RejectsProducerIdOverTheLimitWithoutRepeatingIt) {
+  ConsumeStream stream;
+  EXPECT_TRUE(
+      stream.Check(ViewedMensaje(DemoMensaje(std::string(256, 'p'), 0))).ok());
+  ConsumeStream other;
+  const absl::Status status =
+      other.Check(ViewedMensaje(DemoMensaje(std::string(257, 'p'), 0)));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "Mensaje.producer_id in message 0 of the stream is 257 bytes; "
+            "producer ids are at most 256 bytes");
+  EXPECT_EQ(other.producer_id(), "");
+}
+
+TEST(ConsumeStreamTest, RejectsSequencesFrom2To63) {
+  ConsumeStream stream;
+  ASSERT_TRUE(
+      stream.Check(ViewedMensaje(DemoMensaje("p", kSequenceLimit - 1))).ok());
+  const absl::Status status =
+      stream.Check(ViewedMensaje(DemoMensaje("p", kSequenceLimit)));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "Mensaje.sequence 9223372036854775808 in message 1 of the stream "
+            "is not below 2^63 (9223372036854775808), the end of every "
+            "producer's sequence; start a new producer id");
+  EXPECT_EQ(stream.Check(ViewedMensaje(DemoMensaje("p", ~uint64_t{0}))).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Allows one producer id, and counts how often it is asked.
+class OneIdGate final : public ProducerIdGate {
+ public:
+  explicit OneIdGate(std::string allowed) : allowed_(std::move(allowed)) {}
+  absl::Status MayWrite(absl::string_view producer_id) const override {
+    ++asked_;
+    return producer_id == allowed_
+               ? absl::OkStatus()
+               : absl::PermissionDeniedError(std::string(producer_id));
+  }
+  int asked() const { return asked_; }
+
+ private:
+  const std::string allowed_;
+  mutable int asked_ = 0;
+};
+
+TEST(ConsumeStreamTest, GateDecidesTheFirstMessagesProducerIdOnce) {
+  const OneIdGate gate("alice");
+  ConsumeStream allowed(&gate);
+  for (uint64_t sequence = 0; sequence < 3; ++sequence) {
+    EXPECT_TRUE(
+        allowed.Check(ViewedMensaje(DemoMensaje("alice", sequence))).ok());
+  }
+  EXPECT_EQ(gate.asked(), 1);
+
+  ConsumeStream denied(&gate);
+  const absl::Status status =
+      denied.Check(ViewedMensaje(DemoMensaje("mallory", 0)));
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.producer_id(), "");
+  // Bounds come before the gate, which never sees an oversized id.
+  EXPECT_EQ(
+      denied.Check(ViewedMensaje(DemoMensaje(std::string(300, 'a'), 0))).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(gate.asked(), 2);
 }
 
 TEST(ConsumeStreamTest, CountedBytesIsTextPlusPayload) {

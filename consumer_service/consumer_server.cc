@@ -1,6 +1,7 @@
 #include "consumer_service/consumer_server.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -157,6 +158,18 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
         absl::FormatDuration(options.max_connection_idle),
         " is out of range; use a duration from 1ms to 576h, such as 5m"));
   }
+  if (options.max_producers < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_producers=", options.max_producers,
+                     " must be at least 1 (default ",
+                     ProducerLedger::kDefaultMaxProducers, ")"));
+  }
+  if (!options.producer_acl.empty() &&
+      (options.tls.certificate.empty() || options.tls.ca.empty())) {
+    return absl::InvalidArgumentError(
+        "--producer_acl needs mutual TLS: the ACL authorizes client "
+        "certificates; set --tls_cert, --tls_key and --tls_client_ca");
+  }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace=", absl::FormatDuration(options.shutdown_grace),
@@ -174,7 +187,13 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<ConsumerServer> consumer(new ConsumerServer());
-  auto ledger = std::make_unique<ProducerLedger>();
+  if (!options.producer_acl.empty()) {
+    absl::StatusOr<std::unique_ptr<ProducerAuthorizer>> authorizer =
+        ProducerAuthorizer::Load(options.producer_acl);
+    if (!authorizer.ok()) return authorizer.status();
+    consumer->authorizer_ = std::move(*authorizer);
+  }
+  auto ledger = std::make_unique<ProducerLedger>(options.max_producers);
   std::unique_ptr<MessageLog> message_log;
   if (!options.data_dir.empty()) {
     MessageLogOptions log_options;
@@ -196,7 +215,8 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
       options.producer_state_expiry);
   consumer->health_.set_acceptor(consumer->acceptor_.get());
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
-      &consumer->stats_, consumer->acceptor_.get(), options.limits);
+      &consumer->stats_, consumer->acceptor_.get(), options.limits,
+      consumer->authorizer_.get());
 
   // gRPC's built-in health service carries no protobuf descriptor, and
   // reflection serves only what is in the generated pool: grpcurl would
@@ -282,6 +302,9 @@ void ConsumerServer::Shutdown(absl::Duration grace) {
 }
 
 absl::Status RunConsumer(const ConsumerOptions& options) {
+  // Before any thread starts, so that every thread has SIGHUP blocked.
+  const bool reloads = !options.producer_acl.empty();
+  if (reloads) BlockReloadSignal();
   const OpenFileLimit open_files = RaiseOpenFileLimit();
   // Watching before the server starts, so that no line is missed.
   ListenerWatchdog listener_watchdog;
@@ -318,15 +341,23 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
   const char* const transport = options.tls.certificate.empty() ? "plaintext"
                                 : options.tls.ca.empty()        ? "TLS"
                                                                 : "mutual TLS";
+  LogProducerAuthorization((*server)->producer_authorizer(),
+                           /*mutual_tls=*/!options.tls.ca.empty());
   std::atomic<int> signal{0};
   std::optional<std::string> listener_death;
   {
     // Its thread starts before the consumer says it listens: clients (and
-    // tests) act on that line at once.
-    TerminationSignalWatcher signals([&](int received) {
-      signal = received;
-      listener_watchdog.Cancel();
-    });
+    // tests) act on that line at once. SIGHUP reloads the ACL there.
+    TerminationSignalWatcher signals(
+        [&](int received) {
+          if (received == SIGHUP) {
+            ReloadAndLogProducerAcl(*(*server)->producer_authorizer());
+            return;
+          }
+          signal = received;
+          listener_watchdog.Cancel();
+        },
+        /*with_reload=*/reloads);
     LogInfo(absl::StrCat("consumer_service listening on ", host, ":",
                          (*server)->port(), " (", transport, ")"),
             {{"host", host},

@@ -12,6 +12,7 @@
 #ifndef CONSUMER_SERVICE_CONSUMER_SERVER_H_
 #define CONSUMER_SERVICE_CONSUMER_SERVER_H_
 
+#include <cstddef>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -25,6 +26,7 @@
 #include "consumer_service/consumer_service_impl.h"
 #include "consumer_service/consumer_stats.h"
 #include "consumer_service/message_log.h"
+#include "consumer_service/producer_authorizer.h"
 #include "consumer_service/producer_ledger.h"
 #include "consumer_service/serving_health.h"
 #include "grpcpp/server.h"
@@ -80,6 +82,13 @@ struct ConsumerOptions {
   bool adaptive_flow_control = true;
   // Server certificate and key for TLS, and a client CA for mutual TLS.
   TlsFiles tls;
+  // The most producer ids the consumer tracks; a new one beyond is refused
+  // with RESOURCE_EXHAUSTED.
+  size_t max_producers = ProducerLedger::kDefaultMaxProducers;
+  // A producer ACL file (producer_acl.h): which client certificate may
+  // write which producer ids. Needs mutual TLS. Empty: any client may
+  // write any id.
+  std::string producer_acl;
 };
 
 // OK, or INVALID_ARGUMENT naming the flag at fault and what it accepts.
@@ -104,6 +113,9 @@ class ConsumerServer {
   // for up to `grace`, then cancels the rest. Returns when all are done.
   void Shutdown(absl::Duration grace);
 
+  // Null without options.producer_acl.
+  ProducerAuthorizer* producer_authorizer() { return authorizer_.get(); }
+
   const ConsumerStatsRecorder& stats() const { return stats_; }
   const ProducerLedger& ledger() const { return acceptor_->ledger(); }
   // Null without options.data_dir.
@@ -118,6 +130,7 @@ class ConsumerServer {
   // The log's event listener: outlives the log (in acceptor_).
   ServingHealth health_;
   std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<ProducerAuthorizer> authorizer_;
   std::unique_ptr<ConsumerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
@@ -126,8 +139,10 @@ class ConsumerServer {
 
 // Raises the soft open-file limit to the hard one, then serves until SIGINT
 // or SIGTERM (OK) or until gRPC's listener dies (UNAVAILABLE: a restart is
-// the only cure, listener_watchdog.h), and shuts down gracefully. Requires
-// BlockTerminationSignals() before any thread starts.
+// the only cure, listener_watchdog.h), and shuts down gracefully; with
+// options.producer_acl, SIGHUP reloads the ACL. Requires
+// BlockTerminationSignals() before any thread starts, and to be called
+// before any thread starts itself (it blocks SIGHUP).
 absl::Status RunConsumer(const ConsumerOptions& options);
 
 }  // namespace messaging

@@ -64,6 +64,26 @@ TEST(ValidateConsumerOptionsTest, RejectsNonPositiveConnectionIdle) {
       std::string::npos);
 }
 
+TEST(ValidateConsumerOptionsTest, RejectsZeroMaxProducers) {
+  ConsumerOptions options;
+  options.max_producers = 0;
+  EXPECT_EQ(ValidateConsumerOptions(options).message(),
+            "--max_producers=0 must be at least 1 (default 100000)");
+}
+
+TEST(ValidateConsumerOptionsTest, ProducerAclNeedsMutualTls) {
+  ConsumerOptions options;
+  options.producer_acl = "acl";
+  const std::string needs =
+      "--producer_acl needs mutual TLS: the ACL authorizes client "
+      "certificates; set --tls_cert, --tls_key and --tls_client_ca";
+  EXPECT_EQ(ValidateConsumerOptions(options).message(), needs);
+  options.tls = {"server.pem", "server.key", ""};
+  EXPECT_EQ(ValidateConsumerOptions(options).message(), needs);
+  options.tls.ca = "ca.pem";
+  EXPECT_TRUE(ValidateConsumerOptions(options).ok());
+}
+
 TEST(ConsumerServerTest, ReportsAnAddressInUse) {
   ConsumerOptions options;
   options.address = "127.0.0.1:0";

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "consumer_service/grpc_status.h"
+#include "consumer_service/producer_limits.h"
 
 namespace messaging {
 namespace {
@@ -44,10 +45,12 @@ class ProducerStateAnswer final : public DurabilityWaiter {
 
 ConsumerServiceImpl::ConsumerServiceImpl(ConsumerStatsRecorder* stats,
                                          Acceptor* acceptor,
-                                         StreamLimits limits)
+                                         StreamLimits limits,
+                                         const ProducerAuthorizer* authorizer)
     : stats_(stats),
       acceptor_(acceptor),
       limits_(limits),
+      authorizer_(authorizer),
       reaper_(limits.idle_timeout) {}
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumerServiceImpl::Consume(
@@ -65,7 +68,11 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumerServiceImpl::StartStream(
     grpc::ByteBuffer* summary) {
   stats_->StreamStarted();
   if (open_streams_.fetch_add(1) < limits_.max_concurrent_streams) {
-    return new ConsumeReactor(format, acceptor_, &reaper_, this, summary);
+    return new ConsumeReactor(
+        format, acceptor_, &reaper_, this, summary,
+        authorizer_ == nullptr
+            ? nullptr
+            : authorizer_->GateFor(*context->auth_context()));
   }
   open_streams_.fetch_sub(1);
   stats_->StreamEnded(/*completed=*/false);
@@ -88,6 +95,16 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
     reactor->Finish(grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
         "GetProducerStateRequest.producer_id is empty; name the producer"));
+    return reactor;
+  }
+  absl::Status allowed = CheckProducerIdSize(
+      request->producer_id(), "GetProducerStateRequest.producer_id");
+  if (allowed.ok() && authorizer_ != nullptr) {
+    allowed = authorizer_->Authorize(*context->auth_context(),
+                                     request->producer_id());
+  }
+  if (!allowed.ok()) {
+    reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
   const ProducerLedger::Standing standing =

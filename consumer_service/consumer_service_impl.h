@@ -14,7 +14,8 @@
 //   ConsumerStatsRecorder stats(absl::Now());
 //   Acceptor acceptor(std::make_unique<ProducerLedger>(), /*log=*/nullptr,
 //                     &stats, &std::cout);
-//   ConsumerServiceImpl service(&stats, &acceptor, StreamLimits());
+//   ConsumerServiceImpl service(&stats, &acceptor, StreamLimits(),
+//                               /*authorizer=*/nullptr);
 //   grpc::ServerBuilder builder;
 //   builder.RegisterService(&service);
 #ifndef CONSUMER_SERVICE_CONSUMER_SERVICE_IMPL_H_
@@ -28,6 +29,7 @@
 #include "consumer_service/consume_reactor.h"
 #include "consumer_service/consumer_stats.h"
 #include "consumer_service/idle_reaper.h"
+#include "consumer_service/producer_authorizer.h"
 #include "protos/messaging/v1/messaging.grpc.pb.h"
 
 namespace messaging {
@@ -45,9 +47,12 @@ class ConsumerServiceImpl final
               v1::ConsumerService::CallbackService>>,
       private StreamEndListener {
  public:
-  // Both pointers must outlive the service.
+  // The pointers must outlive the service. `authorizer`, when not null,
+  // decides which producer ids each peer may write and ask about
+  // (--producer_acl); null allows any.
   ConsumerServiceImpl(ConsumerStatsRecorder* stats, Acceptor* acceptor,
-                      StreamLimits limits);
+                      StreamLimits limits,
+                      const ProducerAuthorizer* authorizer);
 
   // Read Mensaje and MensajeBatch messages; answer a ConsumeSummary.
   grpc::ServerReadReactor<grpc::ByteBuffer>* Consume(
@@ -78,6 +83,7 @@ class ConsumerServiceImpl final
   ConsumerStatsRecorder* const stats_;
   Acceptor* const acceptor_;
   const StreamLimits limits_;
+  const ProducerAuthorizer* const authorizer_;
   std::atomic<int> open_streams_{0};
   IdleReaper reaper_;
 };

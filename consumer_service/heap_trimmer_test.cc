@@ -44,8 +44,7 @@ TEST(HeapTrimmerTest, GivesFreeMemoryBackOnlyAboveTheBound) {
   // heaps hold none of the freed memory, so there is nothing to trim.
   EXPECT_EQ(HeapTrimmer::TrimIfFreeAbove(size_t{32} << 20), 0u);
 #else
-  EXPECT_GT(HeapTrimmer::TrimIfFreeAbove(size_t{32} << 20),
-            size_t{200} << 20);
+  EXPECT_GT(HeapTrimmer::TrimIfFreeAbove(size_t{32} << 20), size_t{200} << 20);
   EXPECT_LT(ResidentBytes(), before - (size_t{150} << 20));
 #endif
 }

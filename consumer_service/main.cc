@@ -72,6 +72,11 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA every client's certificate must be signed by (mutual TLS).");
+ABSL_FLAG(std::string, producer_acl, "",
+          "File of '<identity> <producer id pattern>' lines: which client "
+          "certificate may write which producer ids; needs mutual TLS.");
+ABSL_FLAG(uint64_t, max_producers, messaging::ConsumerOptions().max_producers,
+          "Most producer ids tracked; a new one beyond: RESOURCE_EXHAUSTED.");
 ABSL_FLAG(messaging::LogFormat, log_format, messaging::LogFormat::kText,
           "Log lines on stderr: 'text', or 'json' (one object per line).");
 
@@ -104,6 +109,8 @@ int main(int argc, char** argv) {
   options.adaptive_flow_control = absl::GetFlag(FLAGS_adaptive_flow_control);
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};
+  options.producer_acl = absl::GetFlag(FLAGS_producer_acl);
+  options.max_producers = absl::GetFlag(FLAGS_max_producers);
   return messaging::RunServiceMain(
       "consumer_service", absl::GetFlag(FLAGS_log_format),
       messaging::ValidateConsumerOptions(options),

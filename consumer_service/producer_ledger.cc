@@ -20,6 +20,12 @@ ProducerLedger::Admission ProducerLedger::Judge(
     if (admission.known) {
       admission.next_sequence = found->second.next_sequence;
       admission.log_position = found->second.log_position;
+    } else if (producers_.size() >= max_producers_) {
+      admission.refused = absl::ResourceExhaustedError(absl::StrCat(
+          "the consumer already tracks ", producers_.size(),
+          " producer ids (--max_producers); new producer id '",
+          admission.producer_id, "' refused, the known ones go on"));
+      return admission;
     } else {
       admission.next_sequence = messages.front().sequence;
     }

@@ -22,6 +22,7 @@
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 #define CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -44,6 +45,14 @@ class ProducerLedger : public LogRecoveryListener {
  public:
   enum class Verdict { kAccepted, kDuplicate };
 
+  // A safe --max_producers: about 40 MB of state at most.
+  static constexpr size_t kDefaultMaxProducers = 100000;
+
+  // Judge admits no new producer id once `max_producers` are known; ids
+  // restored from the log count too, and are all kept even if more.
+  explicit ProducerLedger(size_t max_producers = kDefaultMaxProducers)
+      : max_producers_(max_producers) {}
+
   // What admitting a run of one producer's messages would change.
   struct Admission {
     // Points into the judged messages.
@@ -60,8 +69,9 @@ class ProducerLedger : public LogRecoveryListener {
     // When it is admitted (Unix ns): the producer's last activity, which
     // snapshots keep and ForgetIdle goes by. Set by the caller.
     int64_t at_unix_nanos = 0;
-    // FAILED_PRECONDITION for the message that leaves a gap; the verdicts
-    // stop before it.
+    // FAILED_PRECONDITION for the message that leaves a gap (the verdicts
+    // stop before it); RESOURCE_EXHAUSTED for a new producer id beyond
+    // max_producers (no verdicts).
     absl::Status refused;
   };
 
@@ -69,7 +79,8 @@ class ProducerLedger : public LogRecoveryListener {
   // ledger: a message whose sequence is the producer's next one (or any
   // sequence, for a producer not seen yet) is accepted; one below is a
   // duplicate; one above leaves a gap, and judging stops there. `verdicts`
-  // gets one verdict per message judged.
+  // gets one verdict per message judged. A producer not seen yet while
+  // max_producers are known is refused whole.
   //
   // Between a Judge and the Record of its admission, no other admission of
   // the same producer may be judged or recorded: the caller serializes them
@@ -123,6 +134,7 @@ class ProducerLedger : public LogRecoveryListener {
     uint64_t duplicates_dropped = 0;
   };
 
+  const size_t max_producers_;
   mutable absl::Mutex mutex_;
   std::map<std::string, Producer, std::less<>> producers_
       ABSL_GUARDED_BY(mutex_);

@@ -57,6 +57,33 @@ TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
   EXPECT_EQ(stats.producers(0).last_sequence(), 2u);
 }
 
+TEST(ProducerLedgerTest, NewProducerBeyondMaxProducersIsRefusedWhole) {
+  ProducerLedger ledger(/*max_producers=*/2);
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("a", 0)).ok());
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("b", 0)).ok());
+  std::vector<Verdict> verdicts;
+  const absl::Status refused =
+      Admit(ledger, {ViewedMensaje(DemoMensaje("c", 0))}, &verdicts);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.message(),
+            "the consumer already tracks 2 producer ids (--max_producers); "
+            "new producer id 'c' refused, the known ones go on");
+  EXPECT_TRUE(verdicts.empty());
+  EXPECT_FALSE(ledger.Lookup("c").known);
+  EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("a", 1)), Verdict::kAccepted);
+  EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("b", 0)), Verdict::kDuplicate);
+}
+
+TEST(ProducerLedgerTest, RestoredProducersCountAndAreAllKept) {
+  ProducerLedger ledger(/*max_producers=*/1);
+  ledger.Restore(DemoMensaje("a", 4), /*end_offset=*/10);
+  ledger.Restore(DemoMensaje("b", 7), /*end_offset=*/20);
+  EXPECT_EQ(ledger.Lookup("b").next_sequence, 8u);
+  EXPECT_EQ(AdmitOne(ledger, DemoMensaje("c", 0)).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("a", 5)), Verdict::kAccepted);
+}
+
 TEST(ProducerLedgerTest, GapIsRefusedAndChangesNothing) {
   ProducerLedger ledger;
   ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("p", 0)).ok());

@@ -1,13 +1,16 @@
 // The delivery guarantee under failure, with the real binaries: the
 // consumer is SIGKILLed and restarted, or the network between the two is
 // cut, while a producer sends 100,000 messages; afterwards the consumer's
-// log holds every sequence exactly once.
+// log holds every sequence exactly once. The kill and the batched cut run
+// both in plaintext and with mutual TLS and a producer ACL.
 #include <signal.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -25,6 +28,7 @@ namespace messaging {
 namespace {
 
 using testing::HasSubstr;
+using testing::Not;
 
 constexpr int kMessages = 100'000;
 constexpr int kFailures = 6;
@@ -33,11 +37,46 @@ std::string NewDataDir(const std::string& name) {
   return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
 }
 
-// Segments of 64 KiB, so that every scenario rolls the log dozens of
-// times and failures land around rolls and their snapshots.
-std::vector<std::string> ConsumerFlags(const std::string& data_dir) {
-  return {"--data_dir=" + data_dir, "--print_messages=false",
-          "--shutdown_grace=1s", "--log_segment_bytes=65536"};
+// How the producers reach the consumer: plaintext, or mutual TLS with a
+// producer ACL that allows the producer's certificate exactly the ids of
+// these tests, so every stream and every GetProducerState of a run, on
+// every restarted consumer, goes through the ACL.
+enum class Transport { kPlaintext, kMutualTlsWithAcl };
+
+std::string TransportName(const testing::TestParamInfo<Transport>& info) {
+  return info.param == Transport::kPlaintext ? "Plaintext" : "MutualTlsWithAcl";
+}
+
+// A throw-away PKI (make_test_certs.sh) and the ACL, made once.
+const std::string& Pki() {
+  static const std::string* const dir = [] {
+    auto* pki =
+        new std::string(absl::StrCat(std::getenv("TEST_TMPDIR"), "/pki"));
+    EXPECT_EQ(Subprocess::Start({"/bin/mkdir", "-p", *pki}).Wait(), 0);
+    Subprocess make = Subprocess::Start(
+        {"/bin/bash", RunfilePath("tests/make_test_certs.sh"), *pki});
+    EXPECT_EQ(make.WaitOrKill(absl::Seconds(60)), 0) << make.Stderr();
+    std::ofstream(*pki + "/producer.acl") << "spiffe://test/alice crash-test\n"
+                                             "spiffe://test/alice cut-test\n";
+    return pki;
+  }();
+  return *dir;
+}
+
+std::vector<std::string> ConsumerFlags(
+    const std::string& data_dir, Transport transport = Transport::kPlaintext) {
+  // Segments of 64 KiB, so that every scenario rolls the log dozens of
+  // times and failures land around rolls and their snapshots.
+  std::vector<std::string> flags = {
+      "--data_dir=" + data_dir, "--print_messages=false", "--shutdown_grace=1s",
+      "--log_segment_bytes=65536"};
+  if (transport == Transport::kMutualTlsWithAcl) {
+    flags.insert(flags.end(), {"--tls_cert=" + Pki() + "/server.pem",
+                               "--tls_key=" + Pki() + "/server.key",
+                               "--tls_client_ca=" + Pki() + "/ca.pem",
+                               "--producer_acl=" + Pki() + "/producer.acl"});
+  }
+  return flags;
 }
 
 // Paced at `rate` messages/s, so that the run outlasts the failures
@@ -45,18 +84,26 @@ std::vector<std::string> ConsumerFlags(const std::string& data_dir) {
 // take about 3 s).
 Subprocess StartProducer(int port, const std::string& producer_id,
                          int count = kMessages, int batch_size = 1,
-                         int rate = 30'000) {
-  return Subprocess::Start(
-      {RunfilePath("producer_service/producer_service"),
-       absl::StrCat("--target=127.0.0.1:", port),
-       absl::StrCat("--count=", count), "--interval=0",
-       absl::StrCat("--rate=", rate), "--print_messages=false",
-       "--producer_id=" + producer_id,
-       // Small segments confirm often, so failures hit mid-stream and
-       // mid-confirmation alike.
-       "--max_unconfirmed=2000", "--initial_backoff=20ms",
-       "--max_backoff=300ms", "--deadline=240s", "--connect_timeout=60s",
-       absl::StrCat("--batch_size=", batch_size)});
+                         int rate = 30'000,
+                         Transport transport = Transport::kPlaintext) {
+  std::vector<std::string> argv = {
+      RunfilePath("producer_service/producer_service"),
+      absl::StrCat("--target=127.0.0.1:", port),
+      absl::StrCat("--count=", count), "--interval=0",
+      absl::StrCat("--rate=", rate), "--print_messages=false",
+      "--producer_id=" + producer_id,
+      // Small segments confirm often, so failures hit mid-stream and
+      // mid-confirmation alike.
+      "--max_unconfirmed=2000", "--initial_backoff=20ms", "--max_backoff=300ms",
+      "--deadline=240s", "--connect_timeout=60s",
+      absl::StrCat("--batch_size=", batch_size)};
+  if (transport == Transport::kMutualTlsWithAcl) {
+    argv.insert(argv.end(), {"--tls", "--tls_server_name=localhost",
+                             "--tls_ca=" + Pki() + "/ca.pem",
+                             "--tls_cert=" + Pki() + "/alice.pem",
+                             "--tls_key=" + Pki() + "/alice.key"});
+  }
+  return Subprocess::Start(argv);
 }
 
 // How many times each sequence of each producer is in the log.
@@ -140,14 +187,24 @@ class RandomPauses {
   std::mt19937 random_;
 };
 
-TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
-  const std::string data_dir = NewDataDir("crash");
+class ConsumerKillTest : public testing::TestWithParam<Transport> {};
+
+INSTANTIATE_TEST_SUITE_P(Transports, ConsumerKillTest,
+                         testing::Values(Transport::kPlaintext,
+                                         Transport::kMutualTlsWithAcl),
+                         TransportName);
+
+TEST_P(ConsumerKillTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
+  const std::string data_dir =
+      NewDataDir(absl::StrCat("crash", static_cast<int>(GetParam())));
   // Small segments: the log rolls and snapshots dozens of times, so kills
   // land around rolls and restarts restore from snapshots.
-  std::vector<std::string> flags = ConsumerFlags(data_dir);
+  std::vector<std::string> flags = ConsumerFlags(data_dir, GetParam());
   ConsumerProcess consumer = ConsumerProcess::Start(flags);
   const int port = consumer.port();
-  Subprocess producer = StartProducer(port, "crash-test");
+  Subprocess producer =
+      StartProducer(port, "crash-test", kMessages, /*batch_size=*/1,
+                    /*rate=*/30'000, GetParam());
 
   RandomPauses pauses;
   int kills = 0;
@@ -169,17 +226,26 @@ TEST(DeliveryTest, ConsumerKilledAndRestartedLosesAndDuplicatesNothing) {
                                 kMessages);
 }
 
-class NetworkCutTest : public testing::TestWithParam<int> {};
+// Batch size, transport.
+class NetworkCutTest
+    : public testing::TestWithParam<std::tuple<int, Transport>> {};
 
-INSTANTIATE_TEST_SUITE_P(PerMessageAndBatched, NetworkCutTest,
-                         testing::Values(1, 64));
+INSTANTIATE_TEST_SUITE_P(
+    PerMessageAndBatched, NetworkCutTest,
+    testing::Values(std::make_tuple(1, Transport::kPlaintext),
+                    std::make_tuple(64, Transport::kPlaintext),
+                    std::make_tuple(64, Transport::kMutualTlsWithAcl)));
 
 TEST_P(NetworkCutTest, CutMidStreamLosesAndDuplicatesNothing) {
-  const std::string data_dir = NewDataDir(absl::StrCat("network", GetParam()));
-  ConsumerProcess consumer = ConsumerProcess::Start(ConsumerFlags(data_dir));
+  const auto [batch_size, transport] = GetParam();
+  const std::string data_dir = NewDataDir(
+      absl::StrCat("network", batch_size, "-", static_cast<int>(transport)));
+  ConsumerProcess consumer =
+      ConsumerProcess::Start(ConsumerFlags(data_dir, transport));
   TcpProxy proxy(consumer.port());
   Subprocess producer =
-      StartProducer(proxy.port(), "cut-test", kMessages, GetParam());
+      StartProducer(proxy.port(), "cut-test", kMessages, batch_size,
+                    /*rate=*/30'000, transport);
 
   RandomPauses pauses;
   int cuts = 0;
@@ -191,6 +257,7 @@ TEST_P(NetworkCutTest, CutMidStreamLosesAndDuplicatesNothing) {
   EXPECT_GE(proxy.connections_cut(), kFailures / 2);
   ASSERT_EQ(producer.WaitOrKill(absl::Seconds(240)), 0) << producer.Stderr();
   EXPECT_THAT(producer.Stderr(), HasSubstr("attempt failed"));
+  EXPECT_THAT(producer.Stderr(), Not(HasSubstr("PERMISSION_DENIED")));
 
   consumer.process().Signal(SIGTERM);
   ASSERT_EQ(consumer.process().WaitOrKill(absl::Seconds(30)), 0);

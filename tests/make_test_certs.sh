@@ -4,6 +4,11 @@
 #   server.pem/.key   the consumer, for localhost and 127.0.0.1
 #   client.pem/.key   a producer certificate signed by ca.pem
 #   rogue-ca.pem      an unrelated CA, and rogue-client.pem/.key signed by it
+#   alice.pem/.key    a producer with URI SANs spiffe://test/alice and
+#                     spiffe://test/second, DNS SAN alice.test, CN=alice
+#   mallory.pem/.key  a producer with only a subject CN, CN=mallory
+#   dns-client.pem    a producer with DNS SANs first.test and second.test,
+#                     an email SAN, CN=dns-client
 # Usage: make_test_certs.sh DIR
 set -euo pipefail
 cd "$1"
@@ -28,3 +33,8 @@ leaf server ca "subjectAltName=DNS:localhost,IP:127.0.0.1
 extendedKeyUsage=serverAuth"
 leaf client ca "extendedKeyUsage=clientAuth"
 leaf rogue-client rogue-ca "extendedKeyUsage=clientAuth"
+leaf alice ca "subjectAltName=URI:spiffe://test/alice,URI:spiffe://test/second,DNS:alice.test
+extendedKeyUsage=clientAuth"
+leaf mallory ca "extendedKeyUsage=clientAuth"
+leaf dns-client ca "subjectAltName=email:dns@test,DNS:first.test,DNS:second.test
+extendedKeyUsage=clientAuth"

@@ -20,6 +20,8 @@
 //     --consumer_shards equals the StatefulSet's replicas, --producer_id is
 //     the same for every attempt of a Job's pod, and --deadline outlasts a
 //     consumer restart but ends before the Job's activeDeadlineSeconds;
+//   - with --producer_acl (optional), the consumer has mutual TLS and the
+//     ACL file is a key of a mounted ConfigMap (or in a Secret volume);
 //   - NetworkPolicy admits the producer pods, a PodDisruptionBudget covers
 //     the consumer, and preStop pause + --shutdown_grace fit into
 //     terminationGracePeriodSeconds.
@@ -275,9 +277,45 @@ function checkConsumerStorage(objects, consumer, problems) {
   }
 }
 
+// --producer_acl (optional): like consumer_service itself, it needs mutual
+// TLS; and the file must come from a ConfigMap or Secret volume, with the
+// key the path names (the root filesystem is the image's).
+function checkProducerAcl(objects, consumer, problems) {
+  const { template, container, namespace, where, values } = consumer;
+  const acl = values.get("producer_acl") ?? "";
+  if (acl === "") return;
+  const missing = ["tls_cert", "tls_key", "tls_client_ca"].filter((f) => !values.get(f));
+  if (missing.length > 0) {
+    problems.push(
+      `${where}: --producer_acl needs mutual TLS, but ${missing.map((f) => `--${f}`).join(", ")} ${missing.length > 1 ? "are" : "is"} not set: consumer_service refuses to start`,
+    );
+  }
+  const mount = (container.volumeMounts ?? [])
+    .filter((m) => m.mountPath && isUnder(acl, m.mountPath) && acl !== m.mountPath)
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  if (!mount) {
+    problems.push(`${where}: --producer_acl=${acl} is on no volume mount; mount the ConfigMap that holds it (k8s/components/producer-acl)`);
+    return;
+  }
+  const volume = (template.spec?.volumes ?? []).find((v) => v.name === mount.name);
+  const key = acl.slice(mount.mountPath.replace(/\/+$/, "").length + 1);
+  if (volume?.configMap) {
+    const configMap = findObject(objects, "ConfigMap", volume.configMap.name, namespace);
+    const keys = volume.configMap.items ? volume.configMap.items.map((i) => i.path) : Object.keys(configMap?.data ?? {});
+    if (!configMap) {
+      problems.push(`${where}: --producer_acl=${acl} is on volume "${mount.name}" of ConfigMap ${volume.configMap.name}, which is not in the manifests (in namespace ${namespace})`);
+    } else if (!keys.includes(key)) {
+      problems.push(`${where}: --producer_acl=${acl}: ConfigMap ${volume.configMap.name} mounted at ${mount.mountPath} has no key ${key} (keys: ${keys.join(", ") || "none"})`);
+    }
+  } else if (!volume?.secret) {
+    problems.push(`${where}: --producer_acl=${acl} is on volume "${mount.name}", which is no ConfigMap or Secret`);
+  }
+}
+
 function checkConsumer(objects, consumer, producers, problems) {
   const { object, template, container, namespace, where, values } = consumer;
   checkConsumerStorage(objects, consumer, problems);
+  checkProducerAcl(objects, consumer, problems);
   const labels = template.metadata?.labels ?? {};
   const listenPort = portOf(values.get("address"));
   if (Number.isNaN(listenPort)) {

@@ -154,6 +154,14 @@ const CASES = {
     (o) => delete kind(o, "Job")[0].spec.completionMode,
     /job-completion-index'\] is not set on the pods/,
   ],
+  "producer-acl-without-mutual-tls": [
+    (o) => consumerContainer(o).args.push("--producer_acl=/var/lib/consumer/acl"),
+    /--producer_acl needs mutual TLS, but --tls_cert, --tls_key, --tls_client_ca are not set/,
+  ],
+  "producer-acl-off-volume": [
+    (o) => consumerContainer(o).args.push("--producer_acl=/etc/consumer/acl", "--tls_cert=/etc/tls/c", "--tls_key=/etc/tls/k", "--tls_client_ca=/etc/tls/ca"),
+    /--producer_acl=\/etc\/consumer\/acl is on no volume mount/,
+  ],
   "deadline-too-short": [
     (o) => (flagsConfigMap(o, "DEADLINE").data.DEADLINE = "1m"),
     /--deadline 60s is shorter than a consumer restart/,

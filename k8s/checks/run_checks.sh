@@ -10,7 +10,9 @@
 #                   consumer's log on its StatefulSet's volume claim, the
 #                   producers' per-pod --target and --consumer_shards equal
 #                   to the replicas, stable producer ids, deadlines; and
-#                   deliberately broken variants must be rejected.
+#                   deliberately broken variants must be rejected;
+#   4. components:  each optional component of k8s/components/, applied to
+#                   the local overlay by testdata/with-*, through 1-3.
 # Installs its npm packages (npm ci) and missing Debian packages itself.
 # Ends with "N passed, N failed"; exits 1 if anything failed.
 #
@@ -145,5 +147,18 @@ if [ -s "$work/local.yaml" ]; then
 else
   failed=$((failed + 1)); echo "FAIL consistency negative cases: k8s/overlays/local did not render"
 fi
+
+# --- 4. optional components ------------------------------------------------
+# Each testdata/with-* overlay applies an optional component of
+# k8s/components/ (with what it needs) to the local overlay: render, schema
+# and consistency as for an overlay.
+for dir in "$checks_dir"/testdata/with-*/; do
+  name=$(basename "$dir")
+  check "render: testdata/$name" sh -c 'kubectl kustomize "$1" > "$2"' sh "$dir" "$work/$name.yaml"
+  if [ -s "$work/$name.yaml" ]; then
+    check "schema: testdata/$name" node "$checks_dir/schema.mjs" "$work/$name.yaml"
+    check "consistency: testdata/$name" node "$checks_dir/consistency.mjs" "${bins[@]}" "$work/$name.yaml"
+  fi
+done
 
 summary_and_exit
