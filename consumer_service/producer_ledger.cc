@@ -1,5 +1,6 @@
 #include "consumer_service/producer_ledger.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
@@ -52,6 +53,7 @@ void ProducerLedger::Record(const Admission& admission) {
   if (found == producers_.end()) {
     found = producers_.emplace(std::string(admission.producer_id), Producer())
                 .first;
+    CountProducers();
   }
   Producer& producer = found->second;
   producer.next_sequence = admission.next_sequence;
@@ -64,6 +66,7 @@ void ProducerLedger::Record(const Admission& admission) {
 void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t end_offset) {
   absl::MutexLock lock(&mutex_);
   Producer& producer = producers_[message.producer_id()];
+  CountProducers();
   producer.next_sequence = message.sequence() + 1;
   producer.log_position = end_offset;
   // The log keeps no time of admission; the producer's clock is the best
@@ -83,6 +86,7 @@ void ProducerLedger::OnSnapshot(
     producer.last_activity_unix_nanos = state.last_activity_unix_nanos();
     // log_position stays 0: everything in a snapshot is durable.
   }
+  CountProducers();
 }
 
 consumer::v1::ProducerStateSnapshot ProducerLedger::Snapshot() const {
@@ -106,15 +110,27 @@ ProducerLedger::Standing ProducerLedger::Lookup(
                   found->second.log_position};
 }
 
-void ProducerLedger::AddProducerStats(v1::ConsumerStats* stats) const {
+bool ProducerLedger::ListProducers(
+    const ProducerRange& range,
+    google::protobuf::RepeatedPtrField<v1::ProducerStats>* page) const {
   absl::MutexLock lock(&mutex_);
-  for (const auto& [producer_id, producer] : producers_) {
-    v1::ProducerStats* entry = stats->add_producers();
-    entry->set_producer_id(producer_id);
+  // The first id of the range: the prefix's first, or the one after `after`.
+  auto it = producers_.lower_bound(range.prefix);
+  if (!range.after.empty() && range.after >= range.prefix) {
+    it = producers_.upper_bound(range.after);
+  }
+  size_t added = 0;
+  for (; it != producers_.end() && absl::StartsWith(it->first, range.prefix);
+       ++it, ++added) {
+    if (added == range.limit) return true;
+    const Producer& producer = it->second;
+    v1::ProducerStats* entry = page->Add();
+    entry->set_producer_id(it->first);
     entry->set_messages_received(producer.messages_received);
     entry->set_last_sequence(producer.next_sequence - 1);
     entry->set_duplicates_dropped(producer.duplicates_dropped);
   }
+  return false;
 }
 
 }  // namespace messaging

@@ -18,10 +18,14 @@
 //   ledger.Record(admission);
 //   if (verdicts[0] == ProducerLedger::Verdict::kDuplicate) ...
 //   ProducerLedger::Standing standing = ledger.Lookup("producer-1");
+//   uint64_t tracked = ledger.producer_count();
+//   bool more = ledger.ListProducers({.after = "p-7", .limit = 100}, &page);
 //   log->Roll(ledger.Snapshot());  // when the log is due to roll
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 #define CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -102,8 +106,25 @@ class ProducerLedger : public LogRecoveryListener {
   };
   Standing Lookup(absl::string_view producer_id) const;
 
-  // Adds one ProducerStats per producer, ordered by id.
-  void AddProducerStats(v1::ConsumerStats* stats) const;
+  // Producers tracked; O(1), without the ledger's lock (GetStats and every
+  // scrape read it).
+  uint64_t producer_count() const {
+    return producer_count_.load(std::memory_order_relaxed);
+  }
+
+  // Which producers ListProducers adds.
+  struct ProducerRange {
+    // Only ids that sort after this one (empty: from the first).
+    absl::string_view after;
+    // Only ids that start with this.
+    absl::string_view prefix;
+    size_t limit = 0;
+  };
+  // Adds the first `range.limit` producers of `range` to `page`, ordered by
+  // id, in O(log n + limit). Whether more producers of the range follow.
+  bool ListProducers(
+      const ProducerRange& range,
+      google::protobuf::RepeatedPtrField<v1::ProducerStats>* page) const;
 
  private:
   struct Producer {
@@ -115,9 +136,15 @@ class ProducerLedger : public LogRecoveryListener {
     uint64_t duplicates_dropped = 0;
   };
 
+  // Keeps producer_count_ equal to producers_.size() after a change.
+  void CountProducers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    producer_count_.store(producers_.size(), std::memory_order_relaxed);
+  }
+
   mutable absl::Mutex mutex_;
   std::map<std::string, Producer, std::less<>> producers_
       ABSL_GUARDED_BY(mutex_);
+  std::atomic<uint64_t> producer_count_{0};
 };
 
 }  // namespace messaging
