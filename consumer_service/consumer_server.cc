@@ -78,6 +78,13 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
         " is not positive; use a duration such as 168h, or inf to keep "
         "segments forever"));
   }
+  if (!options.metrics_address.empty() &&
+      !HasValidPort(options.metrics_address)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics_address='", options.metrics_address,
+                     "' is not IPv4:port with a port from 0 to 65535 (example: "
+                     "0.0.0.0:9090; empty serves no metrics)"));
+  }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace=", absl::FormatDuration(options.shutdown_grace),
@@ -95,6 +102,8 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   if (!credentials.ok()) return credentials.status();
 
   std::unique_ptr<ConsumerServer> consumer(new ConsumerServer());
+  consumer->metrics_ =
+      std::make_unique<ConsumerMetrics>(/*with_log=*/!options.data_dir.empty());
   auto ledger = std::make_unique<ProducerLedger>();
   std::unique_ptr<MessageLog> message_log;
   if (!options.data_dir.empty()) {
@@ -104,6 +113,7 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
     log_options.segment_bytes = options.log_segment_bytes;
     log_options.retention = {options.log_retention_bytes,
                              options.log_retention_time};
+    log_options.write_observer = consumer->metrics_->log_observer();
     // The ledger restores its state from the log's snapshot and records.
     absl::StatusOr<std::unique_ptr<MessageLog>> log =
         MessageLog::Open(log_options, ledger.get());
@@ -115,6 +125,14 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
       options.print_messages ? console : nullptr);
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
       &consumer->stats_, consumer->acceptor_.get(), options.limits);
+  consumer->metrics_->CollectFrom(&consumer->stats_, consumer->acceptor_.get());
+  if (!options.metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
+        metrics::MetricsServer::Start(options.metrics_address,
+                                      &consumer->metrics_->registry());
+    if (!metrics_server.ok()) return metrics_server.status();
+    consumer->metrics_server_ = std::move(*metrics_server);
+  }
 
   // gRPC's built-in health service carries no protobuf descriptor, and
   // reflection serves only what is in the generated pool: grpcurl would
@@ -219,6 +237,12 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
       absl::StrCat("consumer_service listening on ", host, ":",
                    (*server)->port(), " (", transport, ")"),
       {{"host", host}, {"port", (*server)->port()}, {"transport", transport}});
+
+  if (const metrics::MetricsServer* metrics = (*server)->metrics_server();
+      metrics != nullptr) {
+    LogInfo(absl::StrCat("metrics on ", metrics->url()),
+            {{"metrics_url", metrics->url()}});
+  }
 
   const int signal = WaitForTerminationSignal();
   LogInfo(

@@ -63,6 +63,8 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA every client's certificate must be signed by (mutual TLS).");
+ABSL_FLAG(std::string, metrics_address, "",
+          "Serve Prometheus metrics on http://IPv4:port/metrics; empty: off.");
 ABSL_FLAG(messaging::LogFormat, log_format, messaging::LogFormat::kText,
           "Log lines on stderr: 'text', or 'json' (one object per line).");
 
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
   options.adaptive_flow_control = absl::GetFlag(FLAGS_adaptive_flow_control);
   options.tls = {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                  absl::GetFlag(FLAGS_tls_client_ca)};
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   return messaging::RunServiceMain(
       "consumer_service", absl::GetFlag(FLAGS_log_format),
       messaging::ValidateConsumerOptions(options),

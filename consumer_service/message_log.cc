@@ -251,7 +251,7 @@ absl::Status MessageLog::WriteWork() {
           absl::string_view(work_).substr(work_done_, chunk_end - work_done_));
       if (!written.ok()) return written;
       if (write_observer_ != nullptr) {
-        write_observer_->OnGroupWritten(Since(start), chunk_end - work_done_);
+        write_observer_->OnGroupWritten(Since(start));
       }
       work_done_ = chunk_end;
     }

@@ -83,8 +83,8 @@ class LogWriteObserver {
  public:
   virtual ~LogWriteObserver() = default;
   // One group of appended records written to the active segment (its
-  // pwrite calls), `bytes` long.
-  virtual void OnGroupWritten(absl::Duration took, uint64_t bytes) = 0;
+  // pwrite calls).
+  virtual void OnGroupWritten(absl::Duration took) = 0;
   // One fdatasync of the active segment.
   virtual void OnSynced(absl::Duration took) = 0;
 };
