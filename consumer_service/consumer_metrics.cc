@@ -1,5 +1,7 @@
 #include "consumer_service/consumer_metrics.h"
 
+#include <sys/statvfs.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -122,6 +124,18 @@ class ConsumerCollector final : public metrics::Collector {
             log.write_errors());
     Counter(out, "consumer_log_segments_deleted_total",
             "Closed segments deleted by retention.", log.segments_deleted());
+    // The volume's own figures, so that an alert sees it filling up
+    // whatever the log's retention says.
+    struct statvfs volume;
+    if (statvfs(log.path().c_str(), &volume) == 0) {
+      Gauge(out, "consumer_log_filesystem_size_bytes",
+            "Size of the filesystem that holds the message log.",
+            uint64_t{volume.f_blocks} * volume.f_frsize);
+      Gauge(out, "consumer_log_filesystem_avail_bytes",
+            "Bytes of that filesystem the consumer may still write (as df "
+            "shows them).",
+            uint64_t{volume.f_bavail} * volume.f_frsize);
+    }
   }
 
   const ConsumerStatsRecorder* const stats_;

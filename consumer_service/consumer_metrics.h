@@ -16,7 +16,8 @@
 //   consumer_streams_open, consumer_producers_tracked,
 //   consumer_end_to_end_latency_seconds, consumer_build_info, process_*;
 //   with a log: consumer_log_bytes, consumer_log_segments,
-//   consumer_log_retention_bytes, consumer_log_write_errors_total,
+//   consumer_log_retention_bytes, consumer_log_filesystem_size_bytes,
+//   consumer_log_filesystem_avail_bytes, consumer_log_write_errors_total,
 //   consumer_log_segments_deleted_total, consumer_log_append_seconds,
 //   consumer_log_sync_seconds.
 //

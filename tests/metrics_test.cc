@@ -184,7 +184,11 @@ TEST(MetricsTest, AScrapeWhileStreamsRunAgreesWithGetStats) {
   EXPECT_GT(Value(samples, "consumer_log_sync_seconds_count"), 0u);
   EXPECT_EQ(Value(samples, "consumer_log_write_errors_total"), 0u);
   EXPECT_EQ(Value(samples, "consumer_log_segments_deleted_total"), 0u);
-  EXPECT_EQ(Value(samples, "process_open_fds") > 0, true);
+  EXPECT_GT(Value(samples, "consumer_log_filesystem_size_bytes"), 0u);
+  EXPECT_LE(Value(samples, "consumer_log_filesystem_avail_bytes"),
+            Value(samples, "consumer_log_filesystem_size_bytes"));
+  EXPECT_EQ(Value(samples, "consumer_log_retention_bytes"), 0u);  // default
+  EXPECT_GT(Value(samples, "process_open_fds"), 0u);
 }
 
 TEST(MetricsTest, CountsEachOutcomeAndRefusalWhereItBelongs) {
