@@ -53,7 +53,6 @@ void ProducerLedger::Record(const Admission& admission) {
   if (found == producers_.end()) {
     found = producers_.emplace(std::string(admission.producer_id), Producer())
                 .first;
-    CountProducers();
   }
   Producer& producer = found->second;
   producer.next_sequence = admission.next_sequence;
@@ -66,7 +65,6 @@ void ProducerLedger::Record(const Admission& admission) {
 void ProducerLedger::Restore(const v1::Mensaje& message, uint64_t end_offset) {
   absl::MutexLock lock(&mutex_);
   Producer& producer = producers_[message.producer_id()];
-  CountProducers();
   producer.next_sequence = message.sequence() + 1;
   producer.log_position = end_offset;
   // The log keeps no time of admission; the producer's clock is the best
@@ -86,7 +84,6 @@ void ProducerLedger::OnSnapshot(
     producer.last_activity_unix_nanos = state.last_activity_unix_nanos();
     // log_position stays 0: everything in a snapshot is durable.
   }
-  CountProducers();
 }
 
 consumer::v1::ProducerStateSnapshot ProducerLedger::Snapshot() const {
@@ -108,6 +105,11 @@ ProducerLedger::Standing ProducerLedger::Lookup(
   if (found == producers_.end()) return Standing{};
   return Standing{true, found->second.next_sequence,
                   found->second.log_position};
+}
+
+uint64_t ProducerLedger::producer_count() const {
+  absl::MutexLock lock(&mutex_);
+  return producers_.size();
 }
 
 bool ProducerLedger::ListProducers(

@@ -24,7 +24,6 @@
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 #define CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -106,11 +105,10 @@ class ProducerLedger : public LogRecoveryListener {
   };
   Standing Lookup(absl::string_view producer_id) const;
 
-  // Producers tracked; O(1), without the ledger's lock (GetStats and every
-  // scrape read it).
-  uint64_t producer_count() const {
-    return producer_count_.load(std::memory_order_relaxed);
-  }
+  // Producers tracked, in O(1) (the map keeps its size): GetStats and every
+  // scrape ask, and must not walk 100,000 producers under the lock the
+  // streams' admissions take.
+  uint64_t producer_count() const;
 
   // Which producers ListProducers adds.
   struct ProducerRange {
@@ -136,15 +134,9 @@ class ProducerLedger : public LogRecoveryListener {
     uint64_t duplicates_dropped = 0;
   };
 
-  // Keeps producer_count_ equal to producers_.size() after a change.
-  void CountProducers() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    producer_count_.store(producers_.size(), std::memory_order_relaxed);
-  }
-
   mutable absl::Mutex mutex_;
   std::map<std::string, Producer, std::less<>> producers_
       ABSL_GUARDED_BY(mutex_);
-  std::atomic<uint64_t> producer_count_{0};
 };
 
 }  // namespace messaging
