@@ -7,6 +7,7 @@ non-zero. No timed assertions: only that numbers exist and are sane.
 import importlib.util
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -319,6 +320,28 @@ class FloorBenchmarkTest(unittest.TestCase):
             done = self.run_floor(flag)
             self.assertEqual(done.returncode, 2, flag)
             self.assertIn("--streams a list of counts", done.stderr)
+
+
+class StatsLoadBenchmarkTest(unittest.TestCase):
+
+    def test_reports_getstats_and_both_ingestion_rates(self):
+        done = subprocess.run(
+            [runfile("benchmarks/stats_load_benchmark"), "--producers=50",
+             "--seconds=0.2s", "--repetitions=1", "--streams=2"],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=120, check=False)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("registered 50 producers", done.stdout)
+        # 50 registered, then one producer per measured stream.
+        self.assertRegex(done.stdout,
+                         r"GetStats, idle: +200 calls: .*producers_tracked 50\n")
+        self.assertRegex(done.stdout,
+                         r"GetStats, under load: +[1-9]\d* calls: .*"
+                         r"producers_tracked 5[2-4]\n")
+        rates = re.findall(r"(\d+) messages/s", done.stdout)
+        self.assertEqual(len(rates), 2, done.stdout)
+        for rate in rates:
+            self.assertGreater(int(rate), 0, done.stdout)
 
 
 class ParseDurationTest(unittest.TestCase):

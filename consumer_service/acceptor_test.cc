@@ -57,11 +57,11 @@ TEST_F(AcceptorTest, AcceptsCountsAndPrintsAndDropsDuplicates) {
   const v1::ConsumerStats totals = stats_.Snapshot(absl::Now());
   EXPECT_EQ(totals.messages_received(), 2u);
   EXPECT_EQ(totals.duplicates_dropped(), 1u);
-  v1::ConsumerStats producers;
-  acceptor_.ledger().AddProducerStats(&producers);
-  ASSERT_EQ(producers.producers_size(), 1);
-  EXPECT_EQ(producers.producers(0).messages_received(), 2u);
-  EXPECT_EQ(producers.producers(0).duplicates_dropped(), 1u);
+  google::protobuf::RepeatedPtrField<v1::ProducerStats> producers;
+  EXPECT_FALSE(acceptor_.ledger().ListProducers({.limit = 10}, &producers));
+  ASSERT_EQ(producers.size(), 1);
+  EXPECT_EQ(producers[0].messages_received(), 2u);
+  EXPECT_EQ(producers[0].duplicates_dropped(), 1u);
   EXPECT_EQ(acceptor_.ledger().Lookup("p").next_sequence, 2u);
 }
 

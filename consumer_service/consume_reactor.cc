@@ -97,22 +97,22 @@ class ConsumeReactor::Link final : public DurabilityWaiter {
   void OnDurable(absl::Status durable) override {
     absl::MutexLock lock(&mutex_);
     if (reactor_ == nullptr || finished_) return;
-    completed_ = durable.ok();
     FinishLocked(durable.ok() ? grpc::Status::OK : ToGrpcStatus(durable));
   }
 
-  // From OnDone: the reactor is gone. Whether the call ended with its
-  // summary.
-  bool Detach() {
+  // From OnDone: the reactor is gone. The code the call was finished with;
+  // CANCELLED if it never was.
+  absl::StatusCode Detach() {
     absl::MutexLock lock(&mutex_);
     reactor_ = nullptr;
-    return completed_;
+    return code_;
   }
 
  private:
   void FinishLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
     finished_ = true;
+    code_ = static_cast<absl::StatusCode>(status.error_code());
     reactor_->Finish(status);
   }
 
@@ -122,7 +122,7 @@ class ConsumeReactor::Link final : public DurabilityWaiter {
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
   // Reads are over; the call waits for its messages to be durable.
   bool closing_ ABSL_GUARDED_BY(mutex_) = false;
-  bool completed_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::StatusCode code_ ABSL_GUARDED_BY(mutex_) = absl::StatusCode::kCancelled;
 };
 
 ConsumeReactor::ConsumeReactor(const Format& format, Acceptor* acceptor,
@@ -161,8 +161,8 @@ void ConsumeReactor::OnCancel() { cancelled_ = true; }
 void ConsumeReactor::OnDone() {
   // Unregistered first, so the reaper no longer reaches this reactor.
   reaper_->Unregister(this);
-  const bool completed = link_->Detach();
-  listener_->OnStreamEnded(completed && !cancelled_);
+  const absl::StatusCode code = link_->Detach();
+  listener_->OnStreamEnded(cancelled_ ? absl::StatusCode::kCancelled : code);
   delete this;
 }
 

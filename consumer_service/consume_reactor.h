@@ -38,9 +38,10 @@ class StreamEndListener {
  public:
   virtual ~StreamEndListener() = default;
 
-  // Once per stream, from its OnDone, on a gRPC thread. `completed`: the
-  // stream ended with its summary, not with an error or a cancellation.
-  virtual void OnStreamEnded(bool completed) = 0;
+  // Once per stream, from its OnDone, on a gRPC thread. `code`: the status
+  // the stream ended with (OK: with its summary), CANCELLED when it was
+  // cancelled before the consumer answered.
+  virtual void OnStreamEnded(absl::StatusCode code) = 0;
 };
 
 class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,

@@ -170,6 +170,13 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
         "--producer_acl needs mutual TLS: the ACL authorizes client "
         "certificates; set --tls_cert, --tls_key and --tls_client_ca");
   }
+  if (!options.metrics_address.empty() &&
+      !HasValidPort(options.metrics_address)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics_address='", options.metrics_address,
+                     "' is not IPv4:port with a port from 0 to 65535 (example: "
+                     "0.0.0.0:9090; empty serves no metrics)"));
+  }
   if (options.shutdown_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--shutdown_grace=", absl::FormatDuration(options.shutdown_grace),
@@ -194,6 +201,8 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
     consumer->authorizer_ = std::move(*authorizer);
   }
   auto ledger = std::make_unique<ProducerLedger>(options.max_producers);
+  consumer->metrics_ =
+      std::make_unique<ConsumerMetrics>(/*with_log=*/!options.data_dir.empty());
   std::unique_ptr<MessageLog> message_log;
   if (!options.data_dir.empty()) {
     MessageLogOptions log_options;
@@ -203,6 +212,7 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
     log_options.retention = {options.log_retention_bytes,
                              options.log_retention_time};
     log_options.event_listener = &consumer->health_;
+    log_options.write_observer = consumer->metrics_->log_observer();
     // The ledger restores its state from the log's snapshot and records.
     absl::StatusOr<std::unique_ptr<MessageLog>> log =
         MessageLog::Open(log_options, ledger.get());
@@ -217,6 +227,14 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
   consumer->service_ = std::make_unique<ConsumerServiceImpl>(
       &consumer->stats_, consumer->acceptor_.get(), options.limits,
       consumer->authorizer_.get());
+  consumer->metrics_->CollectFrom(&consumer->stats_, consumer->acceptor_.get());
+  if (!options.metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
+        metrics::MetricsServer::Start(options.metrics_address,
+                                      &consumer->metrics_->registry());
+    if (!metrics_server.ok()) return metrics_server.status();
+    consumer->metrics_server_ = std::move(*metrics_server);
+  }
 
   // gRPC's built-in health service carries no protobuf descriptor, and
   // reflection serves only what is in the generated pool: grpcurl would
@@ -363,6 +381,11 @@ absl::Status RunConsumer(const ConsumerOptions& options) {
             {{"host", host},
              {"port", (*server)->port()},
              {"transport", transport}});
+    if (const metrics::MetricsServer* metrics = (*server)->metrics_server();
+        metrics != nullptr) {
+      LogInfo(absl::StrCat("metrics on ", metrics->url()),
+              {{"metrics_url", metrics->url()}});
+    }
     listener_death = listener_watchdog.Wait();
   }
   if (listener_death) {

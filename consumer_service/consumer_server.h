@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "common/tls_credentials.h"
 #include "consumer_service/acceptor.h"
+#include "consumer_service/consumer_metrics.h"
 #include "consumer_service/consumer_service_impl.h"
 #include "consumer_service/consumer_stats.h"
 #include "consumer_service/message_log.h"
@@ -30,6 +31,7 @@
 #include "consumer_service/producer_ledger.h"
 #include "consumer_service/serving_health.h"
 #include "grpcpp/server.h"
+#include "metrics/metrics_server.h"
 
 namespace messaging {
 
@@ -89,6 +91,9 @@ struct ConsumerOptions {
   // write which producer ids. Needs mutual TLS. Empty: any client may
   // write any id.
   std::string producer_acl;
+  // Where to serve Prometheus metrics on /metrics, IPv4:port (port 0 picks
+  // a free port); empty serves none.
+  std::string metrics_address;
 };
 
 // OK, or INVALID_ARGUMENT naming the flag at fault and what it accepts.
@@ -108,6 +113,10 @@ class ConsumerServer {
 
   // The port actually bound (the chosen one when options.address had port 0).
   int port() const { return port_; }
+  // The metrics server's; null without options.metrics_address.
+  const metrics::MetricsServer* metrics_server() const {
+    return metrics_server_.get();
+  }
 
   // Marks health NOT_SERVING, refuses new streams, lets open streams finish
   // for up to `grace`, then cancels the rest. Returns when all are done.
@@ -124,8 +133,10 @@ class ConsumerServer {
  private:
   ConsumerServer();
 
-  // Destroyed in reverse: the server first, the acceptor's log (flushed)
-  // last.
+  // Destroyed in reverse: the metrics server (so that no scrape reads what
+  // goes next) and the gRPC server first, then the acceptor's log (flushed),
+  // and the metrics it reports its writes to last.
+  std::unique_ptr<ConsumerMetrics> metrics_;
   ConsumerStatsRecorder stats_;
   // The log's event listener: outlives the log (in acceptor_).
   ServingHealth health_;
@@ -133,6 +144,7 @@ class ConsumerServer {
   std::unique_ptr<ProducerAuthorizer> authorizer_;
   std::unique_ptr<ConsumerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
   int port_ = 0;
   bool shut_down_ = false;
 };

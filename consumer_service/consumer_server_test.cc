@@ -99,5 +99,36 @@ TEST(ConsumerServerTest, ReportsAnAddressInUse) {
       << second.status();
 }
 
+TEST(ValidateConsumerOptionsTest, RejectsAMetricsAddressWithoutPort) {
+  for (const char* address : {"0.0.0.0", "127.0.0.1:http", "0.0.0.0:70000"}) {
+    ConsumerOptions options;
+    options.metrics_address = address;
+    const absl::Status status = ValidateConsumerOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << address;
+    EXPECT_NE(status.message().find("--metrics_address"), std::string::npos)
+        << status;
+  }
+}
+
+TEST(ConsumerServerTest, ReportsAMetricsAddressInUseAndStartsNothing) {
+  ConsumerOptions options;
+  options.address = "127.0.0.1:0";
+  options.metrics_address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<ConsumerServer>> first =
+      ConsumerServer::Start(options, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_NE((*first)->metrics_server(), nullptr);
+  EXPECT_GT((*first)->metrics_server()->port(), 0);
+
+  options.metrics_address =
+      "127.0.0.1:" + std::to_string((*first)->metrics_server()->port());
+  absl::StatusOr<std::unique_ptr<ConsumerServer>> second =
+      ConsumerServer::Start(options, nullptr);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find(options.metrics_address),
+            std::string::npos)
+      << second.status();
+}
+
 }  // namespace
 }  // namespace messaging

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "consumer_service/grpc_status.h"
 #include "consumer_service/producer_limits.h"
+#include "consumer_service/producer_listing.h"
 
 namespace messaging {
 namespace {
@@ -30,15 +31,18 @@ class Refusal final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
 // the log's pending callback; `reactor` is gRPC's, alive until Finish.
 class ProducerStateAnswer final : public DurabilityWaiter {
  public:
-  explicit ProducerStateAnswer(grpc::ServerUnaryReactor* reactor)
-      : reactor_(reactor) {}
+  ProducerStateAnswer(grpc::ServerUnaryReactor* reactor,
+                      ConsumerStatsRecorder* stats)
+      : reactor_(reactor), stats_(stats) {}
 
   void OnDurable(absl::Status durable) override {
+    if (!durable.ok()) stats_->CallRefused(durable.code());
     reactor_->Finish(ToGrpcStatus(durable));
   }
 
  private:
   grpc::ServerUnaryReactor* const reactor_;
+  ConsumerStatsRecorder* const stats_;
 };
 
 }  // namespace
@@ -75,16 +79,16 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumerServiceImpl::StartStream(
             : authorizer_->GateFor(*context->auth_context()));
   }
   open_streams_.fetch_sub(1);
-  stats_->StreamEnded(/*completed=*/false);
+  stats_->StreamEnded(absl::StatusCode::kResourceExhausted);
   context->AddTrailingMetadata(
       kRetryPushbackKey,
       std::to_string(absl::ToInt64Milliseconds(kStreamLimitPushback)));
   return new Refusal(limits_);
 }
 
-void ConsumerServiceImpl::OnStreamEnded(bool completed) {
+void ConsumerServiceImpl::OnStreamEnded(absl::StatusCode code) {
   open_streams_.fetch_sub(1);
-  stats_->StreamEnded(completed);
+  stats_->StreamEnded(code);
 }
 
 grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
@@ -92,6 +96,7 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
     const v1::GetProducerStateRequest* request, v1::ProducerState* state) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (request->producer_id().empty()) {
+    stats_->CallRefused(absl::StatusCode::kInvalidArgument);
     reactor->Finish(grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
         "GetProducerStateRequest.producer_id is empty; name the producer"));
@@ -113,8 +118,8 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetProducerState(
   state->set_known(standing.known);
   state->set_next_sequence(standing.next_sequence);
   // Only what is durable is confirmed.
-  acceptor_->WhenDurable(standing,
-                         std::make_shared<ProducerStateAnswer>(reactor));
+  acceptor_->WhenDurable(
+      standing, std::make_shared<ProducerStateAnswer>(reactor, stats_));
   return reactor;
 }
 
@@ -122,10 +127,22 @@ grpc::ServerUnaryReactor* ConsumerServiceImpl::GetStats(
     grpc::CallbackServerContext* context,
     const v1::GetStatsRequest* /*request*/, v1::ConsumerStats* stats) {
   *stats = stats_->Snapshot(absl::Now());
-  acceptor_->ledger().AddProducerStats(stats);
+  stats->set_producers_tracked(acceptor_->ledger().producer_count());
   stats->set_durable(acceptor_->log() != nullptr);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsumerServiceImpl::ListProducers(
+    grpc::CallbackServerContext* context,
+    const v1::ListProducersRequest* request,
+    v1::ListProducersResponse* response) {
+  const absl::Status listed =
+      ListProducerPage(acceptor_->ledger(), *request, response);
+  if (!listed.ok()) stats_->CallRefused(listed.code());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(listed));
   return reactor;
 }
 

@@ -70,6 +70,12 @@ class ConsumerServiceImpl final
                                      const v1::GetStatsRequest* request,
                                      v1::ConsumerStats* stats) override;
 
+  // Pages through the ledger (producer_listing.h).
+  grpc::ServerUnaryReactor* ListProducers(
+      grpc::CallbackServerContext* context,
+      const v1::ListProducersRequest* request,
+      v1::ListProducersResponse* response) override;
+
  private:
   // A reactor for an admitted stream, or one that refuses it (with a retry
   // pushback in `context`) when the limit is reached.
@@ -78,7 +84,7 @@ class ConsumerServiceImpl final
       grpc::CallbackServerContext* context, grpc::ByteBuffer* summary);
 
   // StreamEndListener: frees the stream's slot.
-  void OnStreamEnded(bool completed) override;
+  void OnStreamEnded(absl::StatusCode code) override;
 
   ConsumerStatsRecorder* const stats_;
   Acceptor* const acceptor_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "consumer_service/consume_stream.h"
 #include "google/protobuf/util/time_util.h"
@@ -13,7 +14,19 @@ using google::protobuf::util::TimeUtil;
 
 int Log2(uint64_t value) { return 63 - __builtin_clzll(value); }
 
+// LatencyBuckets' bounds in nanoseconds, so that a sample is placed by
+// integer comparisons.
+constexpr int64_t kBucketBoundNanos[LatencyBuckets::kBounds] = {
+    100'000,      250'000,      500'000,      1'000'000,
+    2'500'000,    5'000'000,    10'000'000,   25'000'000,
+    50'000'000,   100'000'000,  250'000'000,  500'000'000,
+    1000'000'000, 2500'000'000, 5000'000'000, 10'000'000'000};
+
 }  // namespace
+
+const double LatencyBuckets::kUpperBoundSeconds[kBounds] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 
 int LatencyHistogram::BucketOf(uint64_t nanos) {
   if (nanos < kSubBuckets) return static_cast<int>(nanos);
@@ -38,6 +51,13 @@ void LatencyHistogram::Record(int64_t latency_nanos) {
   ++counts_[std::min(BucketOf(nanos), kBuckets - 1)];
   ++samples_;
   max_nanos_ = std::max(max_nanos_, nanos);
+  // The first bound at least as large: Prometheus' `le`.
+  const int64_t signed_nanos = static_cast<int64_t>(nanos);
+  ++buckets_
+        .counts[std::lower_bound(std::begin(kBucketBoundNanos),
+                                 std::end(kBucketBoundNanos), signed_nanos) -
+                std::begin(kBucketBoundNanos)];
+  buckets_.sum_seconds += static_cast<double>(nanos) * 1e-9;
 }
 
 uint64_t LatencyHistogram::Percentile(double fraction) const {
@@ -66,7 +86,8 @@ v1::LatencySummary LatencyHistogram::Summary() const {
 
 void ConsumerStatsRecorder::StreamStarted() {
   absl::MutexLock lock(&mutex_);
-  ++active_streams_;
+  ++totals_.streams_started;
+  ++totals_.active_streams;
 }
 
 void StatsDelta::Accepted(const MensajeView& message, absl::Time accepted_at) {
@@ -100,22 +121,37 @@ void StatsDelta::Clear() {
 
 void ConsumerStatsRecorder::Record(const StatsDelta& delta) {
   absl::MutexLock lock(&mutex_);
-  messages_received_ += delta.messages;
-  bytes_received_ += delta.bytes;
-  duplicates_dropped_ += delta.duplicates;
+  totals_.messages_received += delta.messages;
+  totals_.bytes_received += delta.bytes;
+  totals_.duplicates_dropped += delta.duplicates;
   for (int64_t latency : delta.latency_nanos) latency_.Record(latency);
 }
 
 void ConsumerStatsRecorder::RecordDurable(uint64_t messages, uint64_t bytes) {
   absl::MutexLock lock(&mutex_);
-  messages_received_ += messages;
-  bytes_received_ += bytes;
+  totals_.messages_received += messages;
+  totals_.bytes_received += bytes;
 }
 
-void ConsumerStatsRecorder::StreamEnded(bool completed) {
+void ConsumerStatsRecorder::StreamEnded(absl::StatusCode code) {
   absl::MutexLock lock(&mutex_);
-  --active_streams_;
-  ++(completed ? completed_streams_ : failed_streams_);
+  --totals_.active_streams;
+  ++totals_.streams_ended[static_cast<int>(OutcomeOf(code))];
+  CountRefusal(code);
+}
+
+void ConsumerStatsRecorder::CallRefused(absl::StatusCode code) {
+  absl::MutexLock lock(&mutex_);
+  CountRefusal(code);
+}
+
+void ConsumerStatsRecorder::CountRefusal(absl::StatusCode code) {
+  const int index = static_cast<int>(code);
+  if (code == absl::StatusCode::kOk || code == absl::StatusCode::kCancelled ||
+      index < 0 || index >= ConsumerTotals::kStatusCodes) {
+    return;
+  }
+  ++totals_.refusals[index];
 }
 
 v1::ConsumerStats ConsumerStatsRecorder::Snapshot(absl::Time now) const {
@@ -123,14 +159,25 @@ v1::ConsumerStats ConsumerStatsRecorder::Snapshot(absl::Time now) const {
   *stats.mutable_uptime() = TimeUtil::NanosecondsToDuration(
       absl::ToInt64Nanoseconds(now - started_at_));
   absl::MutexLock lock(&mutex_);
-  stats.set_active_streams(active_streams_);
-  stats.set_completed_streams(completed_streams_);
-  stats.set_failed_streams(failed_streams_);
-  stats.set_messages_received(messages_received_);
-  stats.set_bytes_received(bytes_received_);
-  stats.set_duplicates_dropped(duplicates_dropped_);
+  const uint64_t completed =
+      totals_.streams_ended[static_cast<int>(StreamOutcome::kCompleted)];
+  uint64_t ended = 0;
+  for (uint64_t streams : totals_.streams_ended) ended += streams;
+  stats.set_active_streams(totals_.active_streams);
+  stats.set_completed_streams(completed);
+  stats.set_failed_streams(ended - completed);
+  stats.set_messages_received(totals_.messages_received);
+  stats.set_bytes_received(totals_.bytes_received);
+  stats.set_duplicates_dropped(totals_.duplicates_dropped);
   *stats.mutable_end_to_end_latency() = latency_.Summary();
   return stats;
+}
+
+ConsumerTotals ConsumerStatsRecorder::Totals() const {
+  absl::MutexLock lock(&mutex_);
+  ConsumerTotals totals = totals_;
+  totals.end_to_end_latency = latency_.buckets();
+  return totals;
 }
 
 }  // namespace messaging

@@ -1,8 +1,9 @@
 // The consumer's running totals, shared by all its streams.
 //
 // Thread-safe: every reactor records into the one instance the service owns,
-// and GetStats reads a consistent snapshot. Per-producer figures live in
-// ProducerLedger.
+// and GetStats reads a consistent snapshot; so does each scrape of /metrics
+// (Totals), so that the two report the same counts. Per-producer figures
+// live in ProducerLedger.
 //
 // Usage:
 //   ConsumerStatsRecorder stats(absl::Now());
@@ -10,8 +11,10 @@
 //   StatsDelta delta;
 //   delta.Accepted(message, absl::Now());
 //   stats.Record(delta);
-//   stats.StreamEnded(/*completed=*/true);
+//   stats.StreamEnded(absl::StatusCode::kOk);  // completed
+//   stats.CallRefused(absl::StatusCode::kInvalidArgument);  // a unary call
 //   v1::ConsumerStats snapshot = stats.Snapshot(absl::Now());
+//   ConsumerTotals totals = stats.Totals();
 #ifndef CONSUMER_SERVICE_CONSUMER_STATS_H_
 #define CONSUMER_SERVICE_CONSUMER_STATS_H_
 
@@ -20,12 +23,28 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "consumer_service/stream_outcome.h"
 #include "protos/messaging/v1/messaging.pb.h"
 #include "protos/messaging/v1/wire/mensaje_view.h"
 
 namespace messaging {
+
+// The latency distribution in a few fixed buckets, for Prometheus: its
+// quantiles come from bucket counts, so the bounds are round numbers around
+// what matters, not the recorder's fine buckets.
+struct LatencyBuckets {
+  // Upper bounds in seconds: 100 us to 10 s, in 1-2.5-5 steps.
+  static constexpr int kBounds = 16;
+  static const double kUpperBoundSeconds[kBounds];
+
+  // Per bound, the samples above the previous bound and at most this one;
+  // last, those above every bound. Sums to the samples recorded.
+  std::array<uint64_t, kBounds + 1> counts{};
+  double sum_seconds = 0;
+};
 
 // A latency distribution in log-linear buckets: 16 per power of two of
 // nanoseconds, so a percentile is off by at most 1/16 (6 %), in fixed
@@ -35,6 +54,7 @@ class LatencyHistogram {
   // A negative latency (clocks of two machines disagree) counts as 0.
   void Record(int64_t latency_nanos);
   v1::LatencySummary Summary() const;
+  const LatencyBuckets& buckets() const { return buckets_; }
 
  private:
   static constexpr int kSubBuckets = 16;
@@ -48,6 +68,7 @@ class LatencyHistogram {
   std::array<uint64_t, kBuckets> counts_{};
   uint64_t samples_ = 0;
   uint64_t max_nanos_ = 0;
+  LatencyBuckets buckets_;
 };
 
 // What one read of a stream (a message or a batch) adds to the totals, so
@@ -71,6 +92,22 @@ struct StatsDelta {
   int64_t accepted_nanos_ = 0;
 };
 
+// Every total the recorder keeps, read at one moment.
+struct ConsumerTotals {
+  uint64_t streams_started = 0;
+  uint64_t active_streams = 0;
+  // Indexed by StreamOutcome.
+  std::array<uint64_t, kStreamOutcomes> streams_ended{};
+  // Calls the consumer refused, indexed by status code (OK and CANCELLED
+  // stay 0: neither is the consumer's refusal).
+  static constexpr int kStatusCodes = 17;
+  std::array<uint64_t, kStatusCodes> refusals{};
+  uint64_t messages_received = 0;
+  uint64_t bytes_received = 0;
+  uint64_t duplicates_dropped = 0;
+  LatencyBuckets end_to_end_latency;
+};
+
 class ConsumerStatsRecorder {
  public:
   explicit ConsumerStatsRecorder(absl::Time started_at)
@@ -82,21 +119,23 @@ class ConsumerStatsRecorder {
   // Record is given deltas without their messages and bytes, which come
   // here when the log has them on disk.
   void RecordDurable(uint64_t messages, uint64_t bytes);
-  // `completed` is true when the stream ended with a summary, false when it
-  // ended with an error or a cancellation.
-  void StreamEnded(bool completed);
+  // `code`: the status the stream ended with (OK: with its summary),
+  // CANCELLED when it was cancelled before the consumer answered. Any other
+  // code counts as a refusal too.
+  void StreamEnded(absl::StatusCode code);
+  // A unary call answered with the error `code`.
+  void CallRefused(absl::StatusCode code);
 
   v1::ConsumerStats Snapshot(absl::Time now) const;
+  ConsumerTotals Totals() const;
 
  private:
   const absl::Time started_at_;
   mutable absl::Mutex mutex_;
-  uint64_t active_streams_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t completed_streams_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t failed_streams_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t messages_received_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t bytes_received_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t duplicates_dropped_ ABSL_GUARDED_BY(mutex_) = 0;
+  void CountRefusal(absl::StatusCode code)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  ConsumerTotals totals_ ABSL_GUARDED_BY(mutex_);
   LatencyHistogram latency_ ABSL_GUARDED_BY(mutex_);
 };
 

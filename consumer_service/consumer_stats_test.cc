@@ -52,8 +52,8 @@ TEST(ConsumerStatsRecorderTest, TracksStreamsMessagesAndDuplicates) {
   delta.Accepted(ViewedMensaje(MessageCreatedAt(kStart)), kStart);
   delta.duplicates = 1;
   stats.Record(delta);
-  stats.StreamEnded(/*completed=*/true);
-  stats.StreamEnded(/*completed=*/false);
+  stats.StreamEnded(absl::StatusCode::kOk);
+  stats.StreamEnded(absl::StatusCode::kCancelled);
 
   v1::ConsumerStats snapshot = stats.Snapshot(kStart);
   EXPECT_EQ(snapshot.active_streams(), 1u);
@@ -116,7 +116,7 @@ TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
       for (int i = 0; i < kMessagesPerThread; ++i) {
         RecordAccepted(stats, MessageCreatedAt(kStart), kStart);
       }
-      stats.StreamEnded(/*completed=*/true);
+      stats.StreamEnded(absl::StatusCode::kOk);
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -126,6 +126,78 @@ TEST(ConsumerStatsRecorderTest, CountsEveryMessageFromConcurrentStreams) {
             kThreads * kMessagesPerThread);
   EXPECT_EQ(snapshot.completed_streams(), static_cast<uint64_t>(kThreads));
   EXPECT_EQ(snapshot.active_streams(), 0u);
+}
+
+TEST(ConsumerStatsRecorderTest, TotalsTellStreamOutcomesAndRefusalsApart) {
+  ConsumerStatsRecorder stats(kStart);
+  for (int i = 0; i < 6; ++i) stats.StreamStarted();
+  for (absl::StatusCode code :
+       {absl::StatusCode::kOk, absl::StatusCode::kOk,
+        absl::StatusCode::kInvalidArgument,
+        absl::StatusCode::kFailedPrecondition, absl::StatusCode::kCancelled}) {
+    stats.StreamEnded(code);
+  }
+  stats.CallRefused(absl::StatusCode::kInvalidArgument);
+
+  const ConsumerTotals totals = stats.Totals();
+  EXPECT_EQ(totals.streams_started, 6u);
+  EXPECT_EQ(totals.active_streams, 1u);
+  auto ended = [&](StreamOutcome outcome) {
+    return totals.streams_ended[static_cast<int>(outcome)];
+  };
+  EXPECT_EQ(ended(StreamOutcome::kCompleted), 2u);
+  EXPECT_EQ(ended(StreamOutcome::kInvalid), 1u);
+  EXPECT_EQ(ended(StreamOutcome::kGap), 1u);
+  EXPECT_EQ(ended(StreamOutcome::kCancelled), 1u);
+  EXPECT_EQ(ended(StreamOutcome::kIdle), 0u);
+  // A stream's and a unary call's INVALID_ARGUMENT; neither OK nor
+  // CANCELLED is a refusal.
+  EXPECT_EQ(
+      totals.refusals[static_cast<int>(absl::StatusCode::kInvalidArgument)],
+      2u);
+  EXPECT_EQ(
+      totals.refusals[static_cast<int>(absl::StatusCode::kFailedPrecondition)],
+      1u);
+  EXPECT_EQ(totals.refusals[static_cast<int>(absl::StatusCode::kOk)], 0u);
+  EXPECT_EQ(totals.refusals[static_cast<int>(absl::StatusCode::kCancelled)],
+            0u);
+
+  const v1::ConsumerStats snapshot = stats.Snapshot(kStart);
+  EXPECT_EQ(snapshot.completed_streams(), 2u);
+  EXPECT_EQ(snapshot.failed_streams(), 3u);
+}
+
+TEST(ConsumerStatsRecorderTest, LatencyBucketsCountEachSampleUnderItsBound) {
+  ConsumerStatsRecorder stats(kStart);
+  // On a bound (le is inclusive), just above it, and above every bound.
+  for (absl::Duration latency :
+       {absl::Microseconds(100), absl::Microseconds(101), absl::Milliseconds(1),
+        absl::Seconds(11)}) {
+    RecordAccepted(stats, MessageCreatedAt(kStart), kStart + latency);
+  }
+  const LatencyBuckets buckets = stats.Totals().end_to_end_latency;
+  ASSERT_EQ(LatencyBuckets::kUpperBoundSeconds[0], 0.0001);
+  ASSERT_EQ(LatencyBuckets::kUpperBoundSeconds[3], 0.001);
+  EXPECT_EQ(buckets.counts[0], 1u);                        // <= 100 us
+  EXPECT_EQ(buckets.counts[1], 1u);                        // <= 250 us
+  EXPECT_EQ(buckets.counts[3], 1u);                        // <= 1 ms
+  EXPECT_EQ(buckets.counts[LatencyBuckets::kBounds], 1u);  // +Inf
+  uint64_t samples = 0;
+  for (uint64_t count : buckets.counts) samples += count;
+  EXPECT_EQ(samples, stats.Snapshot(kStart).end_to_end_latency().samples());
+  EXPECT_DOUBLE_EQ(buckets.sum_seconds, 0.0001 + 0.000101 + 0.001 + 11);
+}
+
+TEST(StreamOutcomeTest, EachCodeTheConsumerEndsAStreamWithHasItsOutcome) {
+  EXPECT_EQ(StreamOutcomeName(OutcomeOf(absl::StatusCode::kOk)), "completed");
+  EXPECT_EQ(StreamOutcomeName(OutcomeOf(absl::StatusCode::kDeadlineExceeded)),
+            "idle");
+  EXPECT_EQ(StreamOutcomeName(OutcomeOf(absl::StatusCode::kResourceExhausted)),
+            "refused");
+  EXPECT_EQ(StreamOutcomeName(OutcomeOf(absl::StatusCode::kUnavailable)),
+            "unavailable");
+  EXPECT_EQ(StreamOutcomeName(OutcomeOf(absl::StatusCode::kInternal)),
+            "failed");
 }
 
 }  // namespace

@@ -77,6 +77,8 @@ ABSL_FLAG(std::string, producer_acl, "",
           "certificate may write which producer ids; needs mutual TLS.");
 ABSL_FLAG(uint64_t, max_producers, messaging::ConsumerOptions().max_producers,
           "Most producer ids tracked; a new one beyond: RESOURCE_EXHAUSTED.");
+ABSL_FLAG(std::string, metrics_address, "",
+          "Serve Prometheus metrics on http://IPv4:port/metrics; empty: off.");
 ABSL_FLAG(messaging::LogFormat, log_format, messaging::LogFormat::kText,
           "Log lines on stderr: 'text', or 'json' (one object per line).");
 
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
                  absl::GetFlag(FLAGS_tls_client_ca)};
   options.producer_acl = absl::GetFlag(FLAGS_producer_acl);
   options.max_producers = absl::GetFlag(FLAGS_max_producers);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   return messaging::RunServiceMain(
       "consumer_service", absl::GetFlag(FLAGS_log_format),
       messaging::ValidateConsumerOptions(options),

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -46,6 +47,24 @@ LogSyncFailureHandler& ExitOnSyncFailureHandler() {
   return *handler;
 }
 
+// Bytes of the segments before the active one, as the files are now.
+uint64_t ClosedSegmentBytes(const std::string& directory,
+                            const std::vector<uint64_t>& segments) {
+  uint64_t bytes = 0;
+  for (size_t i = 0; i + 1 < segments.size(); ++i) {
+    struct stat info;
+    if (stat(SegmentPath(directory, segments[i]).c_str(), &info) == 0) {
+      bytes += static_cast<uint64_t>(info.st_size);
+    }
+  }
+  return bytes;
+}
+
+// How long since `start`, on a clock that never goes back.
+absl::Duration Since(std::chrono::steady_clock::time_point start) {
+  return absl::FromChrono(std::chrono::steady_clock::now() - start);
+}
+
 }  // namespace
 
 bool AbslParseFlag(absl::string_view text, LogSync* sync, std::string* error) {
@@ -78,6 +97,10 @@ MessageLog::MessageLog(const MessageLogOptions& options, OpenedLog opened)
       retry_interval_(options.write_retry_interval),
       recovery_(opened.recovery),
       lock_fd_(opened.lock_fd),
+      write_observer_(options.write_observer),
+      disk_bytes_(ClosedSegmentBytes(options.directory, opened.segments) +
+                  opened.active_bytes),
+      segment_count_(opened.segments.size()),
       appended_offset_(opened.recovery.end_offset),
       active_appended_bytes_(opened.active_bytes),
       durable_offset_(opened.recovery.end_offset),
@@ -203,6 +226,7 @@ void MessageLog::WriteLoop() {
       }
       continue;
     }
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
     const bool was_healthy = failure_.ok();
     failure_ = written;
     if (was_healthy) {
@@ -228,9 +252,13 @@ absl::Status MessageLog::WriteWork() {
     const size_t chunk_end =
         at_marker ? work_markers_.front().at : work_.size();
     if (work_done_ < chunk_end) {
+      const auto start = std::chrono::steady_clock::now();
       absl::Status written = WriteChunk(
           absl::string_view(work_).substr(work_done_, chunk_end - work_done_));
       if (!written.ok()) return written;
+      if (write_observer_ != nullptr) {
+        write_observer_->OnGroupWritten(Since(start));
+      }
       work_done_ = chunk_end;
     }
     // A snapshot must never claim records that are not on the disk, so they
@@ -281,11 +309,17 @@ absl::Status MessageLog::WriteChunk(absl::string_view data) {
     done += static_cast<size_t>(n);
   }
   active_file_bytes_ += data.size();
+  disk_bytes_.fetch_add(data.size(), std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
 absl::Status MessageLog::Sync(int fd, absl::string_view what) {
-  if (ops_.Fdatasync(fd) == 0) return absl::OkStatus();
+  const auto start = std::chrono::steady_clock::now();
+  if (ops_.Fdatasync(fd) == 0) {
+    if (write_observer_ != nullptr) write_observer_->OnSynced(Since(start));
+    return absl::OkStatus();
+  }
+  write_errors_.fetch_add(1, std::memory_order_relaxed);
   const absl::Status error = absl::UnavailableError(
       absl::StrCat("cannot sync ", what, ": ", std::strerror(errno)));
   FailForGood(error);
@@ -312,6 +346,7 @@ absl::Status MessageLog::StartSegment(uint64_t base_offset) {
   active_base_ = base_offset;
   active_file_bytes_ = 0;
   segments_.push_back(base_offset);
+  segment_count_.store(segments_.size(), std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
@@ -347,6 +382,7 @@ void MessageLog::ApplyRetention() {
   const size_t doomed = SegmentsToDelete(closed, active_file_bytes_, retention_,
                                          keep_from, absl::Now());
   size_t deleted = 0;
+  uint64_t deleted_bytes = 0;
   for (; deleted < doomed; ++deleted) {
     const std::string path =
         SegmentPath(directory_, closed[deleted].base_offset);
@@ -355,6 +391,7 @@ void MessageLog::ApplyRetention() {
                               std::strerror(errno)));
       break;
     }
+    deleted_bytes += closed[deleted].bytes;
     LogInfo(absl::StrCat("retention deleted ", path, " (",
                          closed[deleted].bytes, " bytes, offsets ",
                          closed[deleted].base_offset, " to ",
@@ -363,6 +400,8 @@ void MessageLog::ApplyRetention() {
   if (deleted == 0) return;
   segments_.erase(segments_.begin(), segments_.begin() + deleted);
   segments_deleted_ += deleted;
+  disk_bytes_.fetch_sub(deleted_bytes, std::memory_order_relaxed);
+  segment_count_.store(segments_.size(), std::memory_order_relaxed);
   if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
     LogWarning(synced.message());
   }

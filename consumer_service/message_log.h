@@ -88,6 +88,18 @@ class LogEventListener {
   virtual void OnHealthChanged(const absl::Status& error) = 0;
 };
 
+// Told how long the writer's file calls take, on the writer thread, for
+// latency metrics; must return at once.
+class LogWriteObserver {
+ public:
+  virtual ~LogWriteObserver() = default;
+  // One group of appended records written to the active segment (its
+  // pwrite calls).
+  virtual void OnGroupWritten(absl::Duration took) = 0;
+  // One fdatasync of the active segment.
+  virtual void OnSynced(absl::Duration took) = 0;
+};
+
 struct MessageLogOptions {
   // Holds the segments; created if missing (its parent must exist).
   std::string directory;
@@ -104,6 +116,8 @@ struct MessageLogOptions {
   LogEventListener* event_listener = nullptr;
   // How often the writer retries after a failed write.
   absl::Duration write_retry_interval = absl::Milliseconds(200);
+  // Null: nobody is told (and the writer reads no clock).
+  LogWriteObserver* write_observer = nullptr;
 };
 
 // What Open found in an existing log.
@@ -182,6 +196,19 @@ class MessageLog {
   bool healthy();
   // Closed segments deleted by retention since open.
   uint64_t segments_deleted() const { return segments_deleted_.load(); }
+  // Bytes of the segment files (records written, not those still queued),
+  // and how many there are, the active one included.
+  uint64_t disk_bytes() const {
+    return disk_bytes_.load(std::memory_order_relaxed);
+  }
+  uint64_t segment_count() const {
+    return segment_count_.load(std::memory_order_relaxed);
+  }
+  // Failed write or sync attempts since open (each retry counts).
+  uint64_t write_errors() const {
+    return write_errors_.load(std::memory_order_relaxed);
+  }
+  const RetentionPolicy& retention() const { return retention_; }
 
   const LogRecovery& recovery() const { return recovery_; }
   // The directory of the segments.
@@ -241,7 +268,12 @@ class MessageLog {
   const absl::Duration retry_interval_;
   const LogRecovery recovery_;
   const int lock_fd_;  // of the directory, locked
+  LogWriteObserver* const write_observer_;
   std::atomic<uint64_t> segments_deleted_{0};
+  // Written by the writer thread only; read by anyone.
+  std::atomic<uint64_t> disk_bytes_{0};
+  std::atomic<uint64_t> segment_count_{0};
+  std::atomic<uint64_t> write_errors_{0};
 
   absl::Mutex mutex_;
   std::string pending_ ABSL_GUARDED_BY(mutex_);

@@ -2,11 +2,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "consumer_service/log_directory.h"
 #include "consumer_service/log_formats.pb.h"
 #include "consumer_service/log_record.h"
@@ -302,6 +304,70 @@ TEST(MessageLogRetentionTest, CountsTheSegmentsItDeletes) {
   }
   EXPECT_EQ(files->segments.front(), 28u);
   EXPECT_EQ((*log)->segments_deleted(), 2u);
+}
+
+// The segment files of `directory`, and their bytes.
+std::pair<size_t, uint64_t> SegmentFiles(const std::string& directory) {
+  absl::StatusOr<LogDirectory> files = ListLogDirectory(directory);
+  EXPECT_TRUE(files.ok()) << files.status();
+  uint64_t bytes = 0;
+  for (uint64_t base : files->segments) {
+    struct stat info;
+    EXPECT_EQ(stat(SegmentPath(directory, base).c_str(), &info), 0);
+    bytes += static_cast<uint64_t>(info.st_size);
+  }
+  return {files->segments.size(), bytes};
+}
+
+// Counts what the writer says it did.
+class CountingObserver : public LogWriteObserver {
+ public:
+  void OnGroupWritten(absl::Duration took) override {
+    EXPECT_GE(took, absl::ZeroDuration());
+    groups_written.fetch_add(1);
+  }
+  void OnSynced(absl::Duration took) override {
+    EXPECT_GE(took, absl::ZeroDuration());
+    syncs.fetch_add(1);
+  }
+  std::atomic<uint64_t> groups_written{0};
+  std::atomic<uint64_t> syncs{0};
+};
+
+TEST(MessageLogRetentionTest, KnowsTheCountAndBytesOfItsSegmentFiles) {
+  const std::string directory = NewTestDirectory();
+  {
+    auto log =
+        MessageLog::Open(SmallRetention(directory), [](auto&, uint64_t) {});
+    ASSERT_TRUE(log.ok());
+    AppendRolling(**log, 0, 30);
+  }
+  CountingObserver observer;
+  MessageLogOptions options = SmallRetention(directory);
+  options.write_observer = &observer;
+  RecordingListener listener;
+  auto log = MessageLog::Open(options, &listener);
+  ASSERT_TRUE(log.ok());
+  // As found at open, closed segments included.
+  EXPECT_EQ(std::make_pair(static_cast<size_t>((*log)->segment_count()),
+                           (*log)->disk_bytes()),
+            SegmentFiles(directory));
+
+  AppendRolling(**log, 30, 38);
+  absl::Notification durable;
+  (*log)->WhenDurable(38, [&](absl::Status) { durable.Notify(); });
+  durable.WaitForNotification();
+  for (int i = 0; i < 1000 && (*log)->segments_deleted() < 2; ++i) {
+    usleep(5000);  // the writer deletes after rolling
+  }
+  ASSERT_EQ((*log)->segments_deleted(), 2u);
+  // After rolls and retention's deletions.
+  EXPECT_EQ(std::make_pair(static_cast<size_t>((*log)->segment_count()),
+                           (*log)->disk_bytes()),
+            SegmentFiles(directory));
+  EXPECT_GT(observer.groups_written.load(), 0u);
+  EXPECT_GT(observer.syncs.load(), 0u);  // group commit is the default
+  EXPECT_EQ((*log)->write_errors(), 0u);
 }
 
 TEST(MessageLogRetentionTest,

@@ -141,10 +141,17 @@ TEST_P(WriteErrorTest, IsUndoneRefusesNewAppendsAndRetriesUntilItWorks) {
     EXPECT_THAT(refused.status().message(),
                 HasSubstr(std::strerror(GetParam())));
 
+    // The first failure and any retry since; the file holds only the
+    // whole record.
+    EXPECT_GE((*log)->write_errors(), 1u);
+    EXPECT_EQ((*log)->disk_bytes(), static_cast<uint64_t>(first_record));
+
     ops.write_errno = 0;  // space is back
     ASSERT_TRUE(BecomesHealthy(**log));
+    const uint64_t errors = (*log)->write_errors();
     EXPECT_TRUE(Durability(**log, *queued).ok());
     ASSERT_TRUE(AppendMessage(**log, 2).ok());
+    EXPECT_EQ((*log)->write_errors(), errors);
   }
   EXPECT_EQ(LoggedSequences(directory), (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(handler.calls.load(), 0);

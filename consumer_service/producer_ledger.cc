@@ -1,5 +1,6 @@
 #include "consumer_service/producer_ledger.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
@@ -126,15 +127,32 @@ ProducerLedger::Standing ProducerLedger::Lookup(
                   found->second.log_position};
 }
 
-void ProducerLedger::AddProducerStats(v1::ConsumerStats* stats) const {
+uint64_t ProducerLedger::producer_count() const {
   absl::MutexLock lock(&mutex_);
-  for (const auto& [producer_id, producer] : producers_) {
-    v1::ProducerStats* entry = stats->add_producers();
-    entry->set_producer_id(producer_id);
+  return producers_.size();
+}
+
+bool ProducerLedger::ListProducers(
+    const ProducerRange& range,
+    google::protobuf::RepeatedPtrField<v1::ProducerStats>* page) const {
+  absl::MutexLock lock(&mutex_);
+  // The first id of the range: the prefix's first, or the one after `after`.
+  auto it = producers_.lower_bound(range.prefix);
+  if (!range.after.empty() && range.after >= range.prefix) {
+    it = producers_.upper_bound(range.after);
+  }
+  size_t added = 0;
+  for (; it != producers_.end() && absl::StartsWith(it->first, range.prefix);
+       ++it, ++added) {
+    if (added == range.limit) return true;
+    const Producer& producer = it->second;
+    v1::ProducerStats* entry = page->Add();
+    entry->set_producer_id(it->first);
     entry->set_messages_received(producer.messages_received);
     entry->set_last_sequence(producer.next_sequence - 1);
     entry->set_duplicates_dropped(producer.duplicates_dropped);
   }
+  return false;
 }
 
 }  // namespace messaging

@@ -18,6 +18,8 @@
 //   ledger.Record(admission);
 //   if (verdicts[0] == ProducerLedger::Verdict::kDuplicate) ...
 //   ProducerLedger::Standing standing = ledger.Lookup("producer-1");
+//   uint64_t tracked = ledger.producer_count();
+//   bool more = ledger.ListProducers({.after = "p-7", .limit = 100}, &page);
 //   log->Roll(ledger.Snapshot());  // when the log is due to roll
 #ifndef CONSUMER_SERVICE_PRODUCER_LEDGER_H_
 #define CONSUMER_SERVICE_PRODUCER_LEDGER_H_
@@ -121,8 +123,24 @@ class ProducerLedger : public LogRecoveryListener {
   };
   Standing Lookup(absl::string_view producer_id) const;
 
-  // Adds one ProducerStats per producer, ordered by id.
-  void AddProducerStats(v1::ConsumerStats* stats) const;
+  // Producers tracked, in O(1) (the map keeps its size): GetStats and every
+  // scrape ask, and must not walk 100,000 producers under the lock the
+  // streams' admissions take.
+  uint64_t producer_count() const;
+
+  // Which producers ListProducers adds.
+  struct ProducerRange {
+    // Only ids that sort after this one (empty: from the first).
+    absl::string_view after;
+    // Only ids that start with this.
+    absl::string_view prefix;
+    size_t limit = 0;
+  };
+  // Adds the first `range.limit` producers of `range` to `page`, ordered by
+  // id, in O(log n + limit). Whether more producers of the range follow.
+  bool ListProducers(
+      const ProducerRange& range,
+      google::protobuf::RepeatedPtrField<v1::ProducerStats>* page) const;
 
  private:
   struct Producer {

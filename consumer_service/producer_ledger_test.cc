@@ -1,5 +1,7 @@
 #include "consumer_service/producer_ledger.h"
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,6 +33,13 @@ absl::StatusOr<Verdict> AdmitOne(ProducerLedger& ledger,
   return verdicts.at(0);
 }
 
+// Every producer of the ledger, in one page.
+std::vector<v1::ProducerStats> AllProducers(const ProducerLedger& ledger) {
+  google::protobuf::RepeatedPtrField<v1::ProducerStats> page;
+  EXPECT_FALSE(ledger.ListProducers({.limit = 1000}, &page));
+  return {page.begin(), page.end()};
+}
+
 TEST(ProducerLedgerTest, NewProducerMayStartAnywhereThenGoesInOrder) {
   ProducerLedger ledger;
   EXPECT_FALSE(ledger.Lookup("p").known);
@@ -49,12 +58,11 @@ TEST(ProducerLedgerTest, SequenceBelowTheNextIsADuplicate) {
     EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("p", old)), Verdict::kDuplicate);
   }
   EXPECT_EQ(ledger.Lookup("p").next_sequence, 3u);
-  v1::ConsumerStats stats;
-  ledger.AddProducerStats(&stats);
-  ASSERT_EQ(stats.producers_size(), 1);
-  EXPECT_EQ(stats.producers(0).messages_received(), 3u);
-  EXPECT_EQ(stats.producers(0).duplicates_dropped(), 3u);
-  EXPECT_EQ(stats.producers(0).last_sequence(), 2u);
+  const std::vector<v1::ProducerStats> producers = AllProducers(ledger);
+  ASSERT_EQ(producers.size(), 1u);
+  EXPECT_EQ(producers[0].messages_received(), 3u);
+  EXPECT_EQ(producers[0].duplicates_dropped(), 3u);
+  EXPECT_EQ(producers[0].last_sequence(), 2u);
 }
 
 TEST(ProducerLedgerTest, NewProducerBeyondMaxProducersIsRefusedWhole) {
@@ -101,11 +109,11 @@ TEST(ProducerLedgerTest, ProducersAreIndependent) {
   ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("b", 9)).ok());
   EXPECT_EQ(*AdmitOne(ledger, DemoMensaje("a", 1)), Verdict::kAccepted);
   EXPECT_EQ(ledger.Lookup("b").next_sequence, 10u);
-  v1::ConsumerStats stats;
-  ledger.AddProducerStats(&stats);
-  ASSERT_EQ(stats.producers_size(), 2);
-  EXPECT_EQ(stats.producers(0).producer_id(), "a");
-  EXPECT_EQ(stats.producers(1).producer_id(), "b");
+  const std::vector<v1::ProducerStats> producers = AllProducers(ledger);
+  ASSERT_EQ(producers.size(), 2u);
+  EXPECT_EQ(producers[0].producer_id(), "a");
+  EXPECT_EQ(producers[1].producer_id(), "b");
+  EXPECT_EQ(ledger.producer_count(), 2u);
 }
 
 TEST(ProducerLedgerTest, RestoreRebuildsTheStandingFromTheLog) {
@@ -158,9 +166,62 @@ TEST(ProducerLedgerTest, AnUnrecordedNewProducerLeavesNoTrace) {
   std::vector<Verdict> verdicts;
   ledger.Judge({ViewedMensaje(DemoMensaje("p", 3))}, &verdicts);
   EXPECT_FALSE(ledger.Lookup("p").known);
-  v1::ConsumerStats stats;
-  ledger.AddProducerStats(&stats);
-  EXPECT_EQ(stats.producers_size(), 0);
+  EXPECT_TRUE(AllProducers(ledger).empty());
+  EXPECT_EQ(ledger.producer_count(), 0u);
+}
+
+// The ids of one ListProducers page, and whether more follow.
+std::pair<std::vector<std::string>, bool> Page(
+    const ProducerLedger& ledger, const ProducerLedger::ProducerRange& range) {
+  google::protobuf::RepeatedPtrField<v1::ProducerStats> page;
+  const bool more = ledger.ListProducers(range, &page);
+  std::vector<std::string> ids;
+  for (const v1::ProducerStats& producer : page) {
+    ids.push_back(producer.producer_id());
+  }
+  return {ids, more};
+}
+
+TEST(ProducerLedgerTest, ListsARangeOfProducersInIdOrder) {
+  ProducerLedger ledger;
+  for (const char* id : {"b-2", "a-1", "b-1", "c-1", "b-3"}) {
+    ASSERT_TRUE(AdmitOne(ledger, DemoMensaje(id, 0)).ok());
+  }
+  using Ids = std::vector<std::string>;
+  EXPECT_EQ(Page(ledger, {.limit = 2}),
+            std::make_pair(Ids{"a-1", "b-1"}, true));
+  EXPECT_EQ(Page(ledger, {.after = "b-1", .limit = 2}),
+            std::make_pair(Ids{"b-2", "b-3"}, true));
+  EXPECT_EQ(Page(ledger, {.after = "b-3", .limit = 2}),
+            std::make_pair(Ids{"c-1"}, false));
+  // Exactly `limit` left: no next page.
+  EXPECT_EQ(Page(ledger, {.after = "b-2", .limit = 2}),
+            std::make_pair(Ids{"b-3", "c-1"}, false));
+  // A prefix, from its start and after an id inside it.
+  EXPECT_EQ(Page(ledger, {.prefix = "b-", .limit = 10}),
+            std::make_pair(Ids{"b-1", "b-2", "b-3"}, false));
+  EXPECT_EQ(Page(ledger, {.after = "b-1", .prefix = "b-", .limit = 1}),
+            std::make_pair(Ids{"b-2"}, true));
+  // `after` before the prefix's ids starts at the prefix.
+  EXPECT_EQ(Page(ledger, {.after = "a-1", .prefix = "c", .limit = 10}),
+            std::make_pair(Ids{"c-1"}, false));
+  EXPECT_EQ(Page(ledger, {.prefix = "z", .limit = 10}),
+            std::make_pair(Ids{}, false));
+  EXPECT_EQ(ledger.producer_count(), 5u);
+}
+
+TEST(ProducerLedgerTest, CountsProducersRestoredFromASnapshotAndTheLog) {
+  ProducerLedger ledger;
+  ASSERT_TRUE(AdmitOne(ledger, DemoMensaje("gone", 0)).ok());
+  consumer::v1::ProducerStateSnapshot snapshot;
+  for (const char* id : {"a", "b"}) {
+    snapshot.add_producers()->set_producer_id(id);
+  }
+  ledger.OnSnapshot(snapshot);  // replaces what the ledger held
+  EXPECT_EQ(ledger.producer_count(), 2u);
+  ledger.Restore(DemoMensaje("c", 0), 1);
+  ledger.Restore(DemoMensaje("c", 1), 2);
+  EXPECT_EQ(ledger.producer_count(), 3u);
 }
 
 }  // namespace

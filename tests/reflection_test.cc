@@ -244,6 +244,89 @@ TEST(ReflectionTest, HealthCheckAndGetStatsCallWithReflectedTypesOnly) {
   EXPECT_EQ(stats->GetReflection()->GetUInt64(*stats, active_streams), 0u);
 }
 
+// Runs the real producer once: `count` messages of `producer_id`.
+void Produce(const ConsumerProcess& consumer, const std::string& producer_id) {
+  Subprocess producer = Subprocess::Start(
+      {RunfilePath("producer_service/producer_service"),
+       "--target=" + consumer.target(), "--producer_id=" + producer_id,
+       "--count=2", "--interval=0", "--print_messages=false"});
+  ASSERT_EQ(producer.WaitOrKill(absl::Seconds(30)), 0) << producer.Stderr();
+}
+
+TEST(ReflectionTest, ListProducersPagesWithReflectedTypesOnly) {
+  // What `grpcurl -d '{"page_size": 2}' ... ListProducers`, then the same
+  // with "page_token" set to the answer's nextPageToken, do.
+  ConsumerProcess consumer = ConsumerProcess::Start({});
+  for (const char* producer_id : {"c", "a", "b"})
+    Produce(consumer, producer_id);
+  ReflectedPool reflected(&consumer);
+  ASSERT_NE(reflected.AddFileContaining("messaging.v1.ConsumerService"),
+            nullptr);
+  DynamicMessageFactory factory(&reflected.pool());
+  const MethodDescriptor* list = reflected.pool().FindMethodByName(
+      "messaging.v1.ConsumerService.ListProducers");
+  ASSERT_NE(list, nullptr);
+  const google::protobuf::Descriptor* request_type = list->input_type();
+  const google::protobuf::Descriptor* page_type = list->output_type();
+  const google::protobuf::FieldDescriptor* page_size =
+      request_type->FindFieldByName("page_size");
+  const google::protobuf::FieldDescriptor* page_token =
+      request_type->FindFieldByName("page_token");
+  const google::protobuf::FieldDescriptor* producers =
+      page_type->FindFieldByName("producers");
+  const google::protobuf::FieldDescriptor* next_page_token =
+      page_type->FindFieldByName("next_page_token");
+  ASSERT_NE(page_size, nullptr);
+  ASSERT_NE(page_token, nullptr);
+  ASSERT_NE(producers, nullptr);
+  ASSERT_NE(next_page_token, nullptr);
+  ASSERT_NE(request_type->FindFieldByName("producer_id_prefix"), nullptr);
+
+  std::vector<std::string> ids;
+  std::string token;
+  int pages = 0;
+  do {
+    std::unique_ptr<Message> request(factory.GetPrototype(request_type)->New());
+    request->GetReflection()->SetInt32(request.get(), page_size, 2);
+    request->GetReflection()->SetString(request.get(), page_token, token);
+    std::unique_ptr<Message> page(factory.GetPrototype(page_type)->New());
+    const grpc::Status status =
+        CallUnary(consumer, *list, *request, page.get());
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const google::protobuf::Reflection& fields = *page->GetReflection();
+    EXPECT_LE(fields.FieldSize(*page, producers), 2);
+    for (int i = 0; i < fields.FieldSize(*page, producers); ++i) {
+      const Message& producer = fields.GetRepeatedMessage(*page, producers, i);
+      ids.push_back(producer.GetReflection()->GetString(
+          producer, producer.GetDescriptor()->FindFieldByName("producer_id")));
+    }
+    token = fields.GetString(*page, next_page_token);
+    ASSERT_LT(++pages, 10);
+  } while (!token.empty());
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b", "c"}));
+
+  // GetStats reports the count, and marks the old list deprecated.
+  const MethodDescriptor* get_stats = reflected.pool().FindMethodByName(
+      "messaging.v1.ConsumerService.GetStats");
+  ASSERT_NE(get_stats, nullptr);
+  std::unique_ptr<Message> stats(
+      factory.GetPrototype(get_stats->output_type())->New());
+  ASSERT_TRUE(CallUnary(consumer, *get_stats,
+                        *factory.GetPrototype(get_stats->input_type()),
+                        stats.get())
+                  .ok());
+  const google::protobuf::FieldDescriptor* tracked =
+      stats->GetDescriptor()->FindFieldByName("producers_tracked");
+  ASSERT_NE(tracked, nullptr);
+  EXPECT_EQ(stats->GetReflection()->GetUInt64(*stats, tracked), 3u);
+  const google::protobuf::FieldDescriptor* old_list =
+      stats->GetDescriptor()->FindFieldByName("producers");
+  ASSERT_NE(old_list, nullptr);
+  EXPECT_TRUE(old_list->options().deprecated());
+  EXPECT_EQ(stats->GetReflection()->FieldSize(*stats, old_list), 0);
+}
+
 TEST(ReflectionTest, DescribesConsumeAsClientStreaming) {
   ConsumerProcess consumer = ConsumerProcess::Start({});
   ServerReflectionRequest request;

@@ -8,7 +8,12 @@
 //     itself accepts the whole arg list (names and values);
 //   - the consumer's listening port (--address, or its default) is the
 //     containerPort, the port of all three gRPC probes, the target port of
-//     the Services, and the NetworkPolicy's port;
+//     the Services, and the NetworkPolicy's port; with --metrics_address,
+//     its port (another one, on every interface) is the container port
+//     named "metrics", the only other port a Service or the NetworkPolicy
+//     may name, the NetworkPolicy admits scrapes to it from another
+//     namespace, and a PodMonitor scrapes that named port of the consumer
+//     pods;
 //   - the consumer keeps its log durably on a volume of its own: a
 //     StatefulSet whose --data_dir is on a writable mount of one of its
 //     volumeClaimTemplates, --log_sync=group, an fsGroup for the non-root
@@ -327,8 +332,11 @@ function checkConsumer(objects, consumer, producers, problems) {
   if (!containerPorts.includes(listenPort)) {
     problems.push(`${where}: listens on ${listenPort} (--address) but declares containerPorts [${containerPorts}]`);
   }
+  const metricsPort = checkMetricsPort(consumer, listenPort, problems);
+  const servedPorts = [listenPort, metricsPort].filter((p) => p !== undefined);
+  const served = `${listenPort} (gRPC)${metricsPort === undefined ? "" : ` and ${metricsPort} (metrics)`}`;
   for (const port of containerPorts) {
-    if (port !== listenPort) problems.push(`${where}: containerPort ${port}: consumer_service listens only on ${listenPort}`);
+    if (!servedPorts.includes(port)) problems.push(`${where}: containerPort ${port}: consumer_service listens only on ${served}`);
   }
 
   for (const kind of PROBES) {
@@ -376,28 +384,42 @@ function checkConsumer(objects, consumer, producers, problems) {
   for (const service of services) {
     for (const port of service.spec.ports ?? []) {
       const target = resolvePort(port.targetPort ?? port.port, container);
-      if (target !== listenPort) {
+      if (!servedPorts.includes(target)) {
         problems.push(
-          `${describe(service)}: port ${port.port} leads to ${port.targetPort ?? port.port} (${target}), consumer_service listens on ${listenPort}`,
+          `${describe(service)}: port ${port.port} leads to ${port.targetPort ?? port.port} (${target}), consumer_service listens on ${served}`,
         );
       }
     }
   }
 
-  // NetworkPolicy: some rule must admit producers to the gRPC port; every
-  // port a rule names must be the gRPC port.
+  // NetworkPolicy: some rule must admit producers to the gRPC port, and
+  // one Prometheus (another namespace) to the metrics port; every port a
+  // rule names must be one of the two.
   const policies = inNamespace("NetworkPolicy").filter((p) => selects(p.spec?.podSelector ?? {}, labels));
   if (policies.length === 0) problems.push(`${where}: no NetworkPolicy selects the consumer pods`);
   for (const policy of policies) {
     for (const rule of policy.spec?.ingress ?? []) {
       for (const port of rule.ports ?? []) {
         const resolved = resolvePort(port.port, container);
-        if (resolved !== listenPort) {
-          problems.push(`${describe(policy)}: admits port ${port.port} (${resolved}), consumer_service listens on ${listenPort}`);
+        if (!servedPorts.includes(resolved)) {
+          problems.push(`${describe(policy)}: admits port ${port.port} (${resolved}), consumer_service listens on ${served}`);
         }
       }
     }
   }
+  const scrapable = policies.some((policy) =>
+    (policy.spec?.ingress ?? []).some(
+      (rule) =>
+        (rule.from ?? []).some((peer) => peer.namespaceSelector) &&
+        (rule.ports ?? []).some((port) => resolvePort(port.port, container) === metricsPort),
+    ),
+  );
+  if (metricsPort !== undefined && policies.length > 0 && !scrapable) {
+    problems.push(
+      `${where}: no NetworkPolicy rule admits another namespace (Prometheus's) to the metrics port ${metricsPort}: scrapes would be dropped`,
+    );
+  }
+  checkPodMonitors(objects, consumer, metricsPort, problems);
   for (const producer of producers.filter((p) => p.namespace === namespace)) {
     const producerLabels = producer.template.metadata?.labels ?? {};
     const admitted = policies.some((policy) =>
@@ -422,6 +444,65 @@ function checkConsumer(objects, consumer, producers, problems) {
     }
   }
   return listenPort;
+}
+
+// --metrics_address: its port, or undefined when metrics are off. It must
+// be reachable from other pods (every interface), differ from the gRPC
+// port, and be the container port named "metrics".
+function checkMetricsPort(consumer, listenPort, problems) {
+  const { container, where, values } = consumer;
+  const address = values.get("metrics_address") ?? "";
+  const named = (container.ports ?? []).find((p) => p.name === "metrics");
+  if (address === "") {
+    if (named) problems.push(`${where}: declares a "metrics" port ${named.containerPort} but --metrics_address is empty: nothing listens there`);
+    return undefined;
+  }
+  const port = portOf(address);
+  const host = address.slice(0, address.lastIndexOf(":"));
+  if (Number.isNaN(port) || port === 0) {
+    problems.push(`${where}: --metrics_address=${address} needs a fixed port for Prometheus to scrape`);
+    return undefined;
+  }
+  if (port === listenPort) {
+    problems.push(`${where}: --metrics_address=${address} clashes with the gRPC port ${listenPort} (--address): one of them cannot listen`);
+  }
+  if (host !== "0.0.0.0") {
+    problems.push(`${where}: --metrics_address=${address} listens on ${host} only; Prometheus reaches the pod on its IP: use 0.0.0.0:${port}`);
+  }
+  if (!named) {
+    problems.push(`${where}: --metrics_address=${address} but no container port is named "metrics" (what the PodMonitor and the Service name)`);
+  } else if (named.containerPort !== port) {
+    problems.push(`${where}: container port "metrics" is ${named.containerPort}, but --metrics_address=${address} listens on ${port}`);
+  }
+  return port;
+}
+
+// Each PodMonitor that selects the consumer pods scrapes their metrics
+// port by its name, on /metrics.
+function checkPodMonitors(objects, consumer, metricsPort, problems) {
+  const { container, template, namespace, where } = consumer;
+  const monitors = objects.filter(
+    (o) => o.kind === "PodMonitor" && namespaceOf(o) === namespace && selects(o.spec?.selector, template.metadata?.labels),
+  );
+  for (const monitor of monitors) {
+    if (metricsPort === undefined) {
+      problems.push(`${describe(monitor)}: selects the consumer pods, but ${where} serves no metrics (no --metrics_address)`);
+      continue;
+    }
+    for (const endpoint of monitor.spec?.podMetricsEndpoints ?? []) {
+      const resolved = resolvePort(endpoint.port ?? endpoint.portNumber, container);
+      if (resolved !== metricsPort) {
+        problems.push(`${describe(monitor)}: scrapes port ${endpoint.port ?? endpoint.portNumber} (${resolved}), the consumer's metrics are on ${metricsPort}`);
+      }
+      if ((endpoint.path ?? "/metrics") !== "/metrics") {
+        problems.push(`${describe(monitor)}: scrapes ${endpoint.path}; consumer_service serves /metrics only`);
+      }
+    }
+  }
+  const unmatched = objects.filter(
+    (o) => o.kind === "PodMonitor" && !monitors.includes(o) && !objects.some((w) => w.kind === "StatefulSet" && selects(o.spec?.selector, w.spec?.template?.metadata?.labels)),
+  );
+  for (const monitor of unmatched) problems.push(`${describe(monitor)}: selects no consumer pods`);
 }
 
 // The time a consumer replica may need to come back: the termination

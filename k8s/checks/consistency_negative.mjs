@@ -162,6 +162,30 @@ const CASES = {
     (o) => consumerContainer(o).args.push("--producer_acl=/etc/consumer/acl", "--tls_cert=/etc/tls/c", "--tls_key=/etc/tls/k", "--tls_client_ca=/etc/tls/ca"),
     /--producer_acl=\/etc\/consumer\/acl is on no volume mount/,
   ],
+  "metrics-port-not-declared": [
+    (o) => setArg(consumerContainer(o), "metrics_address", "0.0.0.0:9091"),
+    /container port "metrics" is 9090, but --metrics_address=0.0.0.0:9091 listens on 9091/,
+  ],
+  "metrics-port-clash": [
+    (o) => setArg(consumerContainer(o), "metrics_address", "0.0.0.0:50051"),
+    /clashes with the gRPC port 50051/,
+  ],
+  "metrics-on-loopback": [
+    (o) => setArg(consumerContainer(o), "metrics_address", "127.0.0.1:9090"),
+    /listens on 127\.0\.0\.1 only/,
+  ],
+  "metrics-port-without-flag": [
+    (o) => (consumerContainer(o).args = consumerContainer(o).args.filter((a) => !a.startsWith("--metrics_address="))),
+    /declares a "metrics" port 9090 but --metrics_address is empty/,
+  ],
+  "network-policy-no-scrapes": [
+    (o) => (kind(o, "NetworkPolicy")[0].spec.ingress = kind(o, "NetworkPolicy")[0].spec.ingress.filter((r) => !r.from.some((p) => p.namespaceSelector))),
+    /no NetworkPolicy rule admits another namespace .* to the metrics port 9090/,
+  ],
+  "service-metrics-target": [
+    (o) => (kind(o, "Service").find((s) => s.spec.clusterIP !== "None").spec.ports.find((p) => p.name === "metrics").targetPort = 9091),
+    /port 9090 leads to 9091/,
+  ],
   "deadline-too-short": [
     (o) => (flagsConfigMap(o, "DEADLINE").data.DEADLINE = "1m"),
     /--deadline 60s is shorter than a consumer restart/,

@@ -25,7 +25,8 @@
 //     address 127.0.0.<i+1> (instead of 0.0.0.0), all on the one port the
 //     caller picks (the manifests' port may be in use here), the way each
 //     pod has its own IP in a cluster; the probes and the producers'
-//     --target follow that port.
+//     --target follow that port; --metrics_address moves to the replica's
+//     address too, on a port the kernel picks.
 //   - The producers resolve the consumers' per-pod DNS names
 //     (consumer-<i>.consumer-headless, the --target host with {shard}
 //     replaced) through an /etc/hosts (hostPath volume) that maps each to
@@ -152,6 +153,11 @@ for (let i = 0; i < replicas; i++) {
   expandArgs(sample, statefulSet, container);
   const address = `127.0.0.${i + 1}`;
   setFlag(container, "address", `${address}:${port}`);
+  // Metrics on the replica's own address too, where the kernel picks a free
+  // port (logged as "metrics on http://..."): with host networking every
+  // replica's 0.0.0.0:9090 would be the same socket, and the second could
+  // not listen.
+  if (flagValue(container, "metrics_address")) setFlag(container, "metrics_address", `${address}:0`);
   for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
     if (container[probe]?.grpc) container[probe].grpc.port = port;
   }

@@ -10,7 +10,8 @@
 #   - two producers (completion indexes 0 and 1), each reaching the replica
 #     its producer id hashes to (--consumer_shards): their output, and
 #     GetProducerState on both replicas (the right one knows the producer,
-#     the other does not);
+#     the other does not), and each replica's /metrics counting exactly its
+#     producers' messages;
 #   - a graceful stop, then durability: the consumer pods are removed and
 #     played again on the same volumes, say they replayed their log, still
 #     know where each producer stands, and a second run of the producers
@@ -59,7 +60,7 @@ pass() { passed=$((passed + 1)); echo "PASS $* [$(elapsed)]"; }
 fail() { failed=$((failed + 1)); echo "FAIL $* [$(elapsed)]"; }
 
 # --- tools -----------------------------------------------------------------
-apt_install_missing podman runc debootstrap catatonit conmon
+apt_install_missing podman runc debootstrap catatonit conmon curl
 ensure_node_modules "$checks_dir"
 command -v kubectl >/dev/null || { echo "kubectl not found (see k8s/README.md)" >&2; exit 2; }
 
@@ -340,9 +341,25 @@ graceful_stop() {
     fail "$1: consumer stop: exit codes ${exit_codes[*]}, see their logs above"
 }
 
+# check_metrics WHAT: each replica's /metrics (at the address its "metrics
+# on" line names) counts exactly its producers' messages since it started.
+check_metrics() {
+  local j i url want got ok=1
+  for ((j = 0; j < n_consumers; j++)); do
+    url=$(podman logs "${CONSUMER_CONTAINERS[$j]}" 2>&1 | grep -o 'metrics on http://[^ ]*/metrics' | tail -1 | cut -d' ' -f3)
+    want=0
+    for i in "${!PRODUCER_IDS[@]}"; do [ "${PRODUCER_SHARDS[$i]}" = "$j" ] && want=$((want + PRODUCER_COUNT)); done
+    got=$( (curl -sf --max-time 5 "$url" || true) | awk '$1 == "consumer_messages_accepted_total" {print $2}')
+    [ -n "$url" ] && [ "$got" = "$want" ] || { ok=0; echo "    ${CONSUMER_PODS[$j]}: metrics at '${url:-no "metrics on" line}': consumer_messages_accepted_total '${got}' (want $want)"; }
+  done
+  [ "$ok" -eq 1 ] && pass "$1: each replica's /metrics counts its producers' messages (consumer_messages_accepted_total)" ||
+    fail "$1: the replicas' metrics do not match what they accepted"
+}
+
 run_producers 0
 check_consumer_logs 0 "first run"
 check_states "$PRODUCER_COUNT" "first run"
+check_metrics "first run"
 for ((j = 0; j < n_consumers; j++)); do
   node "$checks_dir/grpc_health.mjs" --service "$HEALTH_SERVICE" "${CONSUMER_ADDRESSES[$j]}" > /dev/null || fail "${CONSUMER_PODS[$j]} not SERVING after the producers"
 done

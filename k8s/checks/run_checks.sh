@@ -13,6 +13,11 @@
 #                   deliberately broken variants must be rejected;
 #   4. components:  each optional component of k8s/components/, applied to
 #                   the local overlay by testdata/with-*, through 1-3.
+#   5. rules:       the PrometheusRules' groups (overlays/monitoring) pass
+#                   promtool check rules and their unit tests
+#                   (testdata/rules/*.test.yaml, promtool test rules), name
+#                   only metrics a real consumer_service exposes, and a
+#                   changed rule fails its tests.
 # Installs its npm packages (npm ci) and missing Debian packages itself.
 # Ends with "N passed, N failed"; exits 1 if anything failed.
 #
@@ -86,6 +91,7 @@ kustomize_version() {
 }
 check "tools: kubectl with kustomize >= v5" kustomize_version
 check "tools: npm ci in k8s/checks" ensure_node_modules "$checks_dir"
+check "tools: promtool (Debian package prometheus)" ensure_promtool
 if [ "$failed" -gt 0 ]; then summary_and_exit; fi
 
 build_binaries() {
@@ -160,5 +166,30 @@ for dir in "$checks_dir"/testdata/with-*/; do
     check "consistency: testdata/$name" node "$checks_dir/consistency.mjs" "${bins[@]}" "$work/$name.yaml"
   fi
 done
+
+# --- 5. alerting rules -----------------------------------------------------
+rule_overlays=0
+for name in "${overlays[@]}"; do
+  grep -q '^kind: PrometheusRule$' "$work/$name.yaml" || continue
+  rule_overlays=$((rule_overlays + 1))
+  rules="$work/rules-$name"
+  check "rules: PrometheusRules of k8s/overlays/$name as rule files, metric names against a scrape of consumer_service" \
+    node "$checks_dir/prometheus_rules.mjs" --consumer "$consumer_bin" --out-dir "$rules" "$work/$name.yaml"
+  check "rules: promtool check rules (k8s/overlays/$name)" sh -c 'promtool check rules "$1"/*.rules.yaml' sh "$rules"
+  cp "$checks_dir"/testdata/rules/*.test.yaml "$rules"/
+  for test in "$rules"/*.test.yaml; do
+    check "rules: promtool test rules testdata/rules/$(basename "$test") (k8s/overlays/$name)" promtool test rules "$test"
+  done
+  # The tests can fail: ConsumerDown waiting 10 minutes instead of 2 must
+  # break them.
+  mkdir -p "$rules/changed"
+  sed 's/^\( *\)for: 2m$/\1for: 10m/' "$rules/consumer.rules.yaml" > "$rules/changed/consumer.rules.yaml"
+  cp "$rules/consumer.test.yaml" "$rules/changed/"
+  reject "rules: promtool test rules catches a changed rule (ConsumerDown for: 10m)" "alertname: ConsumerDown" \
+    promtool test rules "$rules/changed/consumer.test.yaml"
+done
+if [ "$rule_overlays" -eq 0 ]; then
+  failed=$((failed + 1)); echo "FAIL rules: no overlay renders a PrometheusRule (k8s/overlays/monitoring)"
+fi
 
 summary_and_exit

@@ -6,7 +6,10 @@
 //   tsc:      every object written out as a TypeScript literal typed with the
 //             package's own interface, compiled with tsc --noEmit --strict;
 //             excess-property checks reject unknown fields at any depth.
-// An object whose apiVersion/kind has no model is an error too.
+// An object whose apiVersion/kind has no model is an error too. Custom
+// resources are checked the same way against the models of their operator's
+// CRDs (@kubernetes-models/prometheus-operator for PodMonitor and
+// PrometheusRule).
 //
 //   node schema.mjs RENDERED.yaml...      exit 0: valid, 1: problems listed
 import { spawnSync } from "node:child_process";
@@ -17,15 +20,27 @@ import { fileURLToPath } from "node:url";
 import { describe, loadObjects } from "./lib/manifests.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const modelsDir = join(here, "node_modules", "kubernetes-models");
 
-// "apps/v1" + "Deployment" -> "kubernetes-models/apps/v1/Deployment", or null
-// when the package has no such model.
+// The package with the models of an API group: Kubernetes' own, or the
+// custom resources of an operator the manifests use.
+const CRD_PACKAGES = {
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+};
+function modelsPackage(apiVersion) {
+  const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+  return CRD_PACKAGES[group] ?? "kubernetes-models";
+}
+
+// "apps/v1" + "Deployment" -> "kubernetes-models/apps/v1/Deployment",
+// "monitoring.coreos.com/v1" + "PodMonitor" ->
+// "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor",
+// or null when the package has no such model.
 function modelModule(apiVersion, kind) {
   if (typeof apiVersion !== "string" || typeof kind !== "string") return null;
   if (!/^[A-Za-z0-9.\-/]+$/.test(apiVersion) || !/^[A-Za-z0-9]+$/.test(kind)) return null;
-  return existsSync(join(modelsDir, apiVersion, `${kind}.d.ts`))
-    ? `kubernetes-models/${apiVersion}/${kind}`
+  const pkg = modelsPackage(apiVersion);
+  return existsSync(join(here, "node_modules", pkg, apiVersion, `${kind}.d.ts`))
+    ? `${pkg}/${apiVersion}/${kind}`
     : null;
 }
 

@@ -33,3 +33,9 @@ ensure_node_modules() {
   (cd "$checks_dir" && npm ci --no-audit --no-fund --loglevel=error >&2) || return 1
   echo "$want" > "$stamp"
 }
+
+# promtool, from Debian's prometheus package, for the alerting rules.
+ensure_promtool() {
+  command -v promtool >/dev/null || apt_install_missing prometheus || return 1
+  promtool --version | head -1
+}
