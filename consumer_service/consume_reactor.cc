@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "consumer_service/compressed_flag.h"
 #include "consumer_service/grpc_status.h"
 #include "google/protobuf/descriptor.h"
 #include "protos/messaging/v1/wire/byte_buffers.h"
@@ -127,12 +128,14 @@ class ConsumeReactor::Link final : public DurabilityWaiter {
 
 ConsumeReactor::ConsumeReactor(const Format& format, Acceptor* acceptor,
                                IdleReaper* reaper, StreamEndListener* listener,
+                               grpc::CallbackServerContext* context,
                                grpc::ByteBuffer* summary,
                                std::unique_ptr<const ProducerIdGate> gate)
     : format_(format),
       acceptor_(acceptor),
       reaper_(reaper),
       listener_(listener),
+      context_(context),
       summary_(summary),
       link_(std::make_shared<Link>(this)),
       gate_(std::move(gate)),
@@ -182,6 +185,16 @@ absl::Status ConsumeReactor::DecodeAndAccept(absl::Time now) {
   }
   read_.Clear();
   ++reads_;
+  if (ReadMarkedCompressedButNotInflated(context_)) {
+    // INTERNAL, as gRPC's wire protocol asks of a compressed flag that no
+    // grpc-encoding explains.
+    return absl::InternalError(absl::StrCat(
+        "message ", reads_,
+        " of the stream is marked compressed, but the call names no "
+        "compression this consumer inflates (grpc-encoding); send it "
+        "uncompressed, or name gzip or deflate and start the consumer with "
+        "--accept_compression"));
+  }
   DecodeScratch& scratch = ThreadScratch();
   const Decoded decoded = format_.decode(AsStringView(slice), &scratch);
   if (decoded == Decoded::kMalformed) {

@@ -56,9 +56,12 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
   // Starts reading. All pointers must outlive the reactor; `summary` is the
   // call's response, a serialized ConsumeSummary. `gate`, when not null,
   // decides whether the peer may write the stream's producer id
-  // (ProducerAuthorizer::GateFor); null lets it write any.
+  // (ProducerAuthorizer::GateFor); null lets it write any. `context` is
+  // the call's.
   ConsumeReactor(const Format& format, Acceptor* acceptor, IdleReaper* reaper,
-                 StreamEndListener* listener, grpc::ByteBuffer* summary,
+                 StreamEndListener* listener,
+                 grpc::CallbackServerContext* context,
+                 grpc::ByteBuffer* summary,
                  std::unique_ptr<const ProducerIdGate> gate);
 
   void OnReadDone(bool ok) override;
@@ -85,6 +88,7 @@ class ConsumeReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer>,
   Acceptor* const acceptor_;
   IdleReaper* const reaper_;
   StreamEndListener* const listener_;
+  grpc::CallbackServerContext* const context_;
   grpc::ByteBuffer* const summary_;
   const std::shared_ptr<Link> link_;
   const std::unique_ptr<const ProducerIdGate> gate_;

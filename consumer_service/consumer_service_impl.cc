@@ -73,7 +73,7 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* ConsumerServiceImpl::StartStream(
   stats_->StreamStarted();
   if (open_streams_.fetch_add(1) < limits_.max_concurrent_streams) {
     return new ConsumeReactor(
-        format, acceptor_, &reaper_, this, summary,
+        format, acceptor_, &reaper_, this, context, summary,
         authorizer_ == nullptr
             ? nullptr
             : authorizer_->GateFor(*context->auth_context()));

@@ -5,7 +5,8 @@ By default every algorithm is refused, UNIMPLEMENTED at the call's
 metadata, so a decompression bomb costs nothing. --accept_compression opts
 in; then a bomb is refused by --max_message_bytes only once inflated, and
 the test measures what that costs. A compressed flag without a usable
-grpc-encoding reaches the service as uncompressed bytes (shown below).
+grpc-encoding reaches the service as uncompressed bytes, and the consumer
+refuses the message (INTERNAL, as the wire protocol asks).
 
   bazel test //tests:compression_test
 """
@@ -17,7 +18,7 @@ from hostile_h2 import (CONSUME, Consumer, GrpcH2Connection, grpc_frame,
                         mensaje, summary_messages_received)
 
 GZIP, DEFLATE = 31, 15  # zlib's wbits for gRPC's "gzip" and "deflate"
-UNIMPLEMENTED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED = 12, 3, 8
+UNIMPLEMENTED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, INTERNAL = 12, 3, 8, 13
 MIB = 1 << 20
 
 
@@ -64,23 +65,24 @@ class CompressionRefusedByDefaultTest(unittest.TestCase):
               f"{baseline:.0f} -> {peak:.0f} MiB")
         self.assertLess(peak, baseline + 16)
 
-    def test_compressed_flag_without_usable_encoding_is_read_as_plain(self):
+    def test_compressed_flag_without_usable_encoding_is_refused(self):
         # gRPC 1.51 decompresses only when the call names an enabled
-        # algorithm; otherwise it hands the service the bytes as they came,
-        # flag ignored, and nothing above it can see the flag. Nothing is
-        # inflated, so a compressed body is undecodable protobuf:
+        # algorithm; otherwise it hands the service the bytes as they came.
+        # The consumer sees the flag still set (compressed_flag.h) and
+        # refuses the message, whatever its bytes: compressed ones, and
+        # plain protobuf whose flag lies.
         for headers in ((), (("grpc-encoding", "identity"),),
                         (("grpc-encoding", "br"),)):
-            with self.subTest(headers=headers):
-                status, message, _ = self.call(
-                    [grpc_frame(compress(mensaje("c", 0), GZIP), True)],
-                    headers)
-                self.assertEqual(status, INVALID_ARGUMENT, message)
-                self.assertIn("is not a valid messaging.v1.Mensaje", message)
-        # ...and a body that is plain protobuf despite its flag is a message
-        # like any other, within --max_message_bytes.
-        status, message, body = self.call(
-            [grpc_frame(mensaje("flagged", 0), True)])
+            for body in (compress(mensaje("c", 0), GZIP), mensaje("c", 0)):
+                with self.subTest(headers=headers, compressed=body[:1]):
+                    status, message, _ = self.call(
+                        [grpc_frame(body, True)], headers)
+                    self.assertEqual(status, INTERNAL, message)
+                    self.assertIn("is marked compressed, but the call names "
+                                  "no compression this consumer inflates",
+                                  message)
+        # The same message without the flag is accepted.
+        status, message, body = self.call([grpc_frame(mensaje("plain", 0))])
         self.assertEqual(status, 0, message)
         self.assertEqual(summary_messages_received(body), 1)
 
