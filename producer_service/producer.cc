@@ -25,33 +25,9 @@
 #include "producer_service/produce_stream.h"
 #include "producer_service/producer_state_call.h"
 #include "producer_service/production.h"
+#include "producer_service/run_summary.h"
 
 namespace messaging {
-namespace {
-
-using google::protobuf::util::TimeUtil;
-
-// Adds one stream's summary to the run's.
-void Accumulate(const v1::ConsumeSummary& stream, v1::ConsumeSummary* run) {
-  if (run->messages_received() == 0 && stream.messages_received() > 0) {
-    run->set_first_sequence(stream.first_sequence());
-  }
-  if (stream.messages_received() > 0) {
-    run->set_last_sequence(stream.last_sequence());
-  }
-  run->set_producer_id(stream.producer_id());
-  run->set_messages_received(run->messages_received() +
-                             stream.messages_received());
-  run->set_bytes_received(run->bytes_received() + stream.bytes_received());
-  run->set_duplicates_dropped(run->duplicates_dropped() +
-                              stream.duplicates_dropped());
-  run->set_next_sequence(stream.next_sequence());
-  *run->mutable_duration() = TimeUtil::NanosecondsToDuration(
-      TimeUtil::DurationToNanoseconds(run->duration()) +
-      TimeUtil::DurationToNanoseconds(stream.duration()));
-}
-
-}  // namespace
 
 bool IsRetryable(absl::StatusCode code, bool consumer_asked_to_retry) {
   switch (code) {
@@ -66,24 +42,6 @@ bool IsRetryable(absl::StatusCode code, bool consumer_asked_to_retry) {
     default:
       return false;
   }
-}
-
-std::string FormatSummary(const v1::ConsumeSummary& summary) {
-  std::string line =
-      absl::StrCat("Consumer summary: ", summary.messages_received(),
-                   " messages, ", summary.bytes_received(), " bytes");
-  if (summary.messages_received() > 0) {
-    absl::StrAppend(&line, ", producer ", summary.producer_id(), ", sequences ",
-                    summary.first_sequence(), "..", summary.last_sequence(),
-                    " in ",
-                    absl::FormatDuration(absl::Nanoseconds(
-                        TimeUtil::DurationToNanoseconds(summary.duration()))));
-  }
-  if (summary.duplicates_dropped() > 0) {
-    absl::StrAppend(&line, ", ", summary.duplicates_dropped(),
-                    " duplicates dropped");
-  }
-  return line;
 }
 
 namespace {
@@ -282,7 +240,7 @@ void ProducerRun::OnProduceDone(
     return;
   }
   production_->Confirm(outcome->next_sequence());
-  Accumulate(*outcome, &run_summary_);
+  AccumulateSummary(*outcome, &run_summary_);
   backoff_.Reset();
   StreamOrFinish();
 }
@@ -426,14 +384,15 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
   Pacer::Shared().Cancel(&runs);
 
   v1::ConsumeSummary total;
-  for (const auto& run : runs) Accumulate(run->summary(), &total);
+  for (const auto& run : runs) AccumulateSummary(run->summary(), &total);
   if (options.streams > 1) {
     total.set_producer_id(absl::StrCat(options.producer_id, "-0..",
                                        options.producer_id, "-",
                                        options.streams - 1));
     // The streams ran side by side: their durations do not add up.
-    *total.mutable_duration() = TimeUtil::NanosecondsToDuration(
-        absl::ToInt64Nanoseconds(absl::Now() - started));
+    *total.mutable_duration() =
+        google::protobuf::util::TimeUtil::NanosecondsToDuration(
+            absl::ToInt64Nanoseconds(absl::Now() - started));
   }
   for (const auto& run : runs) {
     if (!run->status().ok() &&

@@ -27,9 +27,6 @@ namespace messaging {
 // network was unavailable, not the request wrong.
 bool IsRetryable(absl::StatusCode code, bool consumer_asked_to_retry);
 
-// One line describing the consumer's summary, for the console.
-std::string FormatSummary(const v1::ConsumeSummary& summary);
-
 // Connects to options.target (waiting up to options.connect_timeout), sends
 // the messages, retrying and resuming after failures until
 // options.deadline, then prints the consumer's summary and the demo's

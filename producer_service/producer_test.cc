@@ -1,6 +1,7 @@
 #include "producer_service/producer.h"
 
 #include "gtest/gtest.h"
+#include "producer_service/run_summary.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
