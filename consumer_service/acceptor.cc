@@ -41,6 +41,13 @@ Acceptor::Acceptor(std::unique_ptr<ProducerLedger> ledger,
                                         absl::Seconds(1), absl::Minutes(1))),
       console_(console) {}
 
+Acceptor::~Acceptor() {
+  // The log's destructor makes everything appended durable, and the writer
+  // thread tells OnDurable, which counts into uncounted_ and stats_: those
+  // must not be destroyed yet, as members declared after log_ would be.
+  log_.reset();
+}
+
 absl::Status Acceptor::Accept(absl::Span<const MensajeView> messages,
                               absl::Time now, ConsumeStream* stream) {
   absl::Status invalid;

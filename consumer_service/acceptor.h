@@ -82,6 +82,10 @@ class Acceptor : public LogEventListener {
            std::ostream* console,
            absl::Duration producer_state_expiry = absl::InfiniteDuration());
 
+  // Closes the log first, while the rest is alive: its last writes still
+  // call OnDurable.
+  ~Acceptor() override;
+
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
 
@@ -135,7 +139,8 @@ class Acceptor : public LogEventListener {
   void PrintConsumed(const MensajeView& message);
 
   const std::unique_ptr<ProducerLedger> ledger_;
-  const std::unique_ptr<MessageLog> log_;
+  // Not const: the destructor closes it first (see there).
+  std::unique_ptr<MessageLog> log_;
   ConsumerStatsRecorder* const stats_;
 
   const absl::Duration producer_state_expiry_;
