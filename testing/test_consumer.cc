@@ -3,9 +3,11 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "absl/time/clock.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
 
 namespace messaging {
 
@@ -44,6 +46,26 @@ grpc::Status SendOnOneStream(v1::ConsumerService::Stub& stub,
   }
   writer->WritesDone();
   return writer->Finish();
+}
+
+v1::ConsumerStats GetStats(const TestConsumer& consumer) {
+  ConsumerStubs stubs(consumer.NewChannel());
+  grpc::ClientContext context;
+  v1::ConsumerStats stats;
+  const grpc::Status status =
+      stubs.typed->GetStats(&context, v1::GetStatsRequest(), &stats);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return stats;
+}
+
+v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer) {
+  v1::ConsumerStats stats;
+  for (int i = 0; i < 500; ++i) {
+    stats = GetStats(consumer);
+    if (stats.active_streams() == 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return stats;
 }
 
 }  // namespace messaging

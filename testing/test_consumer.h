@@ -43,6 +43,12 @@ class TestConsumer {
   std::string target_;
 };
 
+// The consumer's GetStats, on a new channel; fails the test on an error.
+v1::ConsumerStats GetStats(const TestConsumer& consumer);
+// GetStats once every stream has ended: a client sees its status slightly
+// before the consumer has counted the stream (waits up to 5 s).
+v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer);
+
 // Writes `messages` on one Consume stream with the synchronous API, closes
 // it, and returns the final status; the summary goes to `summary`.
 grpc::Status SendOnOneStream(v1::ConsumerService::Stub& stub,

@@ -36,16 +36,6 @@ ProducerOptions FastProducer(const TestConsumer& consumer,
   return options;
 }
 
-v1::ConsumerStats GetStats(const TestConsumer& consumer) {
-  ConsumerStubs stubs(consumer.NewChannel());
-  grpc::ClientContext context;
-  v1::ConsumerStats stats;
-  grpc::Status status =
-      stubs.typed->GetStats(&context, v1::GetStatsRequest(), &stats);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return stats;
-}
-
 // The first page of ListProducers.
 v1::ListProducersResponse ListProducers(const TestConsumer& consumer) {
   ConsumerStubs stubs(consumer.NewChannel());
@@ -55,18 +45,6 @@ v1::ListProducersResponse ListProducers(const TestConsumer& consumer) {
       stubs.typed->ListProducers(&context, v1::ListProducersRequest(), &page);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return page;
-}
-
-// Stats once every stream has ended: a client sees its status slightly
-// before the consumer has counted the stream.
-v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer) {
-  v1::ConsumerStats stats;
-  for (int i = 0; i < 500; ++i) {
-    stats = GetStats(consumer);
-    if (stats.active_streams() == 0) break;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return stats;
 }
 
 // One paced stream, on a channel connected beforehand so that its first

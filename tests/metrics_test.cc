@@ -73,27 +73,6 @@ uint64_t Refusals(const Samples& samples, const std::string& code) {
                                      code, "\"}"));
 }
 
-v1::ConsumerStats GetStats(const TestConsumer& consumer) {
-  ConsumerStubs stubs(consumer.NewChannel());
-  grpc::ClientContext context;
-  v1::ConsumerStats stats;
-  const grpc::Status status =
-      stubs.typed->GetStats(&context, v1::GetStatsRequest(), &stats);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return stats;
-}
-
-// GetStats once no stream is open any more.
-v1::ConsumerStats StatsWhenIdle(const TestConsumer& consumer) {
-  v1::ConsumerStats stats;
-  for (int i = 0; i < 500; ++i) {
-    stats = GetStats(consumer);
-    if (stats.active_streams() == 0) break;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return stats;
-}
-
 ConsumerOptions WithMetricsAndLog(const std::string& name) {
   ConsumerOptions options = TestConsumer::QuietOptions();
   options.metrics_address = "127.0.0.1:0";
