@@ -215,8 +215,10 @@ def progress(message):
 
 
 def summary_of(run):
-    return (f"{run['messages_per_second']:,.0f} msgs/s, "
-            f"p99 {report.fmt(run['p99_ms'])} ms")
+    rate = f"{run['messages_per_second']:,.0f} msgs/s"
+    if run["p99_ms"] is None:  # the peers measure no latency
+        return rate
+    return f"{rate}, p99 {report.fmt(run['p99_ms'])} ms"
 
 
 def list_scenarios(args):
