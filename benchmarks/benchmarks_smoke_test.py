@@ -1,17 +1,22 @@
 """Smoke test of //benchmarks: a --quick run of a few scenarios, the
-restart ones on tiny logs among them, prints the tables with positive
-numbers, and a run whose producer, consumer or log filler fails exits
-non-zero. No timed assertions: only that numbers exist and are sane.
+restart ones on tiny logs and the raw-TCP peer among them, prints the
+tables with positive numbers, the NATS and Redis peers (pointed at missing
+binaries, so that no test needs them) read n/a, and a run whose producer,
+consumer, log filler or peer fails exits non-zero. No timed assertions:
+only that numbers exist and are sane.
 """
 
 import importlib.util
 import json
 import os
 import re
+import socket
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 WORKSPACE = "grpc_producer_consumer"
@@ -29,11 +34,36 @@ SCENARIOS = "1x64B,1x64B-durable,8x64B-batch,restart*"
 # Logs of a few segments: with 16 KiB segments each holds one batch of 256.
 RESTART_FLAGS = ("--restart_messages=300,3000",
                  "--restart_segment_bytes=16384")
+NO_SERVERS = ("--nats_server_binary=/nonexistent",
+              "--redis_server_binary=/nonexistent")
+INSTALL = "run benchmarks/install_peers.sh"
+# Every target of the issue, as the harness names them.
+TARGETS = [
+    "durable-per-message-vs-peers-fsync-per-group",
+    "durable-per-message-vs-peers-kernel-flush",
+    "durable-batched-vs-peers-fsync-per-group",
+    "durable-batched-vs-peers-kernel-flush",
+    "batched-memory-vs-raw-tcp",
+    "per-message-vs-grpc-floor",
+    "durable-batched-vs-memory-batched",
+    "p99-paced-50pct",
+    "p99-paced-50pct-batch",
+    "restart-sigkill-100M",
+    "restart-sigterm-100M",
+    "producer-rss-1000x64B",
+    "producer-threads-1000x64B",
+    "consumer-rss-1000x64B",
+    "producer-rss-1000x64B-batch",
+    "producer-threads-1000x64B-batch",
+    "consumer-rss-1000x64B-batch",
+]
 
 
-def load_harness():
+def load_harness(module_name="run_benchmarks"):
     sys.path.insert(0, os.path.dirname(HARNESS))  # for its sibling modules
-    spec = importlib.util.spec_from_file_location("run_benchmarks", HARNESS)
+    spec = importlib.util.spec_from_file_location(
+        module_name, os.path.join(os.path.dirname(HARNESS),
+                                  module_name + ".py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -62,10 +92,11 @@ class QuickRunTest(unittest.TestCase):
         cls.done = run_harness("--quick", "--messages=400",
                                "--batched_messages=800",
                                f"--scenarios={SCENARIOS}", *RESTART_FLAGS,
-                               f"--json={cls.json_path}")
+                               *NO_SERVERS, f"--json={cls.json_path}")
         if cls.done.returncode == 0:
             with open(cls.json_path) as results:
-                cls.rows = json.load(results)["rows"]
+                cls.json = json.load(results)
+            cls.rows = cls.json["rows"]
 
     def test_exits_zero(self):
         self.assertEqual(self.done.returncode, 0,
@@ -163,6 +194,72 @@ class QuickRunTest(unittest.TestCase):
                 self.assertEqual(run["snapshot_offset"], messages, run)
                 self.assertEqual(run["replayed"], 0, run)
 
+    def test_raw_tcp_peer_is_measured(self):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        row = self.rows["raw-tcp"]
+        self.assertEqual(row["kind"], "peer")
+        self.assertIsNone(row["status"], row)
+        self.assertEqual(row["describe"], {
+            "streams": 1, "payload": "64 B", "rpc": "TCP", "log": "memory",
+            "sync": None, "durability": "memory"})
+        self.assertEqual(len(row["runs"]), 1)
+        for run in row["runs"]:
+            # The ceiling sends as many as a batched row.
+            self.assertEqual(run["messages"], 800)
+            for key in ("seconds", "messages_per_second", "mb_per_second",
+                        "consumer_cpu_s", "consumer_rss_mib",
+                        "producer_cpu_s", "producer_rss_mib"):
+                self.assertGreater(run[key], 0, f"{key} in {run}")
+            self.assertIsNone(run["p99_ms"])
+        self.assertRegex(self.done.stdout,
+                         r"\| raw-tcp \| TCP \| memory \| - \| 800 \| [\d,]+ \|")
+
+    def test_peers_without_servers_read_na_with_the_reason(self):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        for name, server in (("nats-jetstream", "nats-server"),
+                             ("nats-jetstream-dedup", "nats-server"),
+                             ("redis-aof-always", "redis-server"),
+                             ("redis-aof-everysec", "redis-server")):
+            status = (f"n/a ({server} not found at /nonexistent: "
+                      f"{INSTALL})")
+            self.assertEqual(self.rows[name]["status"], status)
+            self.assertEqual(self.rows[name]["runs"], [])
+            self.assertIn(f"| {name} | ", self.done.stdout)
+            self.assertIn(f" | {status} |", self.done.stdout)
+
+    def test_prints_the_comparisons(self):
+        out = self.done.stdout
+        self.assertIn("| project row | peer row | durability | project msgs/s "
+                      "| peer msgs/s | ratio |", out)
+        self.assertRegex(out, r"\| 1x64B \| raw-tcp \| memory \| [\d,]+ \| "
+                         r"[\d,]+ \| \d+\.\d\dx \|")
+        self.assertIn("| 1x64B-durable | redis-aof-always | fsync per group "
+                      "| ", out)
+        compared = {(c["project"], c["peer"]): c
+                    for c in self.json["comparisons"]}
+        self.assertGreater(compared[("1x64B", "raw-tcp")]["ratio"], 0)
+        self.assertIsNone(compared[("1x64B-durable",
+                                    "redis-aof-always")]["ratio"])
+
+    def test_prints_a_row_per_target(self):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        goals = self.json["targets"]
+        self.assertEqual([t["name"] for t in goals], TARGETS)
+        section = self.done.stdout.split("## Targets")[1]
+        rows = [line for line in section.splitlines()
+                if line.startswith("| ") and not line.startswith("| target")]
+        self.assertEqual(len(rows), len(TARGETS), section)
+        for goal, line in zip(goals, rows):
+            self.assertTrue(goal["result"] in ("met", "NOT met")
+                            or goal["result"].startswith("n/a (not run: "),
+                            goal)
+            self.assertTrue(line.endswith(f" | {goal['result']} |"), line)
+        by_name = {t["name"]: t for t in goals}
+        # Measured from rows of this run: 1x64B and the floor.
+        self.assertGreater(by_name["per-message-vs-grpc-floor"]["measured"], 0)
+        self.assertEqual(by_name["p99-paced-50pct"]["result"],
+                         "n/a (not run: paced-50pct not selected)")
+
     def test_baseline_numbers_are_positive(self):
         self.check_positive("python-queue-64B", [
             "messages", "messages_per_second", "mb_per_second", "p50_ms",
@@ -224,6 +321,106 @@ while :; do sleep 0.05; done""")
         self.assertEqual(done.returncode, 1, done.stderr)
         self.assertIn("consumer_service accepted 3 messages, expected 1000",
                       done.stderr)
+
+
+class PeerFailureTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+    def test_a_failing_peer_server_fails_the_run(self):
+        server = write_script(self.tmp, "redis-server",
+                              'echo "fake redis: failing"; exit 1')
+        client = write_script(self.tmp, "redis-client", "exit 0")
+        done = run_harness("--quick", "--scenarios=1x64B-durable",
+                           "--peers=redis-aof-always",
+                           f"--redis_server_binary={server}",
+                           f"--redis_benchmark_binary={client}",
+                           f"--redis_cli_binary={client}")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("did not start (exit code 1)", done.stderr)
+        self.assertIn("fake redis: failing", done.stderr)
+        self.assertRegex(done.stdout, r"\| redis-aof-always \| Redis XADD \| "
+                         r"fsync per group \| appendfsync always \| FAILED \|")
+
+    def test_require_peers_fails_a_run_without_them(self):
+        done = run_harness("--quick", "--scenarios=1x64B-durable",
+                           "--peers=nats-jetstream", "--require_peers",
+                           "--nats_server_binary=/nonexistent")
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("nats-jetstream: n/a (nats-server not found at "
+                      "/nonexistent: run benchmarks/install_peers.sh) "
+                      "(--require_peers)", done.stderr)
+
+
+class RawTcpBenchmarkTest(unittest.TestCase):
+
+    def run_sender(self, port, messages=10):
+        return subprocess.run(
+            [runfile("benchmarks/raw_tcp_benchmark"), "--mode=send",
+             f"--port={port}", f"--messages={messages}",
+             "--payload_bytes=64"], stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=60, check=False)
+
+    def test_a_wrong_count_from_the_receiver_fails_the_sender(self):
+        # A receiver that reads every frame and answers one fewer.
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+
+        def receive():
+            connection, _ = listener.accept()
+            with connection:
+                data = b""
+                while chunk := connection.recv(65536):
+                    data += chunk
+                frames = len(data) // 68
+                connection.sendall(struct.pack(">QQ", frames - 1,
+                                               (frames - 1) * 64))
+
+        receiver = threading.Thread(target=receive, daemon=True)
+        receiver.start()
+        done = self.run_sender(listener.getsockname()[1])
+        receiver.join(timeout=30)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertEqual(done.stderr,
+                         "raw_tcp_benchmark: the receiver read 9 frames of "
+                         "576 payload bytes, but 10 frames of 640 bytes were "
+                         "sent\n")
+        self.assertEqual(done.stdout, "")
+
+    def test_no_receiver_fails_the_sender(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        done = self.run_sender(port)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertEqual(done.stderr, f"raw_tcp_benchmark: cannot connect to "
+                         f"127.0.0.1:{port}: Connection refused\n")
+
+    def test_receiver_counts_what_the_sender_sent(self):
+        with subprocess.Popen(
+                [runfile("benchmarks/raw_tcp_benchmark"), "--mode=receive"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                text=True) as receiver:
+            self.addCleanup(receiver.kill)
+            port = int(receiver.stdout.readline().split()[-1])
+            done = self.run_sender(port, messages=100000)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            result = json.loads(done.stdout)
+            self.assertEqual(result["messages"], 100000)
+            self.assertGreater(result["messages_per_second"], 0)
+            self.assertEqual(receiver.wait(timeout=30), 0)
+
+    def test_refuses_bad_flags(self):
+        for flags in (["--mode=send"], ["--mode=listen"],
+                      ["--mode=send", "--port=1", "--messages=0"]):
+            done = subprocess.run(
+                [runfile("benchmarks/raw_tcp_benchmark"), *flags],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                timeout=60, check=False)
+            self.assertEqual(done.returncode, 2, flags)
+            self.assertIn("raw_tcp_benchmark: --mode=receive, or --mode=send",
+                          done.stderr)
 
 
 class RestartFailureTest(unittest.TestCase):
@@ -347,7 +544,7 @@ class StatsLoadBenchmarkTest(unittest.TestCase):
 class ParseDurationTest(unittest.TestCase):
 
     def test_abseil_durations(self):
-        parse = load_harness().parse_duration_ms
+        parse = load_harness("grpc_harness").parse_duration_ms
         self.assertEqual(parse("0"), 0.0)
         self.assertAlmostEqual(parse("2.490367ms"), 2.490367)
         self.assertAlmostEqual(parse("950us"), 0.95)

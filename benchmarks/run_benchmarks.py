@@ -13,37 +13,34 @@ consumer in Python (python_queue_baseline.py), with the same number of
 messages of the same size, and prints the ratio; and, with 1x64B, gRPC
 alone on one stream (grpc_floor_benchmark), the floor under the
 per-message rows. The restart scenarios (restart_benchmark.py) time the
-consumer's start on a log of --restart_messages messages, to serving. Each
-figure is the median over --repetitions runs.
+consumer's start on a log of --restart_messages messages, to serving. The
+peers (peers.py: NATS JetStream, Redis Streams, raw TCP) run beside them,
+each at the durability of a project row; the run ends with the
+comparisons and the issue's targets (report.py). Each figure is the
+median over --repetitions runs.
 
     bazel run -c opt //benchmarks                      # the whole suite
     bazel run -c opt //benchmarks -- --quick           # smoke run, seconds
     bazel run -c opt //benchmarks -- --scenarios='1x*' --repetitions=5
     bazel run -c opt //benchmarks -- --scenarios='restart*'
 
-Exits 1 if any producer, consumer, baseline or filler run fails; 2 on bad
-flags.
+Exits 1 if any producer, consumer, baseline, floor, filler or peer run
+fails (a target not met is a measurement, not a failure); 2 on bad flags.
 Python 3 standard library only.
 """
 
 import argparse
-import dataclasses
 import fnmatch
 import json
-import math
 import os
-import re
-import shutil
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 
+import peers
+import report
 import restart_benchmark
-from child_process import Child, RunFailed, run_to_end, tail
+from child_process import RunFailed
+from grpc_harness import Harness, producer_flags, run_floor, run_paced
+from scenarios import REFERENCE, SCENARIOS, format_bytes
 
 WORKSPACE = "grpc_producer_consumer"
 CONSUMER = "consumer_service/consumer_service"
@@ -51,6 +48,8 @@ PRODUCER = "producer_service/producer_service"
 BASELINE = "benchmarks/python_queue_baseline.py"
 FLOOR = "benchmarks/grpc_floor_benchmark"
 FILLER = "benchmarks/log_filler"
+RAW_TCP = "benchmarks/raw_tcp_benchmark"
+NATS_PUBLISHER = "benchmarks/peers/nats_jetstream_publisher.c"
 
 DEFAULT_MESSAGES = 200_000
 QUICK_MESSAGES = 1_000
@@ -58,63 +57,6 @@ QUICK_MESSAGES = 1_000
 # some 15 times faster, and at the same count the producer's start and
 # connection would be a large share of their time, not their throughput.
 BATCHED_FACTOR = 10
-# Below the consumer's default --max_concurrent_streams (10,000).
-
-
-@dataclasses.dataclass(frozen=True)
-class Scenario:
-    name: str
-    streams: int = 1
-    payload_bytes: int = 64
-    batched: bool = False
-    durable: bool = False
-    # Paced at --paced_fraction of the peak rate instead of flat out.
-    paced: bool = False
-    # Times the messages of its kind: long streams, for a run that measures
-    # streaming rather than the opening and closing of many streams.
-    message_factor: int = 1
-
-    def messages(self, args):
-        base = args.batched_messages if self.batched else args.messages
-        return base * self.message_factor
-
-    def describe(self):
-        return {
-            "streams": self.streams,
-            "payload": format_bytes(self.payload_bytes),
-            "rpc": "batched" if self.batched else "per-message",
-            "log": "durable" if self.durable else "memory",
-        }
-
-
-SCENARIOS = [
-    Scenario("1x64B"),
-    Scenario("1x1KiB", payload_bytes=1024),
-    Scenario("8x64B", streams=8),
-    Scenario("100x64B", streams=100),
-    Scenario("1000x64B", streams=1000),
-    Scenario("1x64B-batch", batched=True),
-    Scenario("1x1KiB-batch", payload_bytes=1024, batched=True),
-    Scenario("8x64B-batch", streams=8, batched=True),
-    Scenario("1000x64B-batch", streams=1000, batched=True),
-    Scenario("1000x64B-batch-long", streams=1000, batched=True,
-             message_factor=5),
-    Scenario("1x64B-durable", durable=True),
-    Scenario("1x64B-batch-durable", batched=True, durable=True),
-    Scenario("8x64B-durable", streams=8, durable=True),
-    Scenario("paced-50pct", paced=True),
-    Scenario("paced-50pct-batch", batched=True, paced=True),
-]
-
-# The reference of the headline ratio against the Python baseline.
-REFERENCE = "1x64B"
-
-
-def format_bytes(n):
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024} KiB"
-    return f"{n} B"
-
 
 # --------------------------------------------------------------------------
 # Finding the binaries
@@ -151,358 +93,6 @@ def find_file(relative, override=None):
     raise SystemExit(
         f"run_benchmarks: cannot find {relative} in the runfiles; run it "
         f"with: bazel run -c opt //benchmarks")
-
-
-def producer_flags(producer):
-    """The names of the flags the producer binary knows."""
-    listing = subprocess.run([producer, "--helpfull"], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=60, check=False).stdout
-    return set(re.findall(r"^\s*--(\w+) \(", listing, re.MULTILINE))
-
-
-# --------------------------------------------------------------------------
-# Running processes
-
-
-def parse_duration_ms(text):
-    """Abseil's FormatDuration syntax ('2.49ms', '950us', '1m2.5s', '0')."""
-    text = text.strip()
-    sign = -1.0 if text.startswith("-") else 1.0
-    text = text.lstrip("-")
-    if text in ("0", ""):
-        return 0.0
-    if text == "inf":
-        return math.inf
-    units = {"h": 3.6e6, "m": 6e4, "s": 1e3, "ms": 1.0, "us": 1e-3,
-             "ns": 1e-6}
-    total = 0.0
-    position = 0
-    for match in re.finditer(r"(\d+(?:\.\d*)?)(ms|us|ns|h|m|s)", text):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * units[match.group(2)]
-        position = match.end()
-    if position != len(text):
-        raise ValueError(f"not an Abseil duration: {text!r}")
-    return sign * total
-
-
-STOPPED_LINE = re.compile(
-    r"consumer_service stopped: (\d+) messages in (\d+) completed and (\d+) "
-    r"failed streams, (\d+) duplicates dropped; end-to-end latency "
-    r"p50=(\S+) p99=(\S+) p99\.9=(\S+) max=(\S+)")
-LISTENING_LINE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
-
-
-class ThreadSampler(threading.Thread):
-    """The largest Threads: count of /proc/PID/status while it runs."""
-
-    def __init__(self, pid, period=0.02):
-        super().__init__(daemon=True)
-        self.path = f"/proc/{pid}/status"
-        self.period = period
-        self.max_threads = 0
-        self._done = threading.Event()
-
-    def sample(self):
-        try:
-            with open(self.path) as status:
-                for line in status:
-                    if line.startswith("Threads:"):
-                        self.max_threads = max(self.max_threads,
-                                               int(line.split()[1]))
-                        return
-        except (OSError, ValueError):
-            pass
-
-    def run(self):
-        while not self._done.is_set():
-            self.sample()
-            self._done.wait(self.period)
-
-    def finish(self):
-        if not self._done.is_set():
-            self.sample()
-            self._done.set()
-            self.join()
-        return self.max_threads
-
-
-DONE_LINE = "Todos los procesos han terminado."
-
-
-class OutputReader(threading.Thread):
-    """Copies a pipe to a file, noting when a line containing `marker` came."""
-
-    def __init__(self, pipe, path, marker):
-        super().__init__(daemon=True)
-        self.pipe = pipe
-        self.path = path
-        self.marker = marker.encode()
-        self.seen_at = None
-        self.start()
-
-    def run(self):
-        with self.pipe, open(self.path, "wb") as out:
-            for line in self.pipe:
-                if self.seen_at is None and self.marker in line:
-                    self.seen_at = time.perf_counter()
-                out.write(line)
-
-
-class Harness:
-    def __init__(self, args, consumer, producer, baseline, flags):
-        self.args = args
-        self.consumer = consumer
-        self.producer = producer
-        self.baseline = baseline
-        self.flags = flags
-        self.workdir = tempfile.mkdtemp(prefix="benchmarks-",
-                                        dir=os.environ.get("TEST_TMPDIR"))
-        self.runs = 0
-
-    def close(self):
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def missing_flags(self, scenario):
-        needed = []
-        if scenario.streams > 1:
-            needed.append("streams")
-        if scenario.paced:
-            needed.append("rate")
-        if scenario.batched:
-            needed += ["batch_size"]
-        return [flag for flag in needed if flag not in self.flags]
-
-    def start_consumer(self, durable, log_path):
-        argv = [self.consumer, "--address=127.0.0.1:0", "--print_messages=false"]
-        data_dir = None
-        if durable:
-            data_dir = tempfile.mkdtemp(prefix="data-", dir=self.workdir)
-            argv += [f"--data_dir={data_dir}", f"--log_sync={self.args.log_sync}"]
-        argv += self.args.consumer_flag
-        with open(log_path, "w") as log:
-            consumer = Child(argv, subprocess.DEVNULL, log,
-                             2 * self.args.run_timeout + 60)
-        deadline = time.monotonic() + 30
-        while True:
-            with open(log_path, errors="replace") as log:
-                found = LISTENING_LINE.search(log.read())
-            if found:
-                return consumer, int(found.group(1)), data_dir
-            if not consumer.poll() or time.monotonic() > deadline:
-                consumer.kill()
-                if data_dir:
-                    shutil.rmtree(data_dir, ignore_errors=True)
-                raise RunFailed(
-                    f"consumer_service did not start (exit code "
-                    f"{consumer.exit_code}):\n{tail(log_path)}")
-            time.sleep(0.01)
-
-    def run_grpc(self, scenario, total_messages, rate=None):
-        """One run of a scenario, paced at `rate` msgs/s if given; a dict
-        of its measurements."""
-        streams = scenario.streams
-        per_stream = max(1, total_messages // streams)
-        expected = per_stream * streams
-        self.runs += 1
-        run_dir = os.path.join(self.workdir, f"run-{self.runs}")
-        os.makedirs(run_dir)
-        consumer_log = os.path.join(run_dir, "consumer.stderr")
-        producer_out = os.path.join(run_dir, "producer.stdout")
-        producer_err = os.path.join(run_dir, "producer.stderr")
-
-        consumer, port, data_dir = self.start_consumer(scenario.durable,
-                                                       consumer_log)
-        producer = None
-        sampler = ThreadSampler(consumer.pid)
-        sampler.start()
-        try:
-            argv = [self.producer, f"--target=127.0.0.1:{port}",
-                    f"--count={per_stream}",
-                    "--interval=0",
-                    f"--payload_bytes={scenario.payload_bytes}",
-                    f"--producer_id=bench-{self.runs}",
-                    "--print_messages=false"]
-            if streams > 1:
-                argv.append(f"--streams={streams}")
-            if rate:
-                argv.append(f"--rate={rate:.0f}")
-            if scenario.batched:
-                argv.append(f"--batch_size={self.args.batch_size}")
-            with open(producer_err, "w") as err:
-                start = time.perf_counter()
-                producer = Child(argv, subprocess.PIPE, err,
-                                 self.args.run_timeout)
-                producer_sampler = ThreadSampler(producer.pid)
-                producer_sampler.start()
-                reader = OutputReader(producer.popen.stdout, producer_out,
-                                      DONE_LINE)
-                producer.wait()
-                producer_threads = producer_sampler.finish()
-                exited = time.perf_counter()
-                reader.join(timeout=30)
-            # Until the producer said all was confirmed: its exit can lag
-            # (a signal watcher polling every 100 ms) and is no part of it.
-            seconds = (reader.seen_at or exited) - start
-            threads = sampler.finish()
-            consumer.signal(signal.SIGTERM)
-            consumer.wait()
-        finally:
-            sampler.finish()
-            for child in (producer, consumer):
-                if child is not None:
-                    child.kill()
-            if data_dir:
-                shutil.rmtree(data_dir, ignore_errors=True)
-
-        problems = []
-        if producer.exit_code != 0:
-            problems.append(
-                f"producer_service exited with {producer.exit_code}"
-                f"{' (killed after --run_timeout)' if producer.timed_out else ''}"
-                f":\n{tail(producer_err)}")
-        if consumer.exit_code != 0:
-            problems.append(
-                f"consumer_service exited with {consumer.exit_code}:\n"
-                f"{tail(consumer_log)}")
-        with open(consumer_log, errors="replace") as log:
-            stopped = STOPPED_LINE.search(log.read())
-        if stopped is None:
-            if not problems:
-                problems.append("consumer_service logged no 'stopped:' line:\n"
-                                + tail(consumer_log))
-        else:
-            received, _, failed = (int(stopped.group(i)) for i in (1, 2, 3))
-            if received != expected:
-                problems.append(
-                    f"consumer_service accepted {received} messages, expected "
-                    f"{expected} ({streams} streams x {per_stream})")
-            if failed:
-                problems.append(f"consumer_service saw {failed} failed streams")
-        if problems:
-            raise RunFailed(f"{' '.join(argv)}\n" + "\n".join(problems))
-
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return {
-            "messages": expected,
-            "streams": streams,
-            "rate": rate or 0,
-            "seconds": seconds,
-            "process_seconds": exited - start,
-            "messages_per_second": expected / seconds,
-            "mb_per_second": expected * scenario.payload_bytes / seconds / 1e6,
-            "p50_ms": parse_duration_ms(stopped.group(5)),
-            "p99_ms": parse_duration_ms(stopped.group(6)),
-            "p999_ms": parse_duration_ms(stopped.group(7)),
-            "max_ms": parse_duration_ms(stopped.group(8)),
-            "consumer_cpu_s": consumer.cpu_seconds(),
-            "consumer_rss_mib": consumer.max_rss_mib(),
-            "producer_cpu_s": producer.cpu_seconds(),
-            "producer_rss_mib": producer.max_rss_mib(),
-            "consumer_threads": threads,
-            "producer_threads": producer_threads,
-        }
-
-    def run_baseline(self, payload_bytes, total_messages):
-        argv = [sys.executable, self.baseline, f"--messages={total_messages}",
-                f"--payload_bytes={payload_bytes}"]
-        result = None
-        for line in run_to_end(argv, self.args.run_timeout).splitlines():
-            if line.startswith("{"):
-                result = json.loads(line)
-        if result is None:
-            raise RunFailed(f"{' '.join(argv)}\nprinted no result")
-        return {
-            "messages": result["messages"],
-            "streams": 1,
-            "seconds": result["seconds"],
-            "messages_per_second": result["messages_per_second"],
-            "mb_per_second": result["mb_per_second"],
-            "p50_ms": result["latency_ms"]["p50"],
-            "p99_ms": result["latency_ms"]["p99"],
-            "p999_ms": result["latency_ms"]["p999"],
-            "max_ms": result["latency_ms"]["max"],
-            "consumer_cpu_s": result["consumer"]["cpu_seconds"],
-            "consumer_rss_mib": result["consumer"]["max_rss_kib"] / 1024.0,
-            "producer_cpu_s": result["producer"]["cpu_seconds"],
-            "producer_rss_mib": result["producer"]["max_rss_kib"] / 1024.0,
-            "consumer_threads": None,
-            "producer_threads": None,
-        }
-
-
-# --------------------------------------------------------------------------
-# Results
-
-
-class Results:
-    """Per row: its runs, or why it has none."""
-
-    def __init__(self):
-        self.rows = {}  # name -> {"kind", "scenario", "runs", "status"}
-        self.failures = []
-
-    def add_row(self, name, **info):
-        self.rows.setdefault(name, {"runs": [], "status": None, **info})
-
-    def median(self, name, key):
-        values = [run[key] for run in self.rows[name]["runs"]
-                  if run.get(key) is not None]
-        return statistics.median(values) if values else None
-
-
-def fmt(value):
-    if value is None:
-        return "-"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if value == math.inf:
-        return "inf"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3g}"
-
-
-COLUMNS = ["scenario", "streams", "payload", "RPC", "log", "messages",
-           "msgs/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms",
-           "consumer CPU s", "consumer peak RSS MiB", "producer CPU s",
-           "producer peak RSS MiB", "consumer threads", "producer threads",
-           "vs Python"]
-
-
-def table(results, baseline_rate):
-    lines = ["| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join(["---"] * 5 + ["---:"] * (len(COLUMNS) - 5)) + "|"]
-    for name, row in results.rows.items():
-        if row["kind"] == "restart":
-            continue
-        d = row["describe"]
-        cells = [name, str(d["streams"]), d["payload"], d["rpc"], d["log"]]
-        if row["status"]:
-            cells += [row["status"]] + [""] * (len(COLUMNS) - len(cells) - 1)
-            lines.append("| " + " | ".join(cells) + " |")
-            continue
-        m = lambda key: results.median(name, key)  # noqa: E731
-        ratio = None
-        reference = baseline_rate(row["payload_bytes"])
-        if row["kind"] == "grpc" and reference and m("messages_per_second"):
-            ratio = m("messages_per_second") / reference
-        cells += [fmt(int(m("messages"))), fmt(m("messages_per_second")),
-                  fmt(m("mb_per_second")), fmt(m("p50_ms")),
-                  fmt(m("p99_ms")), fmt(m("p999_ms")),
-                  fmt(m("consumer_cpu_s")), fmt(m("consumer_rss_mib")),
-                  fmt(m("producer_cpu_s")), fmt(m("producer_rss_mib")),
-                  fmt(m("consumer_threads") and int(m("consumer_threads"))),
-                  fmt(m("producer_threads") and int(m("producer_threads"))),
-                  f"{ratio:.2f}x" if ratio else "-"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------
@@ -563,6 +153,18 @@ def parse_args(argv):
     parser.add_argument("--producer_binary", help="default: from the runfiles")
     parser.add_argument("--floor_binary", help="default: from the runfiles")
     parser.add_argument("--filler_binary", help="default: from the runfiles")
+    parser.add_argument("--peers", default="*",
+                        help="comma-separated names or globs of the peer rows "
+                        "to run beside the gRPC scenarios (see --list); empty "
+                        "for none")
+    parser.add_argument("--require_peers", action="store_true",
+                        help="a peer that cannot run here (its packages not "
+                        "installed) fails the run instead of reading n/a")
+    parser.add_argument("--raw_tcp_binary", help="default: from the runfiles")
+    for tool in ("nats-server", "redis-server", "redis-benchmark",
+                 "redis-cli", "cc"):
+        parser.add_argument(f"--{tool.replace('-', '_')}_binary",
+                            help="default: found on the PATH and in /usr/sbin")
     args = parser.parse_args(argv)
     if args.repetitions is None:
         args.repetitions = 1 if args.quick else 3
@@ -596,6 +198,11 @@ def parse_args(argv):
     args.selected = [s for s in SCENARIOS
                      if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)]
     args.restart_selected = restart_benchmark.select(patterns)
+    peer_patterns = [p.strip() for p in args.peers.split(",") if p.strip()]
+    args.peers_selected = [
+        peer for peer in peers.PEERS
+        if args.selected
+        and any(fnmatch.fnmatchcase(peer.name, p) for p in peer_patterns)]
     if not args.list and not (args.selected or args.restart_selected):
         parser.error(f"--scenarios={args.scenarios} matches none of: "
                      + ", ".join(s.name for s in SCENARIOS
@@ -608,22 +215,31 @@ def progress(message):
 
 
 def summary_of(run):
-    return (f"{run['messages_per_second']:,.0f} msgs/s, "
-            f"p99 {fmt(run['p99_ms'])} ms")
+    rate = f"{run['messages_per_second']:,.0f} msgs/s"
+    if run["p99_ms"] is None:  # the peers measure no latency
+        return rate
+    return f"{rate}, p99 {report.fmt(run['p99_ms'])} ms"
+
+
+def list_scenarios(args):
+    for s in SCENARIOS:
+        d = s.describe(args)
+        print(f"{s.name:26} streams={d['streams']} payload={d['payload']} "
+              f"rpc={d['rpc']} log={report.log_cell(d)}"
+              + (f" paced at {args.paced_fraction:.0%} of peak"
+                 if s.paced else ""))
+    for s in restart_benchmark.SCENARIOS:
+        print(f"{s.name:26} log of --restart_messages messages, after "
+              f"{s.history}")
+    for peer in peers.PEERS:
+        print(f"{peer.name:26} peer: {peer.rpc}, {peer.durability}"
+              + (f" ({peer.sync})" if peer.sync else ""))
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.list:
-        for s in SCENARIOS:
-            d = s.describe()
-            print(f"{s.name:22} streams={d['streams']} payload={d['payload']} "
-                  f"rpc={d['rpc']} log={d['log']}"
-                  + (f" paced at {args.paced_fraction:.0%} of peak"
-                     if s.paced else ""))
-        for s in restart_benchmark.SCENARIOS:
-            print(f"{s.name:22} log of --restart_messages messages, after "
-                  f"{s.history}")
+        list_scenarios(args)
         return 0
 
     consumer = find_file(CONSUMER, args.consumer_binary)
@@ -633,9 +249,14 @@ def main(argv=None):
               if args.restart_selected else None)
     harness = Harness(args, consumer, producer, baseline,
                       producer_flags(producer))
-    results = Results()
+    peer_bench = None
+    if args.peers_selected:
+        peer_bench = peers.PeerBench(args, harness.workdir,
+                                     find_file(RAW_TCP, args.raw_tcp_binary),
+                                     find_file(NATS_PUBLISHER))
+    results = report.Results()
     try:
-        run_all(harness, args, results)
+        run_all(harness, peer_bench, args, results)
         if args.restart_selected:
             restart_benchmark.run_restart(
                 restart_benchmark.RestartBench(consumer, filler,
@@ -645,29 +266,38 @@ def main(argv=None):
         harness.close()
     floor = None
     if any(s.name == REFERENCE for s in args.selected):
-        floor = run_floor(find_file(FLOOR, args.floor_binary), args, results)
+        floor = run_floor(find_file(FLOOR, args.floor_binary), args, results,
+                          progress)
+    print_report(args, results, floor)
+    if results.failures:
+        print(f"\n{len(results.failures)} run(s) FAILED:", file=sys.stderr)
+        for failure in results.failures:
+            print(f"--- {failure}", file=sys.stderr)
+        return 1
+    return 0
 
+
+def print_report(args, results, floor):
+    """The tables and the lines under them, and the --json file."""
+    fmt = report.fmt
     baseline_rates = {}
     for name, row in results.rows.items():
         if row["kind"] == "baseline" and not row["status"]:
             baseline_rates[row["payload_bytes"]] = results.median(
                 name, "messages_per_second")
-
+    of_runs = (f"median of {args.repetitions} run(s)"
+               f"{' (--quick)' if args.quick else ''}")
     if args.selected:
         print(f"\n## Benchmark: {args.messages:,} messages per per-message "
-              f"scenario, {args.batched_messages:,} per batched one, median "
-              f"of {args.repetitions} run(s)"
-              f"{' (--quick)' if args.quick else ''}\n")
-        print(table(results, baseline_rates.get))
+              f"scenario, {args.batched_messages:,} per batched one, "
+              f"{of_runs}\n")
+        print(report.table(results, baseline_rates.get))
         print()
-    reference = REFERENCE
-    if (reference in results.rows and not results.rows[reference]["status"]
-            and baseline_rates.get(64)):
-        grpc_rate = results.median(reference, "messages_per_second")
+    rate, _ = results.measured(REFERENCE)
+    if rate and baseline_rates.get(64):
         print(f"Ratio, messages/s of gRPC per-message single stream 64 B "
-              f"({grpc_rate:,.0f}) / Python multiprocessing.Queue 64 B "
-              f"({baseline_rates[64]:,.0f}): "
-              f"{grpc_rate / baseline_rates[64]:.2f}x")
+              f"({rate:,.0f}) / Python multiprocessing.Queue 64 B "
+              f"({baseline_rates[64]:,.0f}): {rate / baseline_rates[64]:.2f}x")
     for name in ("paced-50pct", "paced-50pct-batch"):
         paced = results.rows.get(name)
         if paced and not paced["status"] and paced.get("achieved_fraction"):
@@ -676,17 +306,15 @@ def main(argv=None):
                   f" msgs/s = {paced['achieved_fraction']:.0%} of the peak "
                   f"{paced['peak']:,.0f} msgs/s ({paced['peak_from']}); p99 "
                   f"{fmt(results.median(name, 'p99_ms'))} ms")
-    if (floor and reference in results.rows
-            and not results.rows[reference]["status"]):
-        grpc_rate = results.median(reference, "messages_per_second")
+    if floor and rate:
         callback = floor[("callback", "callback")]
         best = max(floor, key=floor.get)
         print(f"gRPC alone (grpc_floor_benchmark, one stream, nothing on "
               f"top): callback server and client {callback:,.0f} msgs/s, "
               f"best of the API pairs {floor[best]:,.0f} ({best[0]} server, "
-              f"{best[1]} client); {reference} is {grpc_rate / callback:.0%} "
+              f"{best[1]} client); {REFERENCE} is {rate / callback:.0%} "
               f"of the callback pair")
-    if "1000x64B" in results.rows and not results.rows["1000x64B"]["status"]:
+    if results.measured("1000x64B")[0]:
         print(f"Threads at 1,000 streams (max sampled): consumer "
               f"{int(results.median('1000x64B', 'consumer_threads'))}, "
               f"producer "
@@ -696,10 +324,31 @@ def main(argv=None):
     if restart_rows:
         print(f"\n## Restart: consumer_service started on a log of N "
               f"{restart_benchmark.PAYLOAD_BYTES} B messages, to its first "
-              f"SERVING health Check, median of {args.repetitions} run(s)"
-              f"{' (--quick)' if args.quick else ''}\n")
+              f"SERVING health Check, {of_runs}\n")
         print(restart_rows)
         print()
+    peer_rows = report.peer_table(results)
+    if peer_rows:
+        print(f"\n## Peers: {peers.PAYLOAD_BYTES} B messages on loopback, "
+              f"{of_runs}\n")
+        print(peer_rows)
+        print()
+    compared = report.comparisons(results)
+    if compared:
+        print("\n## Comparisons: each project row against each peer of its "
+              "durability (ratio = project msgs/s / peer msgs/s)\n")
+        print(report.markdown(report.COMPARISON_COLUMNS,
+                              report.comparison_cells(compared), 3))
+        print()
+        for durability, why in report.WHY.items():
+            if any(c["durability"] == durability for c in compared):
+                print(f"- {durability}: {why}.")
+        print()
+    goals = report.targets(results, args, floor)
+    print(f"\n## Targets: {of_runs}\n")
+    print(report.markdown(report.TARGET_COLUMNS, report.target_cells(goals),
+                          4))
+    print()
 
     if args.json:
         with open(args.json, "w") as out:
@@ -711,21 +360,18 @@ def main(argv=None):
                        "grpc_floor": {f"{server}/{client}": rate
                                       for (server, client), rate
                                       in (floor or {}).items()},
+                       "comparisons": compared,
+                       "targets": goals,
                        "failures": results.failures}, out, indent=1,
                       default=str)
-    if results.failures:
-        print(f"\n{len(results.failures)} run(s) FAILED:", file=sys.stderr)
-        for failure in results.failures:
-            print(f"--- {failure}", file=sys.stderr)
-        return 1
-    return 0
 
 
-def run_all(harness, args, results):
+def run_all(harness, peer_bench, args, results):
     flat_out = [s for s in args.selected if not s.paced]
     for s in args.selected:
         results.add_row(s.name, kind="paced" if s.paced else "grpc",
-                        payload_bytes=s.payload_bytes, describe=s.describe())
+                        payload_bytes=s.payload_bytes,
+                        describe=s.describe(args))
         missing = harness.missing_flags(s)
         if missing:
             results.rows[s.name]["status"] = "n/a (flag missing: " + ", ".join(
@@ -735,7 +381,17 @@ def run_all(harness, args, results):
         name = f"python-queue-{format_bytes(payload).replace(' ', '')}"
         results.add_row(name, kind="baseline", payload_bytes=payload,
                         describe={"streams": 1, "payload": format_bytes(payload),
-                                  "rpc": "mp.Queue", "log": "memory"})
+                                  "rpc": "mp.Queue", "log": "memory",
+                                  "sync": None, "durability": "memory"})
+    for peer in args.peers_selected:
+        results.add_row(peer.name, kind="peer",
+                        payload_bytes=peers.PAYLOAD_BYTES,
+                        describe=peer.describe())
+        status = peer_bench.unavailable(peer)
+        results.rows[peer.name]["status"] = status
+        if status and args.require_peers:
+            results.failures.append(f"{peer.name}: {status} "
+                                    f"(--require_peers)")
 
     def attempt(name, label, run):
         try:
@@ -762,86 +418,15 @@ def run_all(harness, args, results):
                 continue
             attempt(name, f"[{rep}/{args.repetitions}] {name}",
                     lambda p=payload: harness.run_baseline(p, args.messages))
+        for peer in args.peers_selected:
+            if results.rows[peer.name]["status"]:
+                continue
+            attempt(peer.name, f"[{rep}/{args.repetitions}] {peer.name}",
+                    lambda p=peer: peer_bench.run(p, peer_bench.messages(p)))
 
     for s in args.selected:
         if s.paced and not results.rows[s.name]["status"]:
             run_paced(harness, args, results, s, attempt)
-
-
-def run_floor(binary, args, results):
-    """gRPC alone on one stream: {(server API, client API): msgs/s}.
-
-    grpc_floor_benchmark runs a bare server and client, as two processes,
-    for each pair of gRPC's APIs; None, with the failure recorded, if it
-    fails.
-    """
-    argv = [binary, f"--messages={args.messages}",
-            f"--repetitions={args.repetitions}", "--streams=1"]
-    progress("grpc_floor_benchmark: gRPC alone, one stream")
-    try:
-        stdout = run_to_end(argv, args.run_timeout)
-    except RunFailed as failure:
-        results.failures.append(f"grpc_floor_benchmark: {failure}")
-        return None
-    rates = {}
-    for line in stdout.splitlines():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == 6 and cells[0] == "1":
-            rates[(cells[1], cells[2])] = float(cells[3])
-    if ("callback", "callback") not in rates:
-        results.failures.append(f"grpc_floor_benchmark: {' '.join(argv)}\n"
-                                f"printed no callback row:\n{stdout}")
-        return None
-    return rates
-
-
-def run_paced(harness, args, results, scenario, attempt):
-    """Paces one stream at --paced_fraction of the peak rate of its RPC.
-
-    The producer's --rate schedules message n at start + n / rate, so the
-    stream keeps that average however coarse its timer is.
-    """
-    row = results.rows[scenario.name]
-    # The peak: the best flat-out in-memory single-stream run of the same
-    # RPC and payload.
-    candidates = [s for s in SCENARIOS
-                  if not (s.paced or s.durable)
-                  and s.batched == scenario.batched
-                  and s.streams == 1
-                  and s.payload_bytes == scenario.payload_bytes
-                  and s.name in results.rows and not results.rows[s.name]["status"]
-                  and results.rows[s.name]["runs"]]
-    if candidates:
-        peaks = {s.name: results.median(s.name, "messages_per_second")
-                 for s in candidates}
-    else:  # not selected: measure the peak once now
-        peaks = {}
-        for s in SCENARIOS:
-            if (s.name == ("1x64B-batch" if scenario.batched else "1x64B")
-                    and not harness.missing_flags(s)):
-                measured = attempt(scenario.name, f"[peak] {s.name}",
-                                   lambda s=s: harness.run_grpc(
-                                       s, s.messages(args)))
-                if measured is None:
-                    return
-                row["runs"].clear()
-                peaks[s.name] = measured["messages_per_second"]
-    if not peaks:
-        row["status"] = "n/a (no peak rate measured)"
-        return
-    peak_from = max(peaks, key=peaks.get)
-    peak = peaks[peak_from]
-    target = peak * args.paced_fraction
-    row.update(peak=peak, peak_from=peak_from, target=target)
-    for rep in range(1, args.repetitions + 1):
-        attempt(scenario.name,
-                f"[{rep}/{args.repetitions}] {scenario.name} "
-                f"--rate={target:.0f}",
-                lambda: harness.run_grpc(scenario, scenario.messages(args),
-                                         target))
-    rate = results.median(scenario.name, "messages_per_second")
-    if rate:
-        row["achieved_fraction"] = rate / peak
 
 
 if __name__ == "__main__":
