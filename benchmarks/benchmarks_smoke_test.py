@@ -44,7 +44,8 @@ TARGETS = [
     "durable-batched-vs-peers-fsync-per-group",
     "durable-batched-vs-peers-kernel-flush",
     "batched-memory-vs-raw-tcp",
-    "per-message-vs-grpc-floor",
+    "per-message-vs-grpc-floor-1",
+    "per-message-vs-grpc-floor-1000",
     "durable-batched-vs-memory-batched",
     "p99-paced-50pct",
     "p99-paced-50pct-batch",
@@ -89,10 +90,12 @@ class QuickRunTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
         cls.json_path = os.path.join(cls.tmp, "results.json")
+        cls.chart_path = os.path.join(cls.tmp, "results.png")
         cls.done = run_harness("--quick", "--messages=400",
                                "--batched_messages=800",
                                f"--scenarios={SCENARIOS}", *RESTART_FLAGS,
-                               *NO_SERVERS, f"--json={cls.json_path}")
+                               *NO_SERVERS, f"--json={cls.json_path}",
+                               f"--chart={cls.chart_path}")
         if cls.done.returncode == 0:
             with open(cls.json_path) as results:
                 cls.json = json.load(results)
@@ -102,6 +105,21 @@ class QuickRunTest(unittest.TestCase):
         self.assertEqual(self.done.returncode, 0,
                          f"stdout:\n{self.done.stdout}\n"
                          f"stderr:\n{self.done.stderr}")
+
+    def test_draws_the_chart_or_says_why_not(self):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:  # the suite needs no benchmark-only package
+            self.assertIn("--chart: not drawn, python3-matplotlib is not "
+                          "installed: run benchmarks/install_peers.sh",
+                          self.done.stderr)
+            self.assertFalse(os.path.exists(self.chart_path))
+            return
+        self.assertIn(f"Chart: {self.chart_path}", self.done.stdout)
+        with open(self.chart_path, "rb") as png:
+            self.assertEqual(png.read(8), b"\x89PNG\r\n\x1a\n")
+        self.assertGreater(os.path.getsize(self.chart_path), 10_000)
 
     def test_prints_the_table_and_the_ratio(self):
         out = self.done.stdout
@@ -256,7 +274,11 @@ class QuickRunTest(unittest.TestCase):
             self.assertTrue(line.endswith(f" | {goal['result']} |"), line)
         by_name = {t["name"]: t for t in goals}
         # Measured from rows of this run: 1x64B and the floor.
-        self.assertGreater(by_name["per-message-vs-grpc-floor"]["measured"], 0)
+        self.assertGreater(by_name["per-message-vs-grpc-floor-1"]["measured"],
+                           0)
+        self.assertEqual(
+            by_name["per-message-vs-grpc-floor-1000"]["result"],
+            "n/a (not run: 1000x64B not selected)")
         self.assertEqual(by_name["p99-paced-50pct"]["result"],
                          "n/a (not run: paced-50pct not selected)")
 

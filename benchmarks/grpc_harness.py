@@ -309,16 +309,16 @@ def producer_flags(producer):
     return set(re.findall(r"^\s*--(\w+) \(", listing, re.MULTILINE))
 
 
-def run_floor(binary, args, results, progress):
-    """gRPC alone on one stream: {(server API, client API): msgs/s}.
+def run_floor(binary, args, results, progress, streams=1):
+    """gRPC alone on `streams` streams: {(server API, client API): msgs/s}.
 
     grpc_floor_benchmark runs a bare server and client, as two processes,
     for each pair of gRPC's APIs; None, with the failure recorded, if it
     fails.
     """
     argv = [binary, f"--messages={args.messages}",
-            f"--repetitions={args.repetitions}", "--streams=1"]
-    progress("grpc_floor_benchmark: gRPC alone, one stream")
+            f"--repetitions={args.repetitions}", f"--streams={streams}"]
+    progress(f"grpc_floor_benchmark: gRPC alone, {streams} stream(s)")
     try:
         stdout = run_to_end(argv, args.run_timeout)
     except RunFailed as failure:
@@ -327,7 +327,7 @@ def run_floor(binary, args, results, progress):
     rates = {}
     for line in stdout.splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == 6 and cells[0] == "1":
+        if len(cells) == 6 and cells[0] == str(streams):
             rates[(cells[1], cells[2])] = float(cells[3])
     if ("callback", "callback") not in rates:
         results.failures.append(f"grpc_floor_benchmark: {' '.join(argv)}\n"
@@ -374,12 +374,16 @@ def run_paced(harness, args, results, scenario, attempt):
     peak = peaks[peak_from]
     target = peak * args.paced_fraction
     row.update(peak=peak, peak_from=peak_from, target=target)
+    # Long enough that the p99 is the steady state's: a run of 0.4 s has
+    # its first 1 % in the connection's first milliseconds.
+    messages = max(scenario.messages(args),
+                   int(target * args.paced_seconds))
+    row["messages"] = messages
     for rep in range(1, args.repetitions + 1):
         attempt(scenario.name,
                 f"[{rep}/{args.repetitions}] {scenario.name} "
                 f"--rate={target:.0f}",
-                lambda: harness.run_grpc(scenario, scenario.messages(args),
-                                         target))
+                lambda: harness.run_grpc(scenario, messages, target))
     rate = results.median(scenario.name, "messages_per_second")
     if rate:
         row["achieved_fraction"] = rate / peak

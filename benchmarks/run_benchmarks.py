@@ -35,6 +35,7 @@ import json
 import os
 import sys
 
+import chart
 import peers
 import report
 import restart_benchmark
@@ -51,7 +52,9 @@ FILLER = "benchmarks/log_filler"
 RAW_TCP = "benchmarks/raw_tcp_benchmark"
 NATS_PUBLISHER = "benchmarks/peers/nats_jetstream_publisher.c"
 
-DEFAULT_MESSAGES = 200_000
+# A second or more per run: the producer's start and connection, some
+# 40 ms, are in each row's time, and were 14 % of a 1x64B run of 200,000.
+DEFAULT_MESSAGES = 1_000_000
 QUICK_MESSAGES = 1_000
 # Batched scenarios send this many times --messages by default: they run
 # some 15 times faster, and at the same count the producer's start and
@@ -133,6 +136,14 @@ def parse_args(argv):
     parser.add_argument("--paced_fraction", type=float, default=0.5,
                         help="the paced scenario's rate, as a fraction of the "
                         "peak rate measured in this run")
+    parser.add_argument("--paced_seconds", type=float, default=None,
+                        help="the paced scenarios send at least this many "
+                        "seconds of messages at their rate, so that their "
+                        "p99 is the steady state's (default 5, 0 with "
+                        "--quick)")
+    parser.add_argument("--chart", metavar="PNG",
+                        help="also draw the run's throughput and latency "
+                        "to PNG (needs python3-matplotlib)")
     parser.add_argument("--run_timeout", type=float, default=600,
                         help="seconds before a process of one run is killed "
                         "and the run counted as failed")
@@ -168,6 +179,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.repetitions is None:
         args.repetitions = 1 if args.quick else 3
+    if args.paced_seconds is None:
+        args.paced_seconds = 0 if args.quick else 5
     if args.messages is None:
         args.messages = QUICK_MESSAGES if args.quick else DEFAULT_MESSAGES
     if args.batched_messages is None:
@@ -264,11 +277,12 @@ def main(argv=None):
                 args, results, progress)
     finally:
         harness.close()
-    floor = None
-    if any(s.name == REFERENCE for s in args.selected):
-        floor = run_floor(find_file(FLOOR, args.floor_binary), args, results,
-                          progress)
-    print_report(args, results, floor)
+    floors = {}
+    for streams, row in ((1, REFERENCE), (1000, "1000x64B")):
+        if any(s.name == row for s in args.selected):
+            floors[streams] = run_floor(find_file(FLOOR, args.floor_binary),
+                                        args, results, progress, streams)
+    print_report(args, results, floors)
     if results.failures:
         print(f"\n{len(results.failures)} run(s) FAILED:", file=sys.stderr)
         for failure in results.failures:
@@ -277,9 +291,11 @@ def main(argv=None):
     return 0
 
 
-def print_report(args, results, floor):
-    """The tables and the lines under them, and the --json file."""
+def print_report(args, results, floors):
+    """The tables and the lines under them, and the --json and --chart
+    files; `floors`: grpc_floor_benchmark's rates by stream count."""
     fmt = report.fmt
+    floor = floors.get(1)
     baseline_rates = {}
     for name, row in results.rows.items():
         if row["kind"] == "baseline" and not row["status"]:
@@ -344,26 +360,39 @@ def print_report(args, results, floor):
             if any(c["durability"] == durability for c in compared):
                 print(f"- {durability}: {why}.")
         print()
-    goals = report.targets(results, args, floor)
+    goals = report.targets(results, args, floors)
     print(f"\n## Targets: {of_runs}\n")
     print(report.markdown(report.TARGET_COLUMNS, report.target_cells(goals),
                           4))
     print()
 
+    def rates(streams):
+        return {f"{server}/{client}": rate for (server, client), rate
+                in (floors.get(streams) or {}).items()}
+
+    summary = {"title": f"{args.messages:,} messages per per-message row, "
+                        f"{args.batched_messages:,} per batched one, "
+                        f"{of_runs}",
+               "messages": args.messages,
+               "batched_messages": args.batched_messages,
+               "restart_messages": args.restart_messages,
+               "repetitions": args.repetitions,
+               "rows": results.rows,
+               "grpc_floor": rates(1),
+               "grpc_floor_1000_streams": rates(1000),
+               "comparisons": compared,
+               "targets": goals,
+               "failures": results.failures}
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"messages": args.messages,
-                       "batched_messages": args.batched_messages,
-                       "restart_messages": args.restart_messages,
-                       "repetitions": args.repetitions,
-                       "rows": results.rows,
-                       "grpc_floor": {f"{server}/{client}": rate
-                                      for (server, client), rate
-                                      in (floor or {}).items()},
-                       "comparisons": compared,
-                       "targets": goals,
-                       "failures": results.failures}, out, indent=1,
-                      default=str)
+            json.dump(summary, out, indent=1, default=str)
+    if args.chart:
+        why_not = chart.available()
+        if why_not:
+            print(f"--chart: not drawn, {why_not}", file=sys.stderr)
+        else:
+            chart.draw(summary, args.chart, summary["title"])
+            print(f"Chart: {args.chart}")
 
 
 def run_all(harness, peer_bench, args, results):
