@@ -19,14 +19,30 @@ class RunFailed(Exception):
     job."""
 
 
+def server_cpus(args):
+    """With --pin, the CPU the server of a pair (consumer, peer server)
+    runs on: the last one; else None, any."""
+    return {os.cpu_count() - 1} if args.pin else None
+
+
+def client_cpus(args):
+    """With --pin, the CPU the client of a pair (producer, peer client)
+    runs on: CPU 0; else None, any."""
+    return {0} if args.pin else None
+
+
 class Child:
     """A child process reaped with wait4, for its rusage."""
 
-    def __init__(self, argv, stdout, stderr, timeout):
+    def __init__(self, argv, stdout, stderr, timeout, cpus=None):
+        """`cpus`: the set of CPUs it may run on (sched_setaffinity), or
+        None for any."""
         self.argv = argv
         try:
-            self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                          stdout=stdout, stderr=stderr)
+            self.popen = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus))
+                if cpus else None)
         except OSError as error:
             raise RunFailed(f"cannot start {argv[0]}: {error}") from None
         self.pid = self.popen.pid

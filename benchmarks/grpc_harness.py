@@ -27,7 +27,8 @@ import tempfile
 import threading
 import time
 
-from child_process import Child, RunFailed, run_to_end, tail
+from child_process import (Child, RunFailed, client_cpus, run_to_end,
+                           server_cpus, tail)
 from scenarios import SCENARIOS
 
 
@@ -152,7 +153,8 @@ class Harness:
         argv += self.args.consumer_flag
         with open(log_path, "w") as log:
             consumer = Child(argv, subprocess.DEVNULL, log,
-                             2 * self.args.run_timeout + 60)
+                             2 * self.args.run_timeout + 60,
+                             server_cpus(self.args))
         deadline = time.monotonic() + 30
         while True:
             with open(log_path, errors="replace") as log:
@@ -202,7 +204,7 @@ class Harness:
             with open(producer_err, "w") as err:
                 start = time.perf_counter()
                 producer = Child(argv, subprocess.PIPE, err,
-                                 self.args.run_timeout)
+                                 self.args.run_timeout, client_cpus(self.args))
                 producer_sampler = ThreadSampler(producer.pid)
                 producer_sampler.start()
                 reader = OutputReader(producer.popen.stdout, producer_out,

@@ -33,7 +33,8 @@ import subprocess
 import tempfile
 import time
 
-from child_process import Child, RunFailed, run_to_end, tail
+from child_process import (Child, RunFailed, client_cpus, run_to_end,
+                           server_cpus, tail)
 from grpc_harness import ThreadSampler
 from scenarios import FSYNC_PER_GROUP, KERNEL_FLUSH, MEMORY, format_bytes
 
@@ -224,7 +225,8 @@ class PeerBench:
         err = os.path.join(run_dir, "receiver.stderr")
         with open(err, "w") as log:
             receiver = Child([self.raw_tcp, "--mode=receive"],
-                             subprocess.PIPE, log, self.args.run_timeout)
+                             subprocess.PIPE, log, self.args.run_timeout,
+                             server_cpus(self.args))
         try:
             line = receiver.popen.stdout.readline().decode(errors="replace")
             if not line.startswith("listening on "):
@@ -252,7 +254,8 @@ class PeerBench:
             port = free_port()
             argv = argv_for_port(port)
             with open(log_path, "w") as log:
-                server = Child(argv, log, log, 2 * self.args.run_timeout + 60)
+                server = Child(argv, log, log, 2 * self.args.run_timeout + 60,
+                               server_cpus(self.args))
             deadline = time.monotonic() + 30
             while True:
                 with open(log_path, errors="replace") as log:
@@ -285,7 +288,8 @@ class PeerBench:
         out = os.path.join(run_dir, "client.stdout")
         err = os.path.join(run_dir, "client.stderr")
         with open(out, "w") as stdout, open(err, "w") as stderr:
-            client = Child(argv, stdout, stderr, self.args.run_timeout)
+            client = Child(argv, stdout, stderr, self.args.run_timeout,
+                           client_cpus(self.args))
         try:
             client.wait()
         finally:

@@ -141,6 +141,11 @@ def parse_args(argv):
                         "seconds of messages at their rate, so that their "
                         "p99 is the steady state's (default 5, 0 with "
                         "--quick)")
+    parser.add_argument("--pin", action="store_true",
+                        help="run each consumer and peer server on the last "
+                        "CPU and each producer and peer client on CPU 0, as "
+                        "if on machines of their own (the floor and the "
+                        "Python baseline still run anywhere)")
     parser.add_argument("--chart", metavar="PNG",
                         help="also draw the run's throughput and latency "
                         "to PNG (needs python3-matplotlib)")
@@ -179,6 +184,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.repetitions is None:
         args.repetitions = 1 if args.quick else 3
+    if args.pin and (os.cpu_count() or 1) < 2:
+        parser.error("--pin needs at least 2 CPUs")
     if args.paced_seconds is None:
         args.paced_seconds = 0 if args.quick else 5
     if args.messages is None:

@@ -37,6 +37,12 @@ int RunServiceMain(absl::string_view program, LogFormat log_format,
   // faults: blocks below the same size come from the heap.
   mallopt(M_TRIM_THRESHOLD, kHeapTrimThresholdBytes);
   mallopt(M_MMAP_THRESHOLD, kHeapTrimThresholdBytes);
+  // That much per arena, and glibc makes up to 8 per core as threads
+  // contend: 1,000 batched streams peaked at 228 MiB in the consumer and
+  // 182 MiB in the producer with live heaps under 90 MiB. With one arena,
+  // 169 and 149 MiB at the same throughput: the small blocks of the hot
+  // path come from each thread's cache (tcache), not from the arena's lock.
+  mallopt(M_ARENA_MAX, 1);
   BlockTerminationSignals();
   RouteGrpcLogs();
   if (absl::Status done = run(); !done.ok()) {
