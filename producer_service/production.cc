@@ -1,6 +1,7 @@
 #include "producer_service/production.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/time/clock.h"
 
@@ -146,8 +147,14 @@ absl::string_view Production::Encode(const Batch& batch, size_t first,
                           absl::FromUnixNanos(batch.created_nanos[i]), framing_,
                           end);
   }
-  return absl::string_view(wire_.data(),
-                           static_cast<size_t>(end - wire_.data()));
+  wire_used_ = static_cast<size_t>(end - wire_.data());
+  return absl::string_view(wire_.data(), wire_used_);
+}
+
+std::string Production::TakeEncoding() {
+  wire_.resize(wire_used_);
+  wire_used_ = 0;
+  return std::exchange(wire_, std::string());
 }
 
 std::optional<absl::string_view> Production::NextToSend(std::ostream* console) {

@@ -89,6 +89,9 @@ class Production {
   absl::Time open_batch_started() const;
   // Closes the open batch and returns it, encoded, for sending.
   absl::string_view SealOpenBatch();
+  // The encoding last returned, moved out to be sent without a copy; the
+  // next encoding then allocates its own memory.
+  std::string TakeEncoding();
 
   // The consumer holds every sequence below `next_sequence`.
   void Confirm(uint64_t next_sequence);
@@ -135,8 +138,10 @@ class Production {
   const size_t max_unconfirmed_;
   const size_t batch_capacity_;
   MensajeEncoder encoder_;
-  // The encoding of what was last returned for sending.
+  // The encoding of what was last returned for sending: its first
+  // `wire_used_` bytes.
   std::string wire_;
+  size_t wire_used_ = 0;
   const MensajeEncoder::Framing framing_;
   uint64_t next_sequence_;
   uint64_t produced_ = 0;

@@ -188,6 +188,23 @@ TEST(ProductionTest, AResentBatchIsTheSameBytes) {
   EXPECT_EQ(*resent, sent);
 }
 
+TEST(ProductionTest, TakenEncodingsAreTheBytesSentAndLeaveTheNextIntact) {
+  Production production(BatchOptions(10, 2), 0);
+  production.StartStream();
+  ASSERT_EQ(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 2), 2u);
+  const std::string sealed(production.SealOpenBatch());
+  const std::string taken = production.TakeEncoding();
+  EXPECT_EQ(taken, sealed);
+
+  // The next batch is encoded into memory of its own, whole.
+  ASSERT_EQ(production.ProduceIntoOpenBatch(nullptr, absl::Now(), 2), 2u);
+  EXPECT_EQ(Sequences(production.SealOpenBatch()),
+            (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(Sequences(production.TakeEncoding()),
+            (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(Sequences(taken), (std::vector<uint64_t>{0, 1}));
+}
+
 TEST(ProductionTest, ABatchLeftOpenByABrokenStreamIsResent) {
   Production production(BatchOptions(5, 4), 0);
   production.StartStream();

@@ -7,6 +7,14 @@ grpc::ByteBuffer ByteBufferOf(absl::string_view bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+grpc::ByteBuffer ByteBufferOwning(std::string bytes) {
+  auto* owned = new std::string(std::move(bytes));
+  grpc::Slice slice(
+      owned->data(), owned->size(),
+      [](void* string) { delete static_cast<std::string*>(string); }, owned);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 bool ContiguousSlice(const grpc::ByteBuffer& buffer, grpc::Slice* slice) {
   return buffer.TrySingleSlice(slice).ok() ||
          buffer.DumpToSingleSlice(slice).ok();
