@@ -30,7 +30,7 @@ def runfile(relative):
 
 
 HARNESS = runfile("benchmarks/run_benchmarks.py")
-SCENARIOS = "1x64B,1x64B-durable,8x64B-batch,restart*"
+SCENARIOS = "1x64B,1x64B-batch,1x64B-durable,8x64B-batch,restart*"
 # Logs of a few segments: with 16 KiB segments each holds one batch of 256.
 RESTART_FLAGS = ("--restart_messages=300,3000",
                  "--restart_segment_bytes=16384")
@@ -44,6 +44,7 @@ TARGETS = [
     "durable-batched-vs-peers-fsync-per-group",
     "durable-batched-vs-peers-kernel-flush",
     "batched-memory-vs-raw-tcp",
+    "batched-memory-vs-grpc-floor",
     "per-message-vs-grpc-floor-1",
     "per-message-vs-grpc-floor-1000",
     "durable-batched-vs-memory-batched",
@@ -125,8 +126,8 @@ class QuickRunTest(unittest.TestCase):
         out = self.done.stdout
         self.assertIn("| scenario | streams | payload | RPC | log | messages |"
                       " msgs/s | MB/s | p50 ms | p99 ms | p99.9 ms |", out)
-        for row in ("| 1x64B |", "| 1x64B-durable |", "| 8x64B-batch |",
-                    "| python-queue-64B |"):
+        for row in ("| 1x64B |", "| 1x64B-batch |", "| 1x64B-durable |",
+                    "| 8x64B-batch |", "| python-queue-64B |"):
             self.assertIn(row, out)
         self.assertRegex(out, r"Ratio, messages/s of gRPC per-message single "
                          r"stream 64 B .*: \d+\.\d\dx")
@@ -134,6 +135,10 @@ class QuickRunTest(unittest.TestCase):
                          r"nothing on top\): callback server and client "
                          r"[\d,]+ msgs/s, .*; 1x64B is \d+% of the callback "
                          r"pair")
+        self.assertRegex(out, r"gRPC alone, batched \(grpc_floor_benchmark, "
+                         r"one stream, MensajeBatch of 256, nothing on top\): "
+                         r"callback server and client [\d,]+ msgs/s, .*; "
+                         r"1x64B-batch is \d+% of the callback pair")
 
     def check_positive(self, name, keys):
         self.assertEqual(self.done.returncode, 0, self.done.stderr)
@@ -281,6 +286,25 @@ class QuickRunTest(unittest.TestCase):
             "n/a (not run: 1000x64B not selected)")
         self.assertEqual(by_name["p99-paced-50pct"]["result"],
                          "n/a (not run: paced-50pct not selected)")
+
+    def test_measures_the_batched_floor(self):
+        self.assertEqual(self.done.returncode, 0, self.done.stderr)
+        floor = self.json["grpc_floor_batched"]
+        self.assertEqual(set(floor), {"callback/callback", "callback/sync",
+                                      "async/callback", "async/sync"})
+        for pair, rate in floor.items():
+            self.assertGreater(rate, 0, pair)
+        by_name = {t["name"]: t for t in self.json["targets"]}
+        self.assertGreater(by_name["batched-memory-vs-grpc-floor"]["measured"],
+                           0)
+        self.assertRegex(by_name["batched-memory-vs-grpc-floor"]["detail"],
+                         r"^1x64B-batch [\d,.]+ / callback/callback batched "
+                         r"floor [\d,.]+ msgs/s = \d+\.\d\dx$")
+        # The raw-TCP target says where gRPC's own floor stands against it.
+        self.assertRegex(by_name["batched-memory-vs-raw-tcp"]["detail"],
+                         r"^1x64B-batch [\d,.]+ / raw-tcp [\d,.]+ msgs/s = "
+                         r"\d+\.\d\dx; gRPC alone batched: \d+\.\d\dx of "
+                         r"raw-tcp$")
 
     def test_baseline_numbers_are_positive(self):
         self.check_positive("python-queue-64B", [
@@ -534,8 +558,33 @@ class FloorBenchmarkTest(unittest.TestCase):
         for row in rows:
             self.assertGreater(float(row[3]), 0, row)
 
+    def test_measures_batches_whole_and_partial(self):
+        # 1,050 messages on 2 streams: 5 batches of 100 and one of 25 each.
+        done = self.run_floor("--messages=1050", "--repetitions=1",
+                              "--streams=1,2", "--batch_size=100")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("1050 messages of 64 bytes per run, median of 1 runs\n"
+                      "batched: MensajeBatch of 100 messages per write, on "
+                      "ConsumeBatches (msgs/s and us/msg per message)\n\n"
+                      "| streams | server API | client API | msgs/s |",
+                      done.stdout)
+        rows = [line.split("|")[1:-1] for line in done.stdout.splitlines()
+                if line[:3] in ("| 1", "| 2")]
+        self.assertEqual(len(rows), 8, done.stdout)
+        for row in rows:
+            self.assertGreater(float(row[3]), 0, row)
+
+    def test_per_message_output_says_no_batch(self):
+        done = self.run_floor("--messages=10", "--repetitions=1",
+                              "--streams=1")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertTrue(done.stdout.startswith(
+            "10 messages of 64 bytes per run, median of 1 runs\n\n| streams"),
+            done.stdout)
+
     def test_refuses_bad_flags(self):
-        for flag in ("--messages=0", "--streams=0", "--streams=many"):
+        for flag in ("--messages=0", "--streams=0", "--streams=many",
+                     "--batch_size=-1"):
             done = self.run_floor(flag)
             self.assertEqual(done.returncode, 2, flag)
             self.assertIn("--streams a list of counts", done.stderr)

@@ -1,12 +1,16 @@
 // What gRPC itself costs per message on this machine: the floor under the
-// per-message rows of //benchmarks. A bare server that only counts the
-// Mensaje reads of each Consume stream, and a bare client that writes them
-// as fast as gRPC takes them over --streams streams of one channel, as two
-// processes on loopback. No validation, no accounting, no log: what is left
-// is gRPC's per-message path, for each of its server APIs (callback, async
-// completion queue) with each of its client APIs (callback, sync).
+// rows of //benchmarks. A bare server that only counts the reads of each
+// stream, and a bare client that writes as fast as gRPC takes them over
+// --streams streams of one channel, as two processes on loopback
+// (floor_server.h, floor_client.h). No validation, no accounting, no log:
+// what is left is gRPC's own path, for each of its server APIs (callback,
+// async completion queue) with each of its client APIs (callback, sync).
+// Per-message (the default) a Mensaje per write on Consume; with
+// --batch_size=N, MensajeBatch of N messages, encoded once, on
+// ConsumeBatches, which the server reads as bytes and never decodes.
 //
 //   bazel run -c opt //benchmarks:grpc_floor_benchmark -- --streams=1,1000
+//   bazel run -c opt //benchmarks:grpc_floor_benchmark -- --batch_size=256
 //
 // Prints messages/s and each process's CPU per message, medians of the
 // repetitions; exits 1 if a run loses messages or fails.
@@ -15,28 +19,23 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "google/protobuf/util/time_util.h"
-#include "grpcpp/grpcpp.h"
-#include "protos/messaging/v1/messaging.grpc.pb.h"
+#include "benchmarks/floor_client.h"
+#include "benchmarks/floor_server.h"
+#include "grpc/grpc.h"
 
 ABSL_FLAG(int64_t, messages, 1'000'000, "Messages per run.");
 ABSL_FLAG(int, repetitions, 3, "Runs of each pair; medians are printed.");
@@ -46,294 +45,16 @@ ABSL_FLAG(std::vector<std::string>, streams,
           "Concurrent streams on the client's one channel, a comma-separated "
           "list; each count is a row per pair of APIs.");
 ABSL_FLAG(int, flush_every, 256,
-          "The client sends every this many messages and gives gRPC the "
-          "buffer hint on the others, as the producer coalesces writes.");
+          "The client sends each write that reaches a multiple of this many "
+          "messages and gives gRPC the buffer hint on the others, as the "
+          "producer coalesces writes (with batches at least this large, "
+          "every write is sent).");
+ABSL_FLAG(int, batch_size, 0,
+          "0: a Mensaje per write on Consume. N > 0: MensajeBatch of N "
+          "messages per write on ConsumeBatches, as the batched rows send.");
 
 namespace messaging {
 namespace {
-
-enum class ServerApi { kCallback, kAsync };
-enum class ClientApi { kCallback, kSync };
-
-// Counts the reads of each Consume stream and answers with the count, until
-// `streams` streams have ended.
-class FloorServer {
- public:
-  // `on_listening` gets the port once the server is up.
-  static void Run(ServerApi api, int streams,
-                  const std::function<void(int)>& on_listening) {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    if (api == ServerApi::kCallback) {
-      CallbackService service;
-      builder.RegisterService(&service);
-      std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-      on_listening(port);
-      service.AwaitStreams(streams);
-      server->Shutdown();
-    } else {
-      v1::ConsumerService::AsyncService service;
-      builder.RegisterService(&service);
-      std::unique_ptr<grpc::ServerCompletionQueue> queue =
-          builder.AddCompletionQueue();
-      std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-      on_listening(port);
-      ServeAsync(&service, queue.get(), streams);
-      server->Shutdown();
-      queue->Shutdown();
-      void* tag;
-      bool ok;
-      while (queue->Next(&tag, &ok)) {
-        static_cast<AsyncCall*>(tag)->Proceed(false);
-      }
-    }
-  }
-
- private:
-  class CallbackService : public v1::ConsumerService::CallbackService {
-   public:
-    grpc::ServerReadReactor<v1::Mensaje>* Consume(
-        grpc::CallbackServerContext*, v1::ConsumeSummary* summary) override {
-      return new Counter(this, summary);
-    }
-
-    void AwaitStreams(int streams) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [&] { return finished_ >= streams; });
-    }
-
-   private:
-    class Counter : public grpc::ServerReadReactor<v1::Mensaje> {
-     public:
-      Counter(CallbackService* service, v1::ConsumeSummary* summary)
-          : service_(service), summary_(summary) {
-        StartRead(&message_);
-      }
-      void OnReadDone(bool ok) override {
-        if (!ok) {
-          summary_->set_messages_received(received_);
-          Finish(grpc::Status::OK);
-          return;
-        }
-        ++received_;
-        StartRead(&message_);
-      }
-      void OnDone() override {
-        CallbackService* service = service_;
-        delete this;
-        std::lock_guard<std::mutex> lock(service->mutex_);
-        ++service->finished_;
-        service->done_.notify_one();
-      }
-
-     private:
-      CallbackService* const service_;
-      v1::ConsumeSummary* const summary_;
-      v1::Mensaje message_;
-      uint64_t received_ = 0;
-    };
-
-    std::mutex mutex_;
-    std::condition_variable done_;
-    int finished_ = 0;
-  };
-
-  // One stream on the completion queue, its own tag. Each read completes
-  // on the thread that polls the queue, with no hand-off between threads.
-  class AsyncCall {
-   public:
-    AsyncCall(v1::ConsumerService::AsyncService* service,
-              grpc::ServerCompletionQueue* queue, int* finished)
-        : finished_(finished) {
-      service->RequestConsume(&context_, &reader_, queue, queue, this);
-    }
-
-    // Takes the call's next step once its last operation completed; true
-    // if it was the arrival of a new stream.
-    bool Proceed(bool ok) {
-      switch (state_) {
-        case State::kRequested:
-          if (!ok) break;
-          state_ = State::kReading;
-          reader_.Read(&message_, this);
-          return true;
-        case State::kReading:
-          if (ok) {
-            ++received_;
-            reader_.Read(&message_, this);
-            return false;
-          }
-          state_ = State::kFinishing;
-          summary_.set_messages_received(received_);
-          reader_.Finish(summary_, grpc::Status::OK, this);
-          return false;
-        case State::kFinishing:
-          ++*finished_;
-          break;
-      }
-      delete this;
-      return false;
-    }
-
-   private:
-    enum class State { kRequested, kReading, kFinishing };
-    int* const finished_;
-    grpc::ServerContext context_;
-    grpc::ServerAsyncReader<v1::ConsumeSummary, v1::Mensaje> reader_{&context_};
-    v1::Mensaje message_;
-    v1::ConsumeSummary summary_;
-    uint64_t received_ = 0;
-    State state_ = State::kRequested;
-  };
-
-  static void ServeAsync(v1::ConsumerService::AsyncService* service,
-                         grpc::ServerCompletionQueue* queue, int streams) {
-    int finished = 0;
-    int requested = 1;
-    new AsyncCall(service, queue, &finished);
-    void* tag;
-    bool ok;
-    while (finished < streams && queue->Next(&tag, &ok)) {
-      if (static_cast<AsyncCall*>(tag)->Proceed(ok) && requested < streams) {
-        new AsyncCall(service, queue, &finished);
-        ++requested;
-      }
-    }
-  }
-};
-
-// One producer's messages, each with its own sequence, text and time as
-// the producer's, written with the buffer hint but every --flush_every.
-class MessageSource {
- public:
-  MessageSource(int64_t payload_bytes, int flush_every)
-      : flush_every_(flush_every) {
-    message_.set_producer_id("floor");
-    message_.set_payload(std::string(payload_bytes, 'x'));
-  }
-
-  const v1::Mensaje& Next(int64_t sequence) {
-    message_.set_sequence(sequence);
-    message_.set_text(absl::StrCat("Mensaje ", sequence));
-    *message_.mutable_created_at() =
-        google::protobuf::util::TimeUtil::GetCurrentTime();
-    return message_;
-  }
-
-  grpc::WriteOptions Options(int64_t sequence) const {
-    grpc::WriteOptions options;
-    if ((sequence + 1) % flush_every_ != 0) options.set_buffer_hint();
-    return options;
-  }
-
- private:
-  const int flush_every_;
-  v1::Mensaje message_;
-};
-
-// Writes `messages` messages into one Consume stream from its own thread.
-uint64_t WriteSync(v1::ConsumerService::Stub* stub, int64_t messages,
-                   MessageSource* source) {
-  grpc::ClientContext context;
-  v1::ConsumeSummary summary;
-  std::unique_ptr<grpc::ClientWriter<v1::Mensaje>> writer =
-      stub->Consume(&context, &summary);
-  for (int64_t i = 0;
-       i < messages && writer->Write(source->Next(i), source->Options(i));
-       ++i) {
-  }
-  writer->WritesDone();
-  return writer->Finish().ok() ? summary.messages_received() : 0;
-}
-
-// Writes `messages` messages into one Consume stream from gRPC's threads.
-class CallbackWriter : public grpc::ClientWriteReactor<v1::Mensaje> {
- public:
-  CallbackWriter(v1::ConsumerService::Stub* stub, int64_t messages,
-                 MessageSource* source)
-      : messages_(messages), source_(source) {
-    stub->async()->Consume(&context_, &summary_, this);
-    WriteOrClose();
-    StartCall();
-  }
-
-  void OnWriteDone(bool ok) override {
-    if (ok) WriteOrClose();
-  }
-
-  void OnDone(const grpc::Status& status) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    received_ = status.ok() ? summary_.messages_received() : 0;
-    done_ = true;
-    finished_.notify_one();
-  }
-
-  // The messages the server counted, once the stream has ended.
-  uint64_t Await() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    finished_.wait(lock, [this] { return done_; });
-    return received_;
-  }
-
- private:
-  void WriteOrClose() {
-    if (written_ == messages_) {
-      StartWritesDone();
-      return;
-    }
-    // OnWriteDone may run on another thread as soon as StartWrite is
-    // called: count the write first.
-    const int64_t sequence = written_++;
-    StartWrite(&source_->Next(sequence), source_->Options(sequence));
-  }
-
-  const int64_t messages_;
-  MessageSource* const source_;
-  grpc::ClientContext context_;
-  v1::ConsumeSummary summary_;
-  int64_t written_ = 0;
-  std::mutex mutex_;
-  std::condition_variable finished_;
-  uint64_t received_ = 0;
-  bool done_ = false;
-};
-
-// Sends `messages` in all over `streams` streams of one channel, as the
-// producer's streams share its channel; returns the messages counted.
-uint64_t RunClient(ClientApi api, int port, int streams, int64_t messages) {
-  std::unique_ptr<v1::ConsumerService::Stub> stub =
-      v1::ConsumerService::NewStub(
-          grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                              grpc::InsecureChannelCredentials()));
-  std::vector<std::unique_ptr<MessageSource>> sources;
-  for (int i = 0; i < streams; ++i) {
-    sources.push_back(std::make_unique<MessageSource>(
-        absl::GetFlag(FLAGS_payload_bytes), absl::GetFlag(FLAGS_flush_every)));
-  }
-  const auto share = [&](int stream) {
-    return messages / streams + (stream < messages % streams ? 1 : 0);
-  };
-  std::atomic<uint64_t> received{0};
-  if (api == ClientApi::kSync) {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < streams; ++i) {
-      threads.emplace_back([&, i] {
-        received += WriteSync(stub.get(), share(i), sources[i].get());
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
-  } else {
-    std::vector<std::unique_ptr<CallbackWriter>> writers;
-    for (int i = 0; i < streams; ++i) {
-      writers.push_back(std::make_unique<CallbackWriter>(stub.get(), share(i),
-                                                         sources[i].get()));
-    }
-    for (auto& writer : writers) received += writer->Await();
-  }
-  return received;
-}
 
 double CpuSeconds(const rusage& usage) {
   return absl::ToDoubleSeconds(absl::DurationFromTimeval(usage.ru_utime) +
@@ -362,12 +83,11 @@ bool WaitFor(pid_t pid, rusage* usage) {
 
 // One run of the pair; nullopt, with a line on stderr, if it failed.
 std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api,
-                           int streams) {
-  const int64_t messages = absl::GetFlag(FLAGS_messages);
+                           const FloorLoad& load) {
   int port_pipe[2];
   if (pipe(port_pipe) != 0) return std::nullopt;
   const pid_t server = Spawn([&] {
-    FloorServer::Run(server_api, streams, [&](int port) {
+    RunFloorServer(server_api, load.streams, [&](int port) {
       (void)!write(port_pipe[1], &port, sizeof(port));
     });
     return 0;
@@ -387,15 +107,16 @@ std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api,
   }
   const pid_t client = Spawn([&] {
     if (!listening) return 1;
+    // A reference to gRPC that is never dropped: the channel's end then
+    // does not shut gRPC down, which at times waited 10 s for its pollers
+    // inside the timed run; the process _exits instead.
+    grpc_init();
     const absl::Time start = absl::Now();
-    const uint64_t received = RunClient(client_api, port, streams, messages);
+    const absl::Status sent = RunFloorClient(client_api, port, load);
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    if (received != static_cast<uint64_t>(messages)) {
-      std::fprintf(stderr,
-                   "grpc_floor_benchmark: the server counted %lu of %ld "
-                   "messages\n",
-                   static_cast<unsigned long>(received),
-                   static_cast<long>(messages));
+    if (!sent.ok()) {
+      std::fprintf(stderr, "grpc_floor_benchmark: %s\n",
+                   std::string(sent.message()).c_str());
       return 1;
     }
     (void)!write(result_pipe[1], &seconds, sizeof(seconds));
@@ -416,7 +137,7 @@ std::optional<Run> RunPair(ServerApi server_api, ClientApi client_api,
                  client_ok ? "ok" : "failed", server_ok ? "ok" : "failed");
     return std::nullopt;
   }
-  return Run{messages / seconds, CpuSeconds(server_usage),
+  return Run{load.messages / seconds, CpuSeconds(server_usage),
              CpuSeconds(client_usage)};
 }
 
@@ -428,33 +149,45 @@ double Median(std::vector<double> values) {
 }
 
 int RunFloorBenchmark() {
-  const int64_t messages = absl::GetFlag(FLAGS_messages);
+  FloorLoad load;
+  load.messages = absl::GetFlag(FLAGS_messages);
+  load.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);
+  load.flush_every = absl::GetFlag(FLAGS_flush_every);
+  load.batch_size = absl::GetFlag(FLAGS_batch_size);
   const int repetitions = absl::GetFlag(FLAGS_repetitions);
   std::vector<int> stream_counts;
   for (const std::string& text : absl::GetFlag(FLAGS_streams)) {
     int streams;
     if (!absl::SimpleAtoi(text, &streams) || streams < 1 ||
-        streams > messages) {
+        streams > load.messages) {
       stream_counts.clear();
       break;
     }
     stream_counts.push_back(streams);
   }
-  if (messages < 1 || repetitions < 1 || stream_counts.empty() ||
-      absl::GetFlag(FLAGS_flush_every) < 1 ||
-      absl::GetFlag(FLAGS_payload_bytes) < 0) {
+  if (load.messages < 1 || repetitions < 1 || stream_counts.empty() ||
+      load.flush_every < 1 || load.payload_bytes < 0 || load.batch_size < 0) {
     std::fprintf(stderr,
                  "grpc_floor_benchmark: --messages, --repetitions and "
-                 "--flush_every must be >= 1, --payload_bytes >= 0, and "
-                 "--streams a list of counts from 1 to --messages\n");
+                 "--flush_every must be >= 1, --payload_bytes and "
+                 "--batch_size >= 0, and --streams a list of counts from 1 "
+                 "to --messages\n");
     return 2;
   }
+  std::printf("%ld messages of %ld bytes per run, median of %d runs\n",
+              static_cast<long>(load.messages),
+              static_cast<long>(load.payload_bytes), repetitions);
+  if (load.batch_size > 0) {
+    std::printf(
+        "batched: MensajeBatch of %d messages per write, on ConsumeBatches "
+        "(msgs/s and us/msg per message)\n",
+        load.batch_size);
+  }
   std::printf(
-      "%ld messages of %ld bytes per run, median of %d runs\n\n"
-      "| streams | server API | client API | msgs/s | server CPU us/msg | "
-      "client CPU us/msg |\n|---:|---|---|---:|---:|---:|\n",
-      static_cast<long>(messages),
-      static_cast<long>(absl::GetFlag(FLAGS_payload_bytes)), repetitions);
+      "\n| streams | server API | client API | msgs/s | server CPU us/msg | "
+      "client CPU us/msg |\n|---:|---|---|---:|---:|---:|\n");
+  // A batch's messages cost some hundredths of a microsecond each.
+  const int decimals = load.batch_size > 0 ? 3 : 2;
   const struct {
     ServerApi server;
     ClientApi client;
@@ -467,19 +200,20 @@ int RunFloorBenchmark() {
       {ServerApi::kAsync, ClientApi::kSync, "async", "sync"},
   };
   for (const int streams : stream_counts) {
+    load.streams = streams;
     for (const auto& pair : pairs) {
       std::vector<double> rates, server_cpu, client_cpu;
       for (int i = 0; i < repetitions; ++i) {
-        std::optional<Run> run = RunPair(pair.server, pair.client, streams);
+        std::optional<Run> run = RunPair(pair.server, pair.client, load);
         if (!run) return 1;
         rates.push_back(run->messages_per_second);
         server_cpu.push_back(run->server_cpu_seconds);
         client_cpu.push_back(run->client_cpu_seconds);
       }
-      const double per_message = 1e6 / messages;
-      std::printf("| %d | %s | %s | %.0f | %.2f | %.2f |\n", streams,
-                  pair.server_name, pair.client_name, Median(rates),
-                  Median(server_cpu) * per_message,
+      const double per_message = 1e6 / load.messages;
+      std::printf("| %d | %s | %s | %.0f | %.*f | %.*f |\n", streams,
+                  pair.server_name, pair.client_name, Median(rates), decimals,
+                  Median(server_cpu) * per_message, decimals,
                   Median(client_cpu) * per_message);
       std::fflush(stdout);
     }

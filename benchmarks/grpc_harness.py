@@ -10,8 +10,9 @@ consumer's log, CPU and peak RSS from wait4, threads sampled from /proc).
     harness.close()   # removes its temporary directory
 
 Raises RunFailed when a process fails or the consumer did not accept every
-message sent. Also: run_floor (gRPC alone, grpc_floor_benchmark) and
-run_paced (a scenario at a fraction of its RPC's peak). Python 3 standard
+message sent. Also: run_floor and run_floors (gRPC alone,
+grpc_floor_benchmark) and run_paced (a scenario at a fraction of its RPC's
+peak). Python 3 standard
 library only.
 """
 
@@ -29,7 +30,7 @@ import time
 
 from child_process import (Child, RunFailed, client_cpus, run_to_end,
                            server_cpus, tail)
-from scenarios import SCENARIOS
+from scenarios import REFERENCE, SCENARIOS
 
 
 def parse_duration_ms(text):
@@ -311,16 +312,23 @@ def producer_flags(producer):
     return set(re.findall(r"^\s*--(\w+) \(", listing, re.MULTILINE))
 
 
-def run_floor(binary, args, results, progress, streams=1):
+def run_floor(binary, args, results, progress, streams=1, batch_size=0):
     """gRPC alone on `streams` streams: {(server API, client API): msgs/s}.
 
     grpc_floor_benchmark runs a bare server and client, as two processes,
-    for each pair of gRPC's APIs; None, with the failure recorded, if it
-    fails.
+    for each pair of gRPC's APIs: a Mensaje per write on Consume, or, with
+    `batch_size`, MensajeBatch of that many on ConsumeBatches (as many
+    messages as a batched row sends). None, with the failure recorded, if
+    it fails.
     """
-    argv = [binary, f"--messages={args.messages}",
+    messages = args.batched_messages if batch_size else args.messages
+    argv = [binary, f"--messages={messages}",
             f"--repetitions={args.repetitions}", f"--streams={streams}"]
-    progress(f"grpc_floor_benchmark: gRPC alone, {streams} stream(s)")
+    what = f"{streams} stream(s)"
+    if batch_size:
+        argv.append(f"--batch_size={batch_size}")
+        what += f", batches of {batch_size}"
+    progress(f"grpc_floor_benchmark: gRPC alone, {what}")
     try:
         stdout = run_to_end(argv, args.run_timeout)
     except RunFailed as failure:
@@ -336,6 +344,22 @@ def run_floor(binary, args, results, progress, streams=1):
                                 f"printed no callback row:\n{stdout}")
         return None
     return rates
+
+
+# The floors, by their --json key: (the row they are the floor of, streams,
+# batched).
+FLOORS = {"grpc_floor": (REFERENCE, 1, False),
+          "grpc_floor_1000_streams": ("1000x64B", 1000, False),
+          "grpc_floor_batched": ("1x64B-batch", 1, True)}
+
+
+def run_floors(binary, args, results, progress):
+    """The floor of each selected row of FLOORS: {key: run_floor's rates}."""
+    selected = {s.name for s in args.selected}
+    return {key: run_floor(binary, args, results, progress, streams,
+                           args.batch_size if batched else 0)
+            for key, (row, streams, batched) in FLOORS.items()
+            if row in selected}
 
 
 def run_paced(harness, args, results, scenario, attempt):

@@ -138,6 +138,49 @@ def peer_table(results):
     return markdown(PEER_COLUMNS, rows, right_from=4) if rows else None
 
 
+def lines_under_table(results, floors, baseline_rates, batch_size):
+    """The lines under the scenarios' table: the ratio to Python, the paced
+    rows, gRPC alone (`floors`: grpc_floor_benchmark's rates by --json key)
+    against its rows, and the threads at 1,000 streams."""
+    lines = []
+    rate, _ = results.measured(REFERENCE)
+    if rate and baseline_rates.get(64):
+        lines.append(
+            f"Ratio, messages/s of gRPC per-message single stream 64 B "
+            f"({rate:,.0f}) / Python multiprocessing.Queue 64 B "
+            f"({baseline_rates[64]:,.0f}): {rate / baseline_rates[64]:.2f}x")
+    for name in ("paced-50pct", "paced-50pct-batch"):
+        paced = results.rows.get(name)
+        if paced and not paced["status"] and paced.get("achieved_fraction"):
+            lines.append(
+                f"Paced ({name}): "
+                f"{results.median(name, 'messages_per_second'):,.0f}"
+                f" msgs/s = {paced['achieved_fraction']:.0%} of the peak "
+                f"{paced['peak']:,.0f} msgs/s ({paced['peak_from']}); p99 "
+                f"{fmt(results.median(name, 'p99_ms'))} ms")
+    for key, name, alone, of in (
+            ("grpc_floor", REFERENCE, "gRPC alone", "one stream"),
+            ("grpc_floor_batched", "1x64B-batch", "gRPC alone, batched",
+             f"one stream, MensajeBatch of {batch_size}")):
+        floor = floors.get(key)
+        rate, _ = results.measured(name)
+        if not (floor and rate):
+            continue
+        callback = floor[("callback", "callback")]
+        best = max(floor, key=floor.get)
+        lines.append(
+            f"{alone} (grpc_floor_benchmark, {of}, nothing on top): callback "
+            f"server and client {callback:,.0f} msgs/s, best of the API pairs "
+            f"{floor[best]:,.0f} ({best[0]} server, {best[1]} client); "
+            f"{name} is {rate / callback:.0%} of the callback pair")
+    if results.measured("1000x64B")[0]:
+        lines.append(
+            f"Threads at 1,000 streams (max sampled): consumer "
+            f"{int(results.median('1000x64B', 'consumer_threads'))}, "
+            f"producer {int(results.median('1000x64B', 'producer_threads'))}")
+    return lines
+
+
 # --------------------------------------------------------------------------
 # Comparisons: each project row against each peer of its durability.
 
@@ -239,9 +282,19 @@ def _ratio(results, name, other, other_name=None):
                            f" msgs/s = {mine / theirs:.2f}x")
 
 
+def _callback_floor(floors, key, what):
+    """(msgs/s, None) of the callback server and client in floors[key], or
+    (None, why there is none)."""
+    callback = (floors.get(key) or {}).get(("callback", "callback"))
+    return callback, None if callback else (
+        f"n/a (not run: no grpc_floor_benchmark callback/callback rate "
+        f"{what})")
+
+
 def targets(results, args, floors):
     """[{name, target, measured, goal, result, detail}]; `floors`:
-    grpc_floor_benchmark's {(server API, client API): msgs/s} by streams."""
+    grpc_floor_benchmark's {(server API, client API): msgs/s} by the --json
+    key (grpc_harness.FLOORS)."""
     out = []
 
     def add(name, target, value, detail, goal, met):
@@ -264,17 +317,28 @@ def targets(results, args, floors):
             add(f"durable-{label}-vs-peers-{durability.replace(' ', '-')}",
                 f"durable {label} vs the best peer at {durability}", value,
                 detail, f">= {factor}x", lambda v, f=factor: v >= f)
+    # The services are a callback server and a callback client.
+    batched_floor = _callback_floor(floors, "grpc_floor_batched", "batched")
     value, detail = _ratio(results, "1x64B-batch", "raw-tcp")
+    raw_tcp, _ = results.measured("raw-tcp")
+    if value is not None and batched_floor[0] and raw_tcp:
+        # Whether the goal is above what gRPC itself reaches.
+        detail += (f"; gRPC alone batched: {batched_floor[0] / raw_tcp:.2f}x "
+                   f"of raw-tcp")
     add("batched-memory-vs-raw-tcp", "batched in memory vs the raw-TCP "
         "ceiling", value, detail, ">= 0.5x", lambda v: v >= 0.5)
-    # The services are a callback server and a callback client.
-    for streams, name, goal in ((1, REFERENCE, 0.95), (1000, "1000x64B", 1)):
-        callback = (floors.get(streams) or {}).get(("callback", "callback"))
+    value, detail = _ratio(results, "1x64B-batch", batched_floor,
+                           "callback/callback batched floor")
+    add("batched-memory-vs-grpc-floor", "batched in memory (1x64B-batch) vs "
+        "gRPC's bare callback pair, batched", value, detail, ">= 0.95x",
+        lambda v: v >= 0.95)
+    for key, streams, name, goal in (
+            ("grpc_floor", 1, REFERENCE, 0.95),
+            ("grpc_floor_1000_streams", 1000, "1000x64B", 1)):
         value, detail = _ratio(
             results, name,
-            (callback, None if callback else f"n/a (not run: no "
-             f"grpc_floor_benchmark callback/callback rate at {streams} "
-             f"stream(s))"), f"callback/callback floor at {streams}")
+            _callback_floor(floors, key, f"at {streams} stream(s)"),
+            f"callback/callback floor at {streams}")
         add(f"per-message-vs-grpc-floor-{streams}", f"per-message ({name}) "
             f"vs gRPC's bare callback pair at {streams} stream(s)", value,
             detail, f">= {goal}x", lambda v, g=goal: v >= g)

@@ -10,12 +10,13 @@ logs it on shutdown), CPU seconds and peak RSS of each process (wait4
 rusage) and each one's thread count (sampled from /proc). In the same
 run it measures the original demo, a multiprocessing.Queue producer and
 consumer in Python (python_queue_baseline.py), with the same number of
-messages of the same size, and prints the ratio; and, with 1x64B, gRPC
-alone on one stream (grpc_floor_benchmark), the floor under the
-per-message rows. The restart scenarios (restart_benchmark.py) time the
-consumer's start on a log of --restart_messages messages, to serving. The
-peers (peers.py: NATS JetStream, Redis Streams, raw TCP) run beside them,
-each at the durability of a project row; the run ends with the
+messages of the same size, and prints the ratio; and, with 1x64B,
+1000x64B or 1x64B-batch, gRPC alone on as many streams and with the same
+batches (grpc_floor_benchmark), the floor under that row. The restart
+scenarios (restart_benchmark.py) time the consumer's start on a log of
+--restart_messages messages, to serving. The peers (peers.py: NATS
+JetStream, Redis Streams, raw TCP) run beside them, each at the
+durability of a project row; the run ends with the
 comparisons and the issue's targets (report.py). Each figure is the
 median over --repetitions runs.
 
@@ -40,8 +41,8 @@ import peers
 import report
 import restart_benchmark
 from child_process import RunFailed
-from grpc_harness import Harness, producer_flags, run_floor, run_paced
-from scenarios import REFERENCE, SCENARIOS, format_bytes
+from grpc_harness import FLOORS, Harness, producer_flags, run_floors, run_paced
+from scenarios import SCENARIOS, format_bytes
 
 WORKSPACE = "grpc_producer_consumer"
 CONSUMER = "consumer_service/consumer_service"
@@ -51,6 +52,7 @@ FLOOR = "benchmarks/grpc_floor_benchmark"
 FILLER = "benchmarks/log_filler"
 RAW_TCP = "benchmarks/raw_tcp_benchmark"
 NATS_PUBLISHER = "benchmarks/peers/nats_jetstream_publisher.c"
+FLOOR_ROWS = {row for row, _, _ in FLOORS.values()}
 
 # A second or more per run: the producer's start and connection, some
 # 40 ms, are in each row's time, and were 14 % of a 1x64B run of 200,000.
@@ -285,10 +287,9 @@ def main(argv=None):
     finally:
         harness.close()
     floors = {}
-    for streams, row in ((1, REFERENCE), (1000, "1000x64B")):
-        if any(s.name == row for s in args.selected):
-            floors[streams] = run_floor(find_file(FLOOR, args.floor_binary),
-                                        args, results, progress, streams)
+    if any(s.name in FLOOR_ROWS for s in args.selected):
+        floors = run_floors(find_file(FLOOR, args.floor_binary), args,
+                            results, progress)
     print_report(args, results, floors)
     if results.failures:
         print(f"\n{len(results.failures)} run(s) FAILED:", file=sys.stderr)
@@ -300,9 +301,8 @@ def main(argv=None):
 
 def print_report(args, results, floors):
     """The tables and the lines under them, and the --json and --chart
-    files; `floors`: grpc_floor_benchmark's rates by stream count."""
+    files; `floors`: grpc_floor_benchmark's rates by --json key."""
     fmt = report.fmt
-    floor = floors.get(1)
     baseline_rates = {}
     for name, row in results.rows.items():
         if row["kind"] == "baseline" and not row["status"]:
@@ -316,32 +316,9 @@ def print_report(args, results, floors):
               f"{of_runs}\n")
         print(report.table(results, baseline_rates.get))
         print()
-    rate, _ = results.measured(REFERENCE)
-    if rate and baseline_rates.get(64):
-        print(f"Ratio, messages/s of gRPC per-message single stream 64 B "
-              f"({rate:,.0f}) / Python multiprocessing.Queue 64 B "
-              f"({baseline_rates[64]:,.0f}): {rate / baseline_rates[64]:.2f}x")
-    for name in ("paced-50pct", "paced-50pct-batch"):
-        paced = results.rows.get(name)
-        if paced and not paced["status"] and paced.get("achieved_fraction"):
-            print(f"Paced ({name}): "
-                  f"{results.median(name, 'messages_per_second'):,.0f}"
-                  f" msgs/s = {paced['achieved_fraction']:.0%} of the peak "
-                  f"{paced['peak']:,.0f} msgs/s ({paced['peak_from']}); p99 "
-                  f"{fmt(results.median(name, 'p99_ms'))} ms")
-    if floor and rate:
-        callback = floor[("callback", "callback")]
-        best = max(floor, key=floor.get)
-        print(f"gRPC alone (grpc_floor_benchmark, one stream, nothing on "
-              f"top): callback server and client {callback:,.0f} msgs/s, "
-              f"best of the API pairs {floor[best]:,.0f} ({best[0]} server, "
-              f"{best[1]} client); {REFERENCE} is {rate / callback:.0%} "
-              f"of the callback pair")
-    if results.measured("1000x64B")[0]:
-        print(f"Threads at 1,000 streams (max sampled): consumer "
-              f"{int(results.median('1000x64B', 'consumer_threads'))}, "
-              f"producer "
-              f"{int(results.median('1000x64B', 'producer_threads'))}")
+    for line in report.lines_under_table(results, floors, baseline_rates,
+                                         args.batch_size):
+        print(line)
 
     restart_rows = restart_benchmark.table(results, fmt)
     if restart_rows:
@@ -373,10 +350,6 @@ def print_report(args, results, floors):
                           4))
     print()
 
-    def rates(streams):
-        return {f"{server}/{client}": rate for (server, client), rate
-                in (floors.get(streams) or {}).items()}
-
     summary = {"title": f"{args.messages:,} messages per per-message row, "
                         f"{args.batched_messages:,} per batched one, "
                         f"{of_runs}",
@@ -385,8 +358,9 @@ def print_report(args, results, floors):
                "restart_messages": args.restart_messages,
                "repetitions": args.repetitions,
                "rows": results.rows,
-               "grpc_floor": rates(1),
-               "grpc_floor_1000_streams": rates(1000),
+               **{key: {f"{server}/{client}": rate for (server, client), rate
+                        in (floors.get(key) or {}).items()}
+                  for key in FLOORS},
                "comparisons": compared,
                "targets": goals,
                "failures": results.failures}
