@@ -32,6 +32,9 @@ namespace messaging {
 namespace {
 
 constexpr int kMaxMessageBytesLimit = 1 << 30;
+// Longer would hold every confirmation back for longer than a network
+// round trip to gain nothing: groups fill to kFullGroupBytes sooner.
+constexpr absl::Duration kMaxLogGroupDelay = absl::Milliseconds(100);
 // Smaller segments would roll (and snapshot every producer) all the time;
 // larger ones make start-up, which replays one segment, slow.
 constexpr uint64_t kMinSegmentBytes = 4096;
@@ -126,6 +129,13 @@ absl::Status ValidateConsumerOptions(const ConsumerOptions& options) {
                      " is out of range; use ", kMinSegmentBytes, " to ",
                      kMaxSegmentBytes, " (default 67108864, 64 MiB)"));
   }
+  if (options.log_group_delay < absl::ZeroDuration() ||
+      options.log_group_delay > kMaxLogGroupDelay) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--log_group_delay=", absl::FormatDuration(options.log_group_delay),
+        " is out of range; use 0 to ", absl::FormatDuration(kMaxLogGroupDelay),
+        " (default 200us)"));
+  }
   if (options.log_retention_time <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--log_retention_time=",
@@ -208,6 +218,7 @@ absl::StatusOr<std::unique_ptr<ConsumerServer>> ConsumerServer::Start(
     MessageLogOptions log_options;
     log_options.directory = options.data_dir;
     log_options.sync = options.log_sync;
+    log_options.group_delay = options.log_group_delay;
     log_options.segment_bytes = options.log_segment_bytes;
     log_options.retention = {options.log_retention_bytes,
                              options.log_retention_time};

@@ -53,6 +53,7 @@ struct ConsumerOptions {
   // Where the message log lives; empty keeps everything in memory only.
   std::string data_dir;
   LogSync log_sync = LogSync::kGroupCommit;
+  absl::Duration log_group_delay = MessageLogOptions().group_delay;
   // The log's segment size, and its retention (see MessageLogOptions).
   uint64_t log_segment_bytes = MessageLogOptions().segment_bytes;
   uint64_t log_retention_bytes = MessageLogOptions().retention.bytes;

@@ -41,6 +41,24 @@ TEST(ValidateConsumerOptionsTest, RejectsNegativeGrace) {
             std::string::npos);
 }
 
+TEST(ValidateConsumerOptionsTest, LogGroupDelayIsZeroTo100Milliseconds) {
+  ConsumerOptions options;
+  for (absl::Duration delay : {absl::ZeroDuration(), absl::Milliseconds(100)}) {
+    options.log_group_delay = delay;
+    EXPECT_TRUE(ValidateConsumerOptions(options).ok()) << delay;
+  }
+  for (absl::Duration delay :
+       {absl::Microseconds(-1), absl::Milliseconds(101)}) {
+    options.log_group_delay = delay;
+    const absl::Status status = ValidateConsumerOptions(options);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << delay;
+    EXPECT_NE(status.message().find("--log_group_delay="), std::string::npos)
+        << status;
+    EXPECT_NE(status.message().find("use 0 to 100ms"), std::string::npos)
+        << status;
+  }
+}
+
 TEST(ValidateConsumerOptionsTest, AcceptsGzipAndDeflateOnly) {
   ConsumerOptions options;
   options.accept_compression = {"gzip", "deflate"};

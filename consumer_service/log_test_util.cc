@@ -41,4 +41,14 @@ std::vector<uint64_t> LoggedSequences(const std::string& directory) {
   return sequences;
 }
 
+void CountingObserver::OnGroupWritten(absl::Duration took) {
+  EXPECT_GE(took, absl::ZeroDuration());
+  groups_written.fetch_add(1);
+}
+
+void CountingObserver::OnSynced(absl::Duration took) {
+  EXPECT_GE(took, absl::ZeroDuration());
+  syncs.fetch_add(1);
+}
+
 }  // namespace messaging

@@ -7,10 +7,13 @@
 #ifndef CONSUMER_SERVICE_LOG_TEST_UTIL_H_
 #define CONSUMER_SERVICE_LOG_TEST_UTIL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "consumer_service/message_log.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
@@ -25,6 +28,15 @@ void WriteAll(const std::string& path, const std::string& contents);
 // The sequences of the records in the log in `directory`, read with
 // LogReader; fails the test on a read error.
 std::vector<uint64_t> LoggedSequences(const std::string& directory);
+
+// Counts what the log's writer says it did; checks each duration.
+class CountingObserver : public LogWriteObserver {
+ public:
+  void OnGroupWritten(absl::Duration took) override;
+  void OnSynced(absl::Duration took) override;
+  std::atomic<uint64_t> groups_written{0};
+  std::atomic<uint64_t> syncs{0};
+};
 
 }  // namespace messaging
 

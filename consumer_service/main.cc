@@ -27,6 +27,9 @@ ABSL_FLAG(std::string, data_dir, "",
           "Directory of the durable message log; empty: memory only.");
 ABSL_FLAG(messaging::LogSync, log_sync, messaging::ConsumerOptions().log_sync,
           "'group': fdatasync before confirming; 'none': the kernel's flush.");
+ABSL_FLAG(absl::Duration, log_group_delay,
+          messaging::ConsumerOptions().log_group_delay,
+          "Wait this long for a group of log writes to gather; 0: at once.");
 ABSL_FLAG(uint64_t, log_segment_bytes,
           messaging::ConsumerOptions().log_segment_bytes,
           "Roll the message log to a new segment file once the active one "
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.log_sync = absl::GetFlag(FLAGS_log_sync);
+  options.log_group_delay = absl::GetFlag(FLAGS_log_group_delay);
   options.log_segment_bytes = absl::GetFlag(FLAGS_log_segment_bytes);
   options.log_retention_bytes = absl::GetFlag(FLAGS_log_retention_bytes);
   options.log_retention_time = absl::GetFlag(FLAGS_log_retention_time);

@@ -95,6 +95,7 @@ MessageLog::MessageLog(const MessageLogOptions& options, OpenedLog opened)
                                 : ExitOnSyncFailureHandler()),
       event_listener_(options.event_listener),
       retry_interval_(options.write_retry_interval),
+      group_delay_(options.group_delay),
       recovery_(opened.recovery),
       lock_fd_(opened.lock_fd),
       write_observer_(options.write_observer),
@@ -200,6 +201,9 @@ void MessageLog::WriteLoop() {
           check_retention =
               !mutex_.AwaitWithTimeout(has_work, kRetentionCheckInterval);
         }
+        if (!check_retention && group_delay_ > absl::ZeroDuration()) {
+          GatherGroup();
+        }
         if (!check_retention) {
           if (pending_.empty() && markers_.empty()) return;  // stopping
           work_.swap(pending_);
@@ -244,6 +248,16 @@ void MessageLog::WriteLoop() {
     }
     mutex_.AwaitWithTimeout(absl::Condition(&stopping_), retry_interval_);
   }
+}
+
+void MessageLog::GatherGroup() {
+  const absl::Condition full(
+      +[](MessageLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->mutex_) {
+        return log->pending_.size() >= kFullGroupBytes ||
+               !log->markers_.empty() || log->stopping_;
+      },
+      this);
+  mutex_.AwaitWithTimeout(full, group_delay_);
 }
 
 absl::Status MessageLog::WriteWork() {

@@ -30,6 +30,7 @@
 #define CONSUMER_SERVICE_MESSAGE_LOG_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -100,6 +101,11 @@ class LogWriteObserver {
   virtual void OnSynced(absl::Duration took) = 0;
 };
 
+// A group this large is written without waiting for more: this VM's disk
+// wrote 180 KiB groups, each synced (dd oflag=dsync), at 714 MB/s, and
+// 512 KiB ones at 1.4 GB/s.
+inline constexpr size_t kFullGroupBytes = 512 << 10;
+
 struct MessageLogOptions {
   // Holds the segments; created if missing (its parent must exist).
   std::string directory;
@@ -116,6 +122,10 @@ struct MessageLogOptions {
   LogEventListener* event_listener = nullptr;
   // How often the writer retries after a failed write.
   absl::Duration write_retry_interval = absl::Milliseconds(200);
+  // How long the writer waits, after the first append of a group, for more
+  // to share its write and fdatasync, unless kFullGroupBytes gather first
+  // (group commit delay); zero writes at once.
+  absl::Duration group_delay = absl::Microseconds(200);
   // Null: nobody is told (and the writer reads no clock).
   LogWriteObserver* write_observer = nullptr;
 };
@@ -239,6 +249,9 @@ class MessageLog {
   MessageLog(const MessageLogOptions& options, OpenedLog opened);
 
   void WriteLoop();
+  // Waits up to group_delay_ for kFullGroupBytes to gather, or a marker,
+  // or the stop; with mutex_ held.
+  void GatherGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Writes and syncs the taken work up to its end; UNAVAILABLE on a
   // failed write (undone, to retry).
   absl::Status WriteWork();
@@ -266,6 +279,7 @@ class MessageLog {
   LogSyncFailureHandler& sync_failure_handler_;
   LogEventListener* const event_listener_;
   const absl::Duration retry_interval_;
+  const absl::Duration group_delay_;
   const LogRecovery recovery_;
   const int lock_fd_;  // of the directory, locked
   LogWriteObserver* const write_observer_;

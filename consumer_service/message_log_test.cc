@@ -94,6 +94,47 @@ TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
   EXPECT_TRUE(answered);
 }
 
+// Appends `message` and waits until it is durable; false after 10 s.
+bool AppendDurably(MessageLog& log, const std::string& message) {
+  absl::StatusOr<uint64_t> position = log.Append({message});
+  EXPECT_TRUE(position.ok()) << position.status();
+  absl::Notification durable;
+  log.WhenDurable(*position, [&](absl::Status) { durable.Notify(); });
+  return durable.WaitForNotificationWithTimeout(absl::Seconds(10));
+}
+
+TEST(MessageLogTest, AppendsWithinTheGroupDelayShareOneWriteAndSync) {
+  for (const absl::Duration delay :
+       {absl::ZeroDuration(), absl::Milliseconds(300)}) {
+    CountingObserver observer;
+    MessageLogOptions options{NewDirectory()};
+    options.group_delay = delay;
+    options.write_observer = &observer;
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
+    ASSERT_TRUE(log.ok()) << log.status();
+    const std::string first = DemoMensaje("p", 0).SerializeAsString();
+    ASSERT_TRUE((*log)->Append({first}).ok());
+    absl::SleepFor(absl::Milliseconds(50));
+    ASSERT_TRUE(AppendDurably(**log, DemoMensaje("p", 1).SerializeAsString()));
+    // At once, the first append went alone, 50 ms before the second.
+    EXPECT_EQ(observer.groups_written.load(),
+              delay > absl::ZeroDuration() ? 1u : 2u)
+        << delay;
+    EXPECT_EQ(observer.syncs.load(), observer.groups_written.load());
+  }
+}
+
+TEST(MessageLogTest, AFullGroupIsWrittenWithoutWaitingForTheDelay) {
+  MessageLogOptions options{NewDirectory()};
+  options.group_delay = absl::Seconds(60);
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
+  ASSERT_TRUE(log.ok()) << log.status();
+  const std::string large(kFullGroupBytes, 'x');
+  EXPECT_TRUE(AppendDurably(**log, large));
+}
+
 TEST(MessageLogTest, ConcurrentAppendsAreAllKeptWhole) {
   const std::string directory = NewDirectory();
   {
