@@ -4,6 +4,7 @@
 # nothing is missing.
 #
 # Usage: bazel/install_deps.sh   (as root, or with sudo available)
+#        bazel/install_deps.sh PACKAGE...   the same for these packages only
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
   libabsl-dev libbenchmark-dev libcivetweb-dev libgmock-dev libgtest-dev
   prometheus
 )
+[ $# -eq 0 ] || packages=("$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -10,20 +10,5 @@
 # Usage: benchmarks/install_peers.sh   (as root, or with sudo available)
 set -euo pipefail
 
-packages=(
+exec "$(dirname "$0")/../bazel/install_deps.sh" \
   nats-server libnats-dev redis-server redis-tools python3-matplotlib
-)
-
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
-    missing+=("$package")
-  fi
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-echo "Installing: ${missing[*]}" >&2
-"${sudo[@]}" apt-get update -q
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
