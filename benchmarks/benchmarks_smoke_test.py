@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import re
+import signal
 import socket
 import stat
 import struct
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 WORKSPACE = "grpc_producer_consumer"
@@ -311,6 +313,41 @@ class QuickRunTest(unittest.TestCase):
             "messages", "messages_per_second", "mb_per_second", "p50_ms",
             "consumer_cpu_s", "consumer_rss_mib", "producer_cpu_s",
             "producer_rss_mib"])
+
+
+class PacedProbeTest(unittest.TestCase):
+    """The paced rows run scheduler_probe beside them."""
+
+    def test_probe_prints_how_late_it_ran_until_sigterm(self):
+        probe = subprocess.Popen([runfile("benchmarks/scheduler_probe")],
+                                 stdout=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        probe.send_signal(signal.SIGTERM)
+        out, _ = probe.communicate(timeout=30)
+        self.assertEqual(probe.returncode, 0)
+        result = json.loads(out)
+        self.assertGreater(result["seconds"], 0.2)
+        self.assertGreater(result["wakeups"], 10)
+        for key in ("late_1ms_pct", "stalled_pct", "max_ms"):
+            self.assertGreaterEqual(result[key], 0, key)
+        # A thread asleep 100 us at a time wakes at least that far apart.
+        self.assertGreaterEqual(result["max_ms"], 0.1)
+
+    def test_paced_rows_report_the_probe_beside_their_p99(self):
+        tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        json_path = os.path.join(tmp, "paced.json")
+        done = run_harness("--quick", "--scenarios=paced-50pct", "--peers=",
+                           f"--json={json_path}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(json_path) as results:
+            summary = json.load(results)
+        [run] = summary["rows"]["paced-50pct"]["runs"]
+        for key in ("probe_late_1ms_pct", "probe_stalled_pct",
+                    "probe_max_ms"):
+            self.assertGreaterEqual(run[key], 0, key)
+        target = {t["name"]: t for t in summary["targets"]}["p99-paced-50pct"]
+        self.assertIn("; a thread sleeping 100 us beside it ran > 1 ms late ",
+                      target["detail"])
 
 
 class FailureTest(unittest.TestCase):

@@ -120,11 +120,12 @@ class OutputReader(threading.Thread):
 
 
 class Harness:
-    def __init__(self, args, consumer, producer, baseline, flags):
+    def __init__(self, args, consumer, producer, baseline, flags, probe):
         self.args = args
         self.consumer = consumer
         self.producer = producer
         self.baseline = baseline
+        self.probe = probe
         self.flags = flags
         self.workdir = tempfile.mkdtemp(prefix="benchmarks-",
                                         dir=os.environ.get("TEST_TMPDIR"))
@@ -362,6 +363,27 @@ def run_floors(binary, args, results, progress):
             if row in selected}
 
 
+def run_probed(harness, scenario, messages, rate):
+    """harness.run_grpc() with scheduler_probe beside it: the run's
+    measurements and probe_late_1ms_pct, probe_stalled_pct, probe_max_ms,
+    how late a thread that only sleeps 100 us got to run meanwhile."""
+    probe = Child([harness.probe], subprocess.PIPE, subprocess.DEVNULL,
+                  harness.args.run_timeout + 60)
+    try:
+        measured = harness.run_grpc(scenario, messages, rate)
+    finally:
+        probe.signal(signal.SIGTERM)
+        probe.wait()
+    result = json.loads(probe.popen.stdout.read() or "null")
+    if probe.exit_code != 0 or not result:
+        raise RunFailed(f"{harness.probe} exited with {probe.exit_code} and "
+                        f"printed {result!r}")
+    measured.update(probe_late_1ms_pct=result["late_1ms_pct"],
+                    probe_stalled_pct=result["stalled_pct"],
+                    probe_max_ms=result["max_ms"])
+    return measured
+
+
 def run_paced(harness, args, results, scenario, attempt):
     """Paces one stream at --paced_fraction of the peak rate of its RPC.
 
@@ -409,7 +431,7 @@ def run_paced(harness, args, results, scenario, attempt):
         attempt(scenario.name,
                 f"[{rep}/{args.repetitions}] {scenario.name} "
                 f"--rate={target:.0f}",
-                lambda: harness.run_grpc(scenario, messages, target))
+                lambda: run_probed(harness, scenario, messages, target))
     rate = results.median(scenario.name, "messages_per_second")
     if rate:
         row["achieved_fraction"] = rate / peak

@@ -51,6 +51,7 @@ BASELINE = "benchmarks/python_queue_baseline.py"
 FLOOR = "benchmarks/grpc_floor_benchmark"
 FILLER = "benchmarks/log_filler"
 RAW_TCP = "benchmarks/raw_tcp_benchmark"
+PROBE = "benchmarks/scheduler_probe"
 NATS_PUBLISHER = "benchmarks/peers/nats_jetstream_publisher.c"
 FLOOR_ROWS = {row for row, _, _ in FLOORS.values()}
 
@@ -270,7 +271,7 @@ def main(argv=None):
     filler = (find_file(FILLER, args.filler_binary)
               if args.restart_selected else None)
     harness = Harness(args, consumer, producer, baseline,
-                      producer_flags(producer))
+                      producer_flags(producer), find_file(PROBE))
     peer_bench = None
     if args.peers_selected:
         peer_bench = peers.PeerBench(args, harness.workdir,
