@@ -1,5 +1,6 @@
 // The writing side of MessageLog: the queue and the writer thread. Opening
-// and recovery are in message_log_open.cc.
+// and recovery are in message_log_open.cc, retention in
+// message_log_retention.cc.
 #include "consumer_service/message_log.h"
 
 #include <fcntl.h>
@@ -379,45 +380,6 @@ void MessageLog::SaveSnapshot(consumer::v1::ProducerStateSnapshot state) {
   while (kept_snapshots_.size() > kSnapshotsKept) {
     unlink(SnapshotPath(directory_, kept_snapshots_.front()).c_str());
     kept_snapshots_.erase(kept_snapshots_.begin());
-  }
-}
-
-void MessageLog::ApplyRetention() {
-  std::vector<ClosedSegment> closed;
-  for (size_t i = 0; i + 1 < segments_.size(); ++i) {
-    struct stat info;
-    if (stat(SegmentPath(directory_, segments_[i]).c_str(), &info) != 0) break;
-    closed.push_back({segments_[i], segments_[i + 1],
-                      static_cast<uint64_t>(info.st_size),
-                      absl::TimeFromTimespec(info.st_mtim)});
-  }
-  const uint64_t keep_from =
-      kept_snapshots_.empty() ? 0 : kept_snapshots_.front();
-  const size_t doomed = SegmentsToDelete(closed, active_file_bytes_, retention_,
-                                         keep_from, absl::Now());
-  size_t deleted = 0;
-  uint64_t deleted_bytes = 0;
-  for (; deleted < doomed; ++deleted) {
-    const std::string path =
-        SegmentPath(directory_, closed[deleted].base_offset);
-    if (unlink(path.c_str()) != 0) {
-      LogWarning(absl::StrCat("retention cannot delete ", path, ": ",
-                              std::strerror(errno)));
-      break;
-    }
-    deleted_bytes += closed[deleted].bytes;
-    LogInfo(absl::StrCat("retention deleted ", path, " (",
-                         closed[deleted].bytes, " bytes, offsets ",
-                         closed[deleted].base_offset, " to ",
-                         closed[deleted].end_offset - 1, ")"));
-  }
-  if (deleted == 0) return;
-  segments_.erase(segments_.begin(), segments_.begin() + deleted);
-  segments_deleted_ += deleted;
-  disk_bytes_.fetch_sub(deleted_bytes, std::memory_order_relaxed);
-  segment_count_.store(segments_.size(), std::memory_order_relaxed);
-  if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
-    LogWarning(synced.message());
   }
 }
 
