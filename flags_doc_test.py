@@ -10,19 +10,11 @@ flag the binary does not have.
   bazel test //:flags_doc_test
 """
 
-import os
 import re
 import subprocess
 import unittest
 
-WORKSPACE = "grpc_producer_consumer"
-
-
-def runfile(relative):
-    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
-        if root and os.path.exists(os.path.join(root, WORKSPACE, relative)):
-            return os.path.join(root, WORKSPACE, relative)
-    raise FileNotFoundError(f"{relative} is not in the runfiles")
+from testing.runfiles import runfile
 
 
 def helpfull_flags(helpfull, service):

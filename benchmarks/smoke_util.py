@@ -11,15 +11,7 @@ import stat
 import subprocess
 import sys
 
-WORKSPACE = "grpc_producer_consumer"
-
-
-def runfile(relative):
-    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
-        if root and os.path.exists(os.path.join(root, WORKSPACE, relative)):
-            return os.path.join(root, WORKSPACE, relative)
-    raise FileNotFoundError(f"{relative} is not in the runfiles")
-
+from testing.runfiles import runfile
 
 
 HARNESS = runfile("benchmarks/run_benchmarks.py")

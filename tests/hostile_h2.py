@@ -28,16 +28,10 @@ import h2.events
 import h2.settings
 import hpack
 
-WORKSPACE = "grpc_producer_consumer"
+from testing.runfiles import runfile
+
+
 CONSUME = "/messaging.v1.ConsumerService/Consume"
-
-
-def runfile(relative):
-    for root in (os.environ.get("RUNFILES_DIR"),
-                 os.environ.get("TEST_SRCDIR")):
-        if root and os.path.exists(os.path.join(root, WORKSPACE, relative)):
-            return os.path.join(root, WORKSPACE, relative)
-    raise FileNotFoundError(f"{relative} is not in the runfiles")
 
 
 def _varint(value):

@@ -15,17 +15,12 @@ import tempfile
 import time
 import unittest
 
-WORKSPACE = "grpc_producer_consumer"
+from testing.runfiles import runfile
+
+
 RFC3339_MILLIS_UTC = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 TIMEOUT_S = 30
-
-
-def runfile(relative):
-    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
-        if root and os.path.exists(os.path.join(root, WORKSPACE, relative)):
-            return os.path.join(root, WORKSPACE, relative)
-    raise FileNotFoundError(f"{relative} is not in the runfiles")
 
 
 CONSUMER = runfile("consumer_service/consumer_service")

@@ -17,16 +17,11 @@ import unittest
 import urllib.parse
 import urllib.request
 
-WORKSPACE = "grpc_producer_consumer"
+from testing.runfiles import runfile
+
+
 TIMEOUT_S = 30
 MESSAGES = 250
-
-
-def runfile(relative):
-    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
-        if root and os.path.exists(os.path.join(root, WORKSPACE, relative)):
-            return os.path.join(root, WORKSPACE, relative)
-    raise FileNotFoundError(f"{relative} is not in the runfiles")
 
 
 CONSUMER = runfile("consumer_service/consumer_service")
