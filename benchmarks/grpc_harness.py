@@ -426,7 +426,6 @@ def run_paced(harness, args, results, scenario, attempt):
     # its first 1 % in the connection's first milliseconds.
     messages = max(scenario.messages(args),
                    int(target * args.paced_seconds))
-    row["messages"] = messages
     for rep in range(1, args.repetitions + 1):
         attempt(scenario.name,
                 f"[{rep}/{args.repetitions}] {scenario.name} "
