@@ -215,8 +215,8 @@ class Harness:
                 producer_threads = producer_sampler.finish()
                 exited = time.perf_counter()
                 reader.join(timeout=30)
-            # Until the producer said all was confirmed: its exit can lag
-            # (a signal watcher polling every 100 ms) and is no part of it.
+            # Until the producer said all was confirmed: that ends the
+            # work, and the process's exit is no part of it.
             seconds = (reader.seen_at or exited) - start
             threads = sampler.finish()
             consumer.signal(signal.SIGTERM)

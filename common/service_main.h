@@ -25,7 +25,8 @@ inline constexpr int kExitBadFlags = 2;
 // Abseil's own flag errors). Otherwise logs in `log_format` from then on,
 // blocks SIGINT/SIGTERM (before any thread exists), routes gRPC's log lines
 // into the services' log, and calls `run`: kExitOk, or one error line (with
-// its status code as a field) and kExitFailed.
+// its status code as a field) and kExitFailed. gRPC stays initialized until
+// the process exits, so that its clean-up never delays the exit.
 int RunServiceMain(absl::string_view program, LogFormat log_format,
                    const absl::Status& flags_valid,
                    absl::FunctionRef<absl::Status()> run);
