@@ -1,5 +1,6 @@
 #include "consumer_service/log_file_ops.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace messaging {
@@ -12,6 +13,9 @@ class PosixOps : public LogFileOps {
   }
   int Fdatasync(int fd) override { return fdatasync(fd); }
   int Ftruncate(int fd, off_t size) override { return ftruncate(fd, size); }
+  int StartWriteback(int fd, off_t offset, off_t size) override {
+    return sync_file_range(fd, offset, size, SYNC_FILE_RANGE_WRITE);
+  }
 };
 
 }  // namespace

@@ -24,6 +24,9 @@ class LogFileOps {
                          off_t offset) = 0;
   virtual int Fdatasync(int fd) = 0;
   virtual int Ftruncate(int fd, off_t size) = 0;
+  // sync_file_range(fd, offset, size, SYNC_FILE_RANGE_WRITE): starts the
+  // writeback of that range without waiting for it.
+  virtual int StartWriteback(int fd, off_t offset, off_t size) = 0;
 };
 
 // The real calls.

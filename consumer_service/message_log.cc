@@ -30,6 +30,9 @@ constexpr size_t kSnapshotsKept = 3;
 
 // How often an idle writer applies time-based retention.
 constexpr absl::Duration kRetentionCheckInterval = absl::Minutes(1);
+// Without group commit, the writer asks the kernel to start writing back
+// each segment's records every this many bytes (see StartWriteback).
+constexpr uint64_t kWritebackBytes = 1 << 20;
 
 class ExitOnSyncFailure : public LogSyncFailureHandler {
  public:
@@ -275,6 +278,7 @@ absl::Status MessageLog::WriteWork() {
         write_observer_->OnGroupWritten(Since(start));
       }
       work_done_ = chunk_end;
+      if (sync_ == LogSync::kNone) StartWriteback();
     }
     // A snapshot must never claim records that are not on the disk, so they
     // are synced before one even without group commit.
@@ -328,6 +332,18 @@ absl::Status MessageLog::WriteChunk(absl::string_view data) {
   return absl::OkStatus();
 }
 
+void MessageLog::StartWriteback() {
+  // Nothing else syncs a segment before it is closed, and the kernel starts
+  // writing dirty pages back only once they age or pile up: the fdatasync
+  // at each roll waited for most of 64 MiB (about 30 ms on a virtio disk,
+  // 16 times for 10 M messages), and every confirmation waited behind it.
+  if (active_file_bytes_ - writeback_from_ < kWritebackBytes) return;
+  // Only a hint: a failed writeback is what the next fdatasync reports.
+  ops_.StartWriteback(fd_, static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(active_file_bytes_ - writeback_from_));
+  writeback_from_ = active_file_bytes_;
+}
+
 absl::Status MessageLog::Sync(int fd, absl::string_view what) {
   const auto start = std::chrono::steady_clock::now();
   if (ops_.Fdatasync(fd) == 0) {
@@ -360,6 +376,7 @@ absl::Status MessageLog::StartSegment(uint64_t base_offset) {
   fd_ = fd;
   active_base_ = base_offset;
   active_file_bytes_ = 0;
+  writeback_from_ = 0;
   segments_.push_back(base_offset);
   segment_count_.store(segments_.size(), std::memory_order_relaxed);
   return absl::OkStatus();

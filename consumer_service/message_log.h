@@ -270,6 +270,9 @@ class MessageLog {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // After a failed sync: tells the handler, and confirms nothing more.
   void FailForGood(const absl::Status& error);
+  // Without group commit: has the kernel start writing back what was
+  // written since the last call, once that is kWritebackBytes or more.
+  void StartWriteback();
 
   const std::string directory_;
   const LogSync sync_;
@@ -306,8 +309,9 @@ class MessageLog {
   // Only the writer thread touches these once it runs.
   int fd_;  // the active segment
   uint64_t active_base_;
-  uint64_t active_file_bytes_;            // whole records in the file
-  std::vector<uint64_t> segments_;        // base offsets, the active last
+  uint64_t active_file_bytes_;      // whole records in the file
+  uint64_t writeback_from_ = 0;     // what StartWriteback has not yet covered
+  std::vector<uint64_t> segments_;  // base offsets, the active last
   std::vector<uint64_t> kept_snapshots_;  // offsets, ascending
   std::string work_;                      // taken from pending_
   size_t work_done_ = 0;                  // bytes of it written

@@ -2,6 +2,7 @@
 // a file size limit and I/O errors undo the write, make the log unhealthy
 // and are retried until they succeed; a failed fdatasync stops confirming
 // for good.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -55,6 +56,9 @@ class FaultyFileOps : public LogFileOps {
   int Ftruncate(int fd, off_t size) override {
     last_truncate.store(size);
     return ftruncate(fd, size);
+  }
+  int StartWriteback(int fd, off_t offset, off_t size) override {
+    return sync_file_range(fd, offset, size, SYNC_FILE_RANGE_WRITE);
   }
 
   std::atomic<int> write_errno{0};
