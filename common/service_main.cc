@@ -2,6 +2,8 @@
 
 #include <grpc/grpc.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <iostream>
 
@@ -51,8 +53,15 @@ int RunServiceMain(absl::string_view program, LogFormat log_format,
   // a write finds the socket full it polls for up to 10 s, and nothing wakes
   // it. About 1 busy producer in 200 sat those 10 s after its last line.
   // This reference is never released: the process exits with gRPC running,
-  // and the kernel frees what it holds.
+  // and the kernel frees what it holds. gRPC starts its threads here, with
+  // every signal blocked so that they never take one the services wait for
+  // (SIGHUP, which the consumer blocks only later).
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
   grpc_init();
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (absl::Status done = run(); !done.ok()) {
     LogError(done.message(),
              {{"status_code", absl::StatusCodeToString(done.code())}});
