@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "consumer_service/log_reader.h"
 #include "gtest/gtest.h"
 
@@ -18,6 +19,14 @@ std::string NewTestDirectory() {
   const char* root = std::getenv("TEST_TMPDIR");
   return absl::StrCat(root != nullptr ? root : "/tmp", "/log_", getpid(), "_",
                       counter++);
+}
+
+bool AppendDurably(MessageLog& log, const std::string& message) {
+  absl::StatusOr<uint64_t> position = log.Append({message});
+  EXPECT_TRUE(position.ok()) << position.status();
+  absl::Notification durable;
+  log.WhenDurable(*position, [&](absl::Status) { durable.Notify(); });
+  return durable.WaitForNotificationWithTimeout(absl::Seconds(10));
 }
 
 std::string ReadAll(const std::string& path) {

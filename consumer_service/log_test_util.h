@@ -29,6 +29,9 @@ void WriteAll(const std::string& path, const std::string& contents);
 // LogReader; fails the test on a read error.
 std::vector<uint64_t> LoggedSequences(const std::string& directory);
 
+// Appends `message` and waits until it is durable; false after 10 s.
+bool AppendDurably(MessageLog& log, const std::string& message);
+
 // Counts what the log's writer says it did; checks each duration.
 class CountingObserver : public LogWriteObserver {
  public:

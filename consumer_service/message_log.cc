@@ -1,6 +1,6 @@
-// The writing side of MessageLog: the queue and the writer thread. Opening
-// and recovery are in message_log_open.cc, retention in
-// message_log_retention.cc.
+// The writing side of MessageLog: the queue and the writer thread, and its
+// syncer's callbacks. Opening and recovery are in message_log_open.cc,
+// rolls in message_log_roll.cc, retention in message_log_retention.cc.
 #include "consumer_service/message_log.h"
 
 #include <fcntl.h>
@@ -19,14 +19,9 @@
 #include "common/logging.h"
 #include "consumer_service/log_directory.h"
 #include "consumer_service/log_record.h"
-#include "consumer_service/producer_snapshot.h"
 
 namespace messaging {
 namespace {
-
-// Snapshots kept: the newest, and older ones to fall back to should it be
-// damaged. Retention keeps every segment from the oldest one's offset on.
-constexpr size_t kSnapshotsKept = 3;
 
 // How often an idle writer applies time-based retention.
 constexpr absl::Duration kRetentionCheckInterval = absl::Minutes(1);
@@ -114,6 +109,10 @@ MessageLog::MessageLog(const MessageLogOptions& options, OpenedLog opened)
       active_file_bytes_(opened.active_bytes),
       segments_(std::move(opened.segments)),
       kept_snapshots_(std::move(opened.snapshots)),
+      syncer_(options.sync == LogSync::kGroupCommit
+                  ? std::make_unique<LogSyncer>(
+                        static_cast<LogSyncer::Callbacks*>(this))
+                  : nullptr),
       writer_([this] { WriteLoop(); }) {}
 
 MessageLog::~MessageLog() {
@@ -122,6 +121,7 @@ MessageLog::~MessageLog() {
     stopping_ = true;
   }
   writer_.join();
+  syncer_.reset();  // syncs what the writer wrote last
   close(fd_);
   close(lock_fd_);
 }
@@ -205,10 +205,8 @@ void MessageLog::WriteLoop() {
           check_retention =
               !mutex_.AwaitWithTimeout(has_work, kRetentionCheckInterval);
         }
-        if (!check_retention && group_delay_ > absl::ZeroDuration()) {
-          GatherGroup();
-        }
         if (!check_retention) {
+          GatherGroup();
           if (pending_.empty() && markers_.empty()) return;  // stopping
           work_.swap(pending_);
           work_markers_.swap(markers_);
@@ -254,14 +252,26 @@ void MessageLog::WriteLoop() {
   }
 }
 
+bool MessageLog::GroupFull() const {
+  return pending_.size() >= kFullGroupBytes || !markers_.empty() || stopping_;
+}
+
 void MessageLog::GatherGroup() {
-  const absl::Condition full(
+  if (group_delay_ > absl::ZeroDuration()) {
+    mutex_.AwaitWithTimeout(absl::Condition(this, &MessageLog::GroupFull),
+                            group_delay_);
+  }
+  if (syncer_ == nullptr) return;
+  // While the disk syncs the last group the next one gathers on: written
+  // now, it would wait for that sync all the same, and small groups (a
+  // message a read) cost one write per sync, as before the syncer. A full
+  // group is written at once, its write overlapping the sync. The syncer
+  // clears syncing() before it takes mutex_ to confirm, which wakes this.
+  mutex_.Await(absl::Condition(
       +[](MessageLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->mutex_) {
-        return log->pending_.size() >= kFullGroupBytes ||
-               !log->markers_.empty() || log->stopping_;
+        return log->GroupFull() || !log->syncer_->syncing();
       },
-      this);
-  mutex_.AwaitWithTimeout(full, group_delay_);
+      this));
 }
 
 absl::Status MessageLog::WriteWork() {
@@ -280,17 +290,23 @@ absl::Status MessageLog::WriteWork() {
       work_done_ = chunk_end;
       if (sync_ == LogSync::kNone) StartWriteback();
     }
-    // A snapshot must never claim records that are not on the disk, so they
-    // are synced before one even without group commit.
-    if (sync_ == LogSync::kGroupCommit || at_marker) {
-      if (absl::Status synced =
-              Sync(fd_, SegmentPath(directory_, active_base_));
-          !synced.ok()) {
-        return synced;
+    if (!at_marker) {
+      if (syncer_ != nullptr) {
+        syncer_->Request(fd_, work_end_);  // which confirms them once synced
+      } else {
+        MarkDurable(work_end_);
       }
+      return absl::OkStatus();
     }
-    MarkDurable(at_marker ? work_markers_.front().offset : work_end_);
-    if (!at_marker) return absl::OkStatus();
+    // A snapshot must never claim records that are not on the disk, so they
+    // are synced before one even without group commit; and the segment may
+    // be closed next, so the syncer must be done with it.
+    if (syncer_ != nullptr) syncer_->WaitIdle();
+    if (absl::Status synced = Sync(fd_, SegmentPath(directory_, active_base_));
+        !synced.ok()) {
+      return synced;
+    }
+    MarkDurable(work_markers_.front().offset);
     Marker& marker = work_markers_.front();
     if (marker.roll && marker.offset != active_base_) {
       if (absl::Status started = StartSegment(marker.offset); !started.ok()) {
@@ -357,48 +373,11 @@ absl::Status MessageLog::Sync(int fd, absl::string_view what) {
   return error;
 }
 
-absl::Status MessageLog::StartSegment(uint64_t base_offset) {
-  const std::string path = SegmentPath(directory_, base_offset);
-  const int fd =
-      open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot create the segment ", path, ": ", std::strerror(errno)));
-  }
-  // Without its directory entry a crash would lose the new segment with
-  // every record confirmed from it.
-  if (absl::Status synced = SyncDirectory(directory_); !synced.ok()) {
-    close(fd);
-    FailForGood(synced);
-    return synced;
-  }
-  close(fd_);
-  fd_ = fd;
-  active_base_ = base_offset;
-  active_file_bytes_ = 0;
-  writeback_from_ = 0;
-  segments_.push_back(base_offset);
-  segment_count_.store(segments_.size(), std::memory_order_relaxed);
-  return absl::OkStatus();
+bool MessageLog::SyncSegment(int fd) {
+  return Sync(fd, SegmentPath(directory_, active_base_)).ok();
 }
 
-void MessageLog::SaveSnapshot(consumer::v1::ProducerStateSnapshot state) {
-  const uint64_t offset = state.offset();
-  if (absl::Status written = WriteSnapshotFile(directory_, state, ops_);
-      !written.ok()) {
-    LogWarning(absl::StrCat(written.message(),
-                            "; the next start replays from an older "
-                            "snapshot"));
-    return;
-  }
-  if (kept_snapshots_.empty() || kept_snapshots_.back() != offset) {
-    kept_snapshots_.push_back(offset);
-  }
-  while (kept_snapshots_.size() > kSnapshotsKept) {
-    unlink(SnapshotPath(directory_, kept_snapshots_.front()).c_str());
-    kept_snapshots_.erase(kept_snapshots_.begin());
-  }
-}
+void MessageLog::OnSynced(uint64_t offset) { MarkDurable(offset); }
 
 void MessageLog::MarkDurable(uint64_t offset) {
   std::vector<std::function<void(absl::Status)>> ready;

@@ -50,6 +50,7 @@
 #include "consumer_service/log_file_ops.h"
 #include "consumer_service/log_formats.pb.h"
 #include "consumer_service/log_retention.h"
+#include "consumer_service/log_syncer.h"
 #include "protos/messaging/v1/messaging.pb.h"
 
 namespace messaging {
@@ -89,8 +90,8 @@ class LogEventListener {
   virtual void OnHealthChanged(const absl::Status& error) = 0;
 };
 
-// Told how long the writer's file calls take, on the writer thread, for
-// latency metrics; must return at once.
+// Told how long the log's file calls take, on its writer or syncer thread
+// (see log_syncer.h), for latency metrics; must return at once.
 class LogWriteObserver {
  public:
   virtual ~LogWriteObserver() = default;
@@ -159,7 +160,7 @@ class LogRecoveryListener {
 using ReplayFunction =
     std::function<void(const v1::Mensaje& message, uint64_t end_offset)>;
 
-class MessageLog {
+class MessageLog : private LogSyncer::Callbacks {
  public:
   // Opens or creates the log, restores the newest valid snapshot into
   // `listener` and replays the records after it, and cuts a torn tail.
@@ -249,9 +250,11 @@ class MessageLog {
   MessageLog(const MessageLogOptions& options, OpenedLog opened);
 
   void WriteLoop();
-  // Waits up to group_delay_ for kFullGroupBytes to gather, or a marker,
-  // or the stop; with mutex_ held.
+  // Waits up to group_delay_ for GroupFull(), and then while the syncer
+  // syncs, unless the group is full; with mutex_ held.
   void GatherGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // kFullGroupBytes gathered, or a marker, or the stop.
+  bool GroupFull() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Writes and syncs the taken work up to its end; UNAVAILABLE on a
   // failed write (undone, to retry).
   absl::Status WriteWork();
@@ -270,6 +273,10 @@ class MessageLog {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // After a failed sync: tells the handler, and confirms nothing more.
   void FailForGood(const absl::Status& error);
+  // LogSyncer::Callbacks, under group commit: syncs and confirms behind
+  // the writer.
+  bool SyncSegment(int fd) override;
+  void OnSynced(uint64_t offset) override;
   // Without group commit: has the kernel start writing back what was
   // written since the last call, once that is kWritebackBytes or more.
   void StartWriteback();
@@ -318,6 +325,9 @@ class MessageLog {
   std::deque<Marker> work_markers_;
   uint64_t work_end_ = 0;  // the offset after work_
 
+  // Under group commit, the stage after the writer; null without it. Made
+  // before the writer starts and destroyed after it stops.
+  std::unique_ptr<LogSyncer> syncer_;
   std::thread writer_;
 };
 

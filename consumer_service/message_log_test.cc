@@ -5,14 +5,11 @@
 
 #include <atomic>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "consumer_service/log_directory.h"
-#include "consumer_service/log_file_ops.h"
 #include "consumer_service/log_record.h"
 #include "consumer_service/log_test_util.h"
 #include "gtest/gtest.h"
@@ -97,15 +94,6 @@ TEST(MessageLogTest, WhenDurableAnswersAfterTheWriteAndAtOnceForOldPositions) {
   EXPECT_TRUE(answered);
 }
 
-// Appends `message` and waits until it is durable; false after 10 s.
-bool AppendDurably(MessageLog& log, const std::string& message) {
-  absl::StatusOr<uint64_t> position = log.Append({message});
-  EXPECT_TRUE(position.ok()) << position.status();
-  absl::Notification durable;
-  log.WhenDurable(*position, [&](absl::Status) { durable.Notify(); });
-  return durable.WaitForNotificationWithTimeout(absl::Seconds(10));
-}
-
 TEST(MessageLogTest, AppendsWithinTheGroupDelayShareOneWriteAndSync) {
   for (const absl::Duration delay :
        {absl::ZeroDuration(), absl::Milliseconds(300)}) {
@@ -136,66 +124,6 @@ TEST(MessageLogTest, AFullGroupIsWrittenWithoutWaitingForTheDelay) {
   ASSERT_TRUE(log.ok()) << log.status();
   const std::string large(kFullGroupBytes, 'x');
   EXPECT_TRUE(AppendDurably(**log, large));
-}
-
-// The real calls, and the ranges whose writeback the log started.
-class WritebackRecordingOps : public LogFileOps {
- public:
-  ssize_t Pwrite(int fd, const void* data, size_t size, off_t offset) override {
-    return PosixLogFileOps().Pwrite(fd, data, size, offset);
-  }
-  int Fdatasync(int fd) override { return PosixLogFileOps().Fdatasync(fd); }
-  int Ftruncate(int fd, off_t size) override {
-    return PosixLogFileOps().Ftruncate(fd, size);
-  }
-  int StartWriteback(int fd, off_t offset, off_t size) override {
-    absl::MutexLock lock(&mutex);
-    ranges.push_back({offset, size});
-    return PosixLogFileOps().StartWriteback(fd, offset, size);
-  }
-
-  absl::Mutex mutex;
-  std::vector<std::pair<off_t, off_t>> ranges ABSL_GUARDED_BY(mutex);
-};
-
-// Writes 4 MiB in 64 KiB appends, each durable before the next.
-void AppendFourMebibytes(MessageLog& log) {
-  const std::string record(64 << 10, 'x');
-  for (int i = 0; i < 64; ++i) ASSERT_TRUE(AppendDurably(log, record));
-}
-
-TEST(MessageLogTest, WithoutGroupCommitStartsWritebackOfEachMebibyte) {
-  WritebackRecordingOps ops;
-  MessageLogOptions options{NewDirectory()};
-  options.sync = LogSync::kNone;
-  options.file_ops = &ops;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log =
-      MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
-  ASSERT_TRUE(log.ok()) << log.status();
-  AppendFourMebibytes(**log);
-  absl::MutexLock lock(&ops.mutex);
-  // Back to back from the start of the segment, each at least 1 MiB, so
-  // that the sync at the segment's close finds little left to write.
-  ASSERT_GE(ops.ranges.size(), 3u);
-  off_t next = 0;
-  for (const auto& [offset, size] : ops.ranges) {
-    EXPECT_EQ(offset, next);
-    EXPECT_GE(size, off_t{1} << 20);
-    next = offset + size;
-  }
-  EXPECT_GE(next, off_t{3} << 20);
-}
-
-TEST(MessageLogTest, WithGroupCommitLeavesWritebackToItsSyncs) {
-  WritebackRecordingOps ops;
-  MessageLogOptions options{NewDirectory()};
-  options.file_ops = &ops;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log =
-      MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
-  ASSERT_TRUE(log.ok()) << log.status();
-  AppendFourMebibytes(**log);
-  absl::MutexLock lock(&ops.mutex);
-  EXPECT_TRUE(ops.ranges.empty());
 }
 
 TEST(MessageLogTest, ConcurrentAppendsAreAllKeptWhole) {
