@@ -45,21 +45,36 @@ void AppendFourMebibytes(MessageLog& log) {
   for (int i = 0; i < 64; ++i) ASSERT_TRUE(AppendDurably(log, record));
 }
 
-TEST(MessageLogTest, WithoutGroupCommitStartsWritebackOfEachMebibyte) {
-  WritebackRecordingOps ops;
+// A new log on `ops`, synced as `sync`; null if it did not open.
+std::unique_ptr<MessageLog> OpenLog(LogFileOps& ops, LogSync sync) {
   MessageLogOptions options{NewTestDirectory()};
-  options.sync = LogSync::kNone;
+  options.sync = sync;
   options.file_ops = &ops;
   absl::StatusOr<std::unique_ptr<MessageLog>> log =
       MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
-  ASSERT_TRUE(log.ok()) << log.status();
-  AppendFourMebibytes(**log);
+  EXPECT_TRUE(log.ok()) << log.status();
+  return log.ok() ? std::move(*log) : nullptr;
+}
+
+// The writeback ranges a log synced as `sync` starts while 4 MiB are
+// appended to it.
+std::vector<std::pair<off_t, off_t>> WritebackOfFourMebibytes(LogSync sync) {
+  WritebackRecordingOps ops;
+  std::unique_ptr<MessageLog> log = OpenLog(ops, sync);
+  if (log == nullptr) return {};
+  AppendFourMebibytes(*log);
   absl::MutexLock lock(&ops.mutex);
+  return ops.ranges;
+}
+
+TEST(MessageLogTest, WithoutGroupCommitStartsWritebackOfEachMebibyte) {
+  const std::vector<std::pair<off_t, off_t>> ranges =
+      WritebackOfFourMebibytes(LogSync::kNone);
   // Back to back from the start of the segment, each at least 1 MiB, so
   // that the sync at the segment's close finds little left to write.
-  ASSERT_GE(ops.ranges.size(), 3u);
+  ASSERT_GE(ranges.size(), 3u);
   off_t next = 0;
-  for (const auto& [offset, size] : ops.ranges) {
+  for (const auto& [offset, size] : ranges) {
     EXPECT_EQ(offset, next);
     EXPECT_GE(size, off_t{1} << 20);
     next = offset + size;
@@ -68,15 +83,7 @@ TEST(MessageLogTest, WithoutGroupCommitStartsWritebackOfEachMebibyte) {
 }
 
 TEST(MessageLogTest, WithGroupCommitLeavesWritebackToItsSyncs) {
-  WritebackRecordingOps ops;
-  MessageLogOptions options{NewTestDirectory()};
-  options.file_ops = &ops;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log =
-      MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
-  ASSERT_TRUE(log.ok()) << log.status();
-  AppendFourMebibytes(**log);
-  absl::MutexLock lock(&ops.mutex);
-  EXPECT_TRUE(ops.ranges.empty());
+  EXPECT_TRUE(WritebackOfFourMebibytes(LogSync::kGroupCommit).empty());
 }
 
 // The real calls, with every fdatasync taking 100 ms more, and a count of
@@ -110,23 +117,21 @@ class SlowSyncOps : public LogFileOps {
 // Opens a group-commit log on `ops`, appends one small record and returns
 // once its sync has started.
 std::unique_ptr<MessageLog> LogSyncingItsFirstRecord(SlowSyncOps& ops) {
-  MessageLogOptions options{NewTestDirectory()};
-  options.file_ops = &ops;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log =
-      MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
-  EXPECT_TRUE(log.ok()) << log.status();
-  EXPECT_TRUE((*log)->Append({std::string(100, 'a')}).ok());
+  std::unique_ptr<MessageLog> log = OpenLog(ops, LogSync::kGroupCommit);
+  if (log == nullptr) return nullptr;
+  EXPECT_TRUE(log->Append({std::string(100, 'a')}).ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (ops.syncs_started.load() == 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(1));
   }
   EXPECT_EQ(ops.syncs_started.load(), 1);
-  return std::move(*log);
+  return log;
 }
 
 TEST(MessageLogTest, WithGroupCommitAFullGroupIsWrittenWhileTheLastSyncs) {
   SlowSyncOps ops;
   std::unique_ptr<MessageLog> log = LogSyncingItsFirstRecord(ops);
+  ASSERT_NE(log, nullptr);
   ASSERT_TRUE(AppendDurably(*log, std::string(kFullGroupBytes, 'b')));
   EXPECT_EQ(ops.writes_during_sync.load(), 1);
 }
@@ -134,6 +139,7 @@ TEST(MessageLogTest, WithGroupCommitAFullGroupIsWrittenWhileTheLastSyncs) {
 TEST(MessageLogTest, WithGroupCommitASmallGroupWaitsForTheSyncInProgress) {
   SlowSyncOps ops;
   std::unique_ptr<MessageLog> log = LogSyncingItsFirstRecord(ops);
+  ASSERT_NE(log, nullptr);
   // Two appends 20 ms apart, both during the first sync: one write after
   // it, and one sync for both.
   ASSERT_TRUE(log->Append({std::string(100, 'b')}).ok());
