@@ -117,7 +117,7 @@ class QuickRunTest(unittest.TestCase):
     GRPC_KEYS = ["messages", "messages_per_second", "mb_per_second", "p50_ms",
                  "p99_ms", "consumer_cpu_s", "consumer_rss_mib",
                  "producer_cpu_s", "producer_rss_mib", "consumer_threads",
-                 "producer_threads"]
+                 "producer_threads", "machine_busy_pct"]
 
     def test_grpc_numbers_are_positive(self):
         self.check_positive("1x64B", self.GRPC_KEYS)

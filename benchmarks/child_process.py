@@ -6,6 +6,7 @@ and peak RSS. Python 3 standard library only.
     child.signal(signal.SIGTERM)
     child.wait()                 # its exit code; then child.cpu_seconds()
     stdout = run_to_end([binary], timeout=60)  # RunFailed unless it exits 0
+    before = machine_cpu_ticks(); ...; busy_percent(before, machine_cpu_ticks())
 """
 
 import os
@@ -95,6 +96,21 @@ class Child:
 
     def max_rss_mib(self):
         return self.rusage.ru_maxrss / 1024.0  # ru_maxrss is KiB on Linux
+
+
+def machine_cpu_ticks():
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat:
+    busy is everything but idle and iowait."""
+    with open("/proc/stat") as stat:
+        fields = [int(field) for field in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_percent(before, after):
+    """How busy the machine's CPUs were between two machine_cpu_ticks()."""
+    total = after[1] - before[1]
+    return 100.0 * (after[0] - before[0]) / total if total else None
 
 
 def tail(path, lines=15):

@@ -28,8 +28,8 @@ import tempfile
 import threading
 import time
 
-from child_process import (Child, RunFailed, client_cpus, run_to_end,
-                           server_cpus, tail)
+from child_process import (Child, RunFailed, busy_percent, client_cpus,
+                           machine_cpu_ticks, run_to_end, server_cpus, tail)
 from scenarios import REFERENCE, SCENARIOS
 
 
@@ -204,6 +204,7 @@ class Harness:
             if scenario.batched:
                 argv.append(f"--batch_size={self.args.batch_size}")
             with open(producer_err, "w") as err:
+                ticks_at_start = machine_cpu_ticks()
                 start = time.perf_counter()
                 producer = Child(argv, subprocess.PIPE, err,
                                  self.args.run_timeout, client_cpus(self.args))
@@ -212,6 +213,7 @@ class Harness:
                 reader = OutputReader(producer.popen.stdout, producer_out,
                                       DONE_LINE)
                 producer.wait()
+                busy = busy_percent(ticks_at_start, machine_cpu_ticks())
                 producer_threads = producer_sampler.finish()
                 exited = time.perf_counter()
                 reader.join(timeout=30)
@@ -275,6 +277,7 @@ class Harness:
             "producer_rss_mib": producer.max_rss_mib(),
             "consumer_threads": threads,
             "producer_threads": producer_threads,
+            "machine_busy_pct": busy,
         }
 
     def run_baseline(self, payload_bytes, total_messages):

@@ -79,7 +79,7 @@ COLUMNS = ["scenario", "streams", "payload", "RPC", "log", "messages",
            "msgs/s", "MB/s", "p50 ms", "p99 ms", "p99.9 ms",
            "consumer CPU s", "consumer peak RSS MiB", "producer CPU s",
            "producer peak RSS MiB", "consumer threads", "producer threads",
-           "vs Python"]
+           "machine busy %", "vs Python"]
 
 
 def table(results, baseline_rate):
@@ -107,6 +107,7 @@ def table(results, baseline_rate):
             fmt(m("producer_rss_mib")),
             fmt(m("consumer_threads") and int(m("consumer_threads"))),
             fmt(m("producer_threads") and int(m("producer_threads"))),
+            fmt(m("machine_busy_pct")),
             f"{ratio:.2f}x" if ratio else "-"])
     return markdown(COLUMNS, rows, right_from=5)
 
