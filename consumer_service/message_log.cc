@@ -301,7 +301,12 @@ absl::Status MessageLog::WriteWork() {
     // A snapshot must never claim records that are not on the disk, so they
     // are synced before one even without group commit; and the segment may
     // be closed next, so the syncer must be done with it.
-    if (syncer_ != nullptr) syncer_->WaitIdle();
+    if (syncer_ != nullptr) {
+      syncer_->WaitIdle();
+      // If a sync failed there, this one may succeed without the data that
+      // one lost: nothing may be confirmed or snapshotted from here on.
+      if (absl::Status failed = FatalFailure(); !failed.ok()) return failed;
+    }
     if (absl::Status synced = Sync(fd_, SegmentPath(directory_, active_base_));
         !synced.ok()) {
       return synced;
@@ -379,10 +384,16 @@ bool MessageLog::SyncSegment(int fd) {
 
 void MessageLog::OnSynced(uint64_t offset) { MarkDurable(offset); }
 
+absl::Status MessageLog::FatalFailure() {
+  absl::MutexLock lock(&mutex_);
+  return fatal_ ? failure_ : absl::OkStatus();
+}
+
 void MessageLog::MarkDurable(uint64_t offset) {
   std::vector<std::function<void(absl::Status)>> ready;
   {
     absl::MutexLock lock(&mutex_);
+    if (fatal_) return;  // after a failed sync, nothing is confirmed
     if (offset > durable_offset_) durable_offset_ = offset;
     auto last = waiters_.upper_bound(durable_offset_);
     for (auto it = waiters_.begin(); it != last; ++it) {

@@ -273,6 +273,8 @@ class MessageLog : private LogSyncer::Callbacks {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // After a failed sync: tells the handler, and confirms nothing more.
   void FailForGood(const absl::Status& error);
+  // The failure FailForGood recorded, or OK.
+  absl::Status FatalFailure();
   // LogSyncer::Callbacks, under group commit: syncs and confirms behind
   // the writer.
   bool SyncSegment(int fd) override;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -47,6 +48,7 @@ class FaultyFileOps : public LogFileOps {
     return pwrite(fd, data, size, offset);
   }
   int Fdatasync(int fd) override {
+    absl::SleepFor(absl::Milliseconds(sync_delay_ms.load()));
     if (const int error = sync_errno.load(); error != 0) {
       errno = error;
       return -1;
@@ -63,6 +65,7 @@ class FaultyFileOps : public LogFileOps {
 
   std::atomic<int> write_errno{0};
   std::atomic<int> sync_errno{0};
+  std::atomic<int> sync_delay_ms{0};
   std::atomic<off_t> last_truncate{-1};
 };
 
@@ -213,6 +216,34 @@ TEST(SyncErrorTest, StopsConfirmingForGoodAndTellsTheHandlerOnce) {
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(Durability(**log, 1).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(handler.calls.load(), 1);
+}
+
+TEST(SyncErrorTest, ASnapshotAfterAFailedSyncConfirmsNothing) {
+  const std::string directory = NewTestDirectory();
+  FaultyFileOps ops;
+  RecordingSyncFailureHandler handler;
+  absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
+      Options(directory, &ops, &handler), [](auto&, uint64_t) {});
+  ASSERT_TRUE(log.ok());
+  // The group's sync fails 50 ms on, while the writer waits for more.
+  ops.sync_delay_ms = 50;
+  ops.sync_errno = EIO;
+  const absl::StatusOr<uint64_t> position = AppendMessage(**log, 0);
+  ASSERT_TRUE(position.ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (handler.calls.load() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(handler.calls.load(), 1);
+  // A snapshot's own sync then succeeds, as one after a failure may
+  // without the lost data: it must confirm nothing, nor be saved.
+  ops.sync_delay_ms = 0;
+  ops.sync_errno = 0;
+  (*log)->WriteSnapshot(consumer::v1::ProducerStateSnapshot());
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(Durability(**log, *position).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(std::filesystem::exists(SnapshotPath(directory, 1)));
 }
 
 TEST(SyncErrorTest, TheDefaultHandlerExitsTheProcessWithOneFatalLine) {
