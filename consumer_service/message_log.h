@@ -2,9 +2,10 @@
 // kept as segment files in one directory (see log_directory.h).
 //
 // Appends go to an in-memory buffer; one writer thread writes whatever has
-// gathered and makes it durable with a single fdatasync, then tells the
-// waiters. So a burst of messages from many streams costs one fsync, not
-// one each. Positions are offsets: a record's 0-based place in the whole
+// gathered, and a syncer thread behind it (log_syncer.h) makes it durable
+// with a single fdatasync, then tells the waiters. So a burst of messages
+// from many streams costs one fsync, not one each, and the next group is
+// written while the last one syncs. Positions are offsets: a record's 0-based place in the whole
 // log; Append returns the offset after its last record and WhenDurable
 // waits for every record below an offset.
 //
