@@ -107,14 +107,17 @@ absl::StatusOr<uint64_t> AppendMessage(MessageLog& log, uint64_t sequence) {
   return log.Append({encoding});
 }
 
-MessageLogOptions Options(const std::string& directory, LogFileOps* ops,
-                          LogSyncFailureHandler* handler) {
+// Opens the log in `directory`, its file calls through `ops` (the real ones
+// if null) and a failed sync told to `handler` (the default if null).
+absl::StatusOr<std::unique_ptr<MessageLog>> OpenLog(
+    const std::string& directory, LogFileOps* ops,
+    LogSyncFailureHandler* handler) {
   MessageLogOptions options;
   options.directory = directory;
   options.file_ops = ops;
   options.sync_failure_handler = handler;
   options.write_retry_interval = absl::Milliseconds(20);
-  return options;
+  return MessageLog::Open(options, [](auto&, uint64_t) {});
 }
 
 class WriteErrorTest : public testing::TestWithParam<int> {};
@@ -127,8 +130,8 @@ TEST_P(WriteErrorTest, IsUndoneRefusesNewAppendsAndRetriesUntilItWorks) {
   FaultyFileOps ops;
   RecordingSyncFailureHandler handler;
   {
-    absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
-        Options(directory, &ops, &handler), [](auto&, uint64_t) {});
+    absl::StatusOr<std::unique_ptr<MessageLog>> log =
+        OpenLog(directory, &ops, &handler);
     ASSERT_TRUE(log.ok()) << log.status();
     ASSERT_TRUE(Durability(**log, *AppendMessage(**log, 0)).ok());
     const off_t first_record = ReadAll(SegmentPath(directory, 0)).size();
@@ -166,8 +169,8 @@ TEST_P(WriteErrorTest, IsUndoneRefusesNewAppendsAndRetriesUntilItWorks) {
 
 TEST(WriteErrorTest, TheAcceptorCountsNothingTheLogRefused) {
   FaultyFileOps ops;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
-      Options(NewTestDirectory(), &ops, nullptr), [](auto&, uint64_t) {});
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      OpenLog(NewTestDirectory(), &ops, nullptr);
   ASSERT_TRUE(log.ok());
   MessageLog& raw_log = **log;  // the acceptor owns it from here on
   ConsumerStatsRecorder stats(absl::Now());
@@ -193,11 +196,10 @@ TEST(WriteErrorTest, TheAcceptorCountsNothingTheLogRefused) {
 }
 
 TEST(SyncErrorTest, StopsConfirmingForGoodAndTellsTheHandlerOnce) {
-  const std::string directory = NewTestDirectory();
   FaultyFileOps ops;
   RecordingSyncFailureHandler handler;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
-      Options(directory, &ops, &handler), [](auto&, uint64_t) {});
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      OpenLog(NewTestDirectory(), &ops, &handler);
   ASSERT_TRUE(log.ok());
   ops.sync_errno = EIO;
   const absl::Status failed = Durability(**log, *AppendMessage(**log, 0));
@@ -222,8 +224,8 @@ TEST(SyncErrorTest, ASnapshotAfterAFailedSyncConfirmsNothing) {
   const std::string directory = NewTestDirectory();
   FaultyFileOps ops;
   RecordingSyncFailureHandler handler;
-  absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
-      Options(directory, &ops, &handler), [](auto&, uint64_t) {});
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      OpenLog(directory, &ops, &handler);
   ASSERT_TRUE(log.ok());
   // The group's sync fails 50 ms on, while the writer waits for more.
   ops.sync_delay_ms = 50;
@@ -252,8 +254,8 @@ TEST(SyncErrorTest, TheDefaultHandlerExitsTheProcessWithOneFatalLine) {
       {
         FaultyFileOps ops;
         ops.sync_errno = EIO;
-        absl::StatusOr<std::unique_ptr<MessageLog>> log = MessageLog::Open(
-            Options(NewTestDirectory(), &ops, nullptr), [](auto&, uint64_t) {});
+        absl::StatusOr<std::unique_ptr<MessageLog>> log =
+            OpenLog(NewTestDirectory(), &ops, nullptr);
         if (log.ok()) Durability(**log, *AppendMessage(**log, 0)).IgnoreError();
         std::fprintf(stderr, "still running\n");
         std::_Exit(0);
@@ -270,8 +272,7 @@ TEST(FileSizeLimitTest, AWriteBeyondTheLimitIsUndoneAndRetriedOnceLifted) {
   EXPECT_EXIT(
       {
         signal(SIGXFSZ, SIG_IGN);
-        auto log = MessageLog::Open(Options(directory, nullptr, nullptr),
-                                    [](auto&, uint64_t) {});
+        auto log = OpenLog(directory, nullptr, nullptr);
         if (!log.ok()) std::_Exit(2);
         if (!Durability(**log, *AppendMessage(**log, 0)).ok()) std::_Exit(3);
         const size_t size = ReadAll(SegmentPath(directory, 0)).size();
