@@ -73,6 +73,9 @@ absl::StatusOr<RecordScan> ScanRecords(
 }
 
 TailVerdict ClassifyTail(absl::string_view tail) {
+  if (tail.find_first_not_of('\0') == absl::string_view::npos) {
+    return {true, "", true};
+  }
   v1::Mensaje message;
   // Any whole record after the damage proves it is not the end of a write
   // a crash interrupted.
@@ -83,10 +86,8 @@ TailVerdict ClassifyTail(absl::string_view tail) {
     }
   }
   if (tail.size() < kRecordHeaderBytes) return {true, ""};
-  // Where the trailing zeros begin: 0 when the tail is all zeros, which a
-  // crash leaves when the file grew but its pages were never written.
+  // Where the trailing zeros begin (the tail is not all zeros).
   const size_t zeros_from = tail.find_last_not_of('\0') + 1;
-  if (zeros_from == 0) return {true, ""};
   const uint32_t length = DecodeRecordLength(tail);
   if (length > kMaxRecordPayloadBytes) {
     return Corrupt(absl::StrCat("its length field says ", length,

@@ -44,6 +44,10 @@ struct TailVerdict {
   bool torn = false;
   // Why not, when not torn, in words for an operator.
   std::string reason;
+  // Torn, and nothing but zeros: the file grew but was never written there
+  // (a crash before the kernel wrote the pages, or the rest of a block an
+  // O_DIRECT write padded).
+  bool zeros = false;
 };
 
 // Judges `tail`: the bytes of the log's last segment from its first record

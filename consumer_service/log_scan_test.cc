@@ -26,6 +26,8 @@ TEST(ClassifyTailTest, EveryPrefixOfARecordIsTorn) {
 
 TEST(ClassifyTailTest, ZerosAreTorn) {
   EXPECT_TRUE(ClassifyTail(std::string(4096, '\0')).torn);
+  EXPECT_TRUE(ClassifyTail(std::string(4096, '\0')).zeros);
+  EXPECT_TRUE(ClassifyTail(std::string(3, '\0')).zeros);
 }
 
 TEST(ClassifyTailTest, ARecordWhoseEndIsZerosIsTorn) {
@@ -34,6 +36,7 @@ TEST(ClassifyTailTest, ARecordWhoseEndIsZerosIsTorn) {
   std::string record = Record(7);
   std::fill(record.begin() + 12, record.end(), '\0');
   EXPECT_TRUE(ClassifyTail(record + std::string(100, '\0')).torn);
+  EXPECT_FALSE(ClassifyTail(record + std::string(100, '\0')).zeros);
 }
 
 TEST(ClassifyTailTest, DamageFollowedByAWholeRecordIsCorrupt) {

@@ -1,5 +1,6 @@
 #include "consumer_service/log_test_util.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "consumer_service/log_reader.h"
+#include "consumer_service/log_scan.h"
 #include "gtest/gtest.h"
 
 namespace messaging {
@@ -34,6 +36,16 @@ std::string ReadAll(const std::string& path) {
   std::stringstream contents;
   contents << file.rdbuf();
   return contents.str();
+}
+
+uint64_t RecordBytes(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(fd, 0) << path;
+  absl::StatusOr<RecordScan> scan =
+      ScanRecords(fd, path, 0, [](const v1::Mensaje&, uint64_t) {});
+  close(fd);
+  EXPECT_TRUE(scan.ok()) << scan.status();
+  return scan.ok() ? scan->valid_bytes : 0;
 }
 
 void WriteAll(const std::string& path, const std::string& contents) {

@@ -23,6 +23,9 @@ namespace messaging {
 std::string NewTestDirectory();
 
 std::string ReadAll(const std::string& path);
+// The bytes of the whole records at the start of the segment file `path`:
+// its size but for the zeros that pad an active segment under O_DIRECT.
+uint64_t RecordBytes(const std::string& path);
 void WriteAll(const std::string& path, const std::string& contents);
 
 // The sequences of the records in the log in `directory`, read with

@@ -1,6 +1,7 @@
 // The writing side of MessageLog: the queue and the writer thread, and its
-// syncer's callbacks. Opening and recovery are in message_log_open.cc,
-// rolls in message_log_roll.cc, retention in message_log_retention.cc.
+// syncer's callbacks. Its file writes are in message_log_write.cc, opening
+// and recovery in message_log_open.cc, rolls in message_log_roll.cc,
+// retention in message_log_retention.cc.
 #include "consumer_service/message_log.h"
 
 #include <fcntl.h>
@@ -25,9 +26,6 @@ namespace {
 
 // How often an idle writer applies time-based retention.
 constexpr absl::Duration kRetentionCheckInterval = absl::Minutes(1);
-// Without group commit, the writer asks the kernel to start writing back
-// each segment's records every this many bytes (see StartWriteback).
-constexpr uint64_t kWritebackBytes = 1 << 20;
 
 class ExitOnSyncFailure : public LogSyncFailureHandler {
  public:
@@ -98,6 +96,7 @@ MessageLog::MessageLog(const MessageLogOptions& options, OpenedLog opened)
       recovery_(opened.recovery),
       lock_fd_(opened.lock_fd),
       write_observer_(options.write_observer),
+      direct_writes_wanted_(options.direct_writes),
       disk_bytes_(ClosedSegmentBytes(options.directory, opened.segments) +
                   opened.active_bytes),
       segment_count_(opened.segments.size()),
@@ -122,6 +121,8 @@ MessageLog::~MessageLog() {
   }
   writer_.join();
   syncer_.reset();  // syncs what the writer wrote last
+  // Left untrimmed, the zeros are cut by the next open, with a warning.
+  TrimBlockPadding().IgnoreError();
   close(fd_);
   close(lock_fd_);
 }
@@ -180,6 +181,7 @@ bool MessageLog::healthy() {
 }
 
 void MessageLog::WriteLoop() {
+  StartDirectWrites();
   ApplyRetention();
   while (true) {
     bool final_attempt = false;
@@ -307,6 +309,10 @@ absl::Status MessageLog::WriteWork() {
       // one lost: nothing may be confirmed or snapshotted from here on.
       if (absl::Status failed = FatalFailure(); !failed.ok()) return failed;
     }
+    // The segment may be closed next: it must end at its last record.
+    if (absl::Status trimmed = TrimBlockPadding(); !trimmed.ok()) {
+      return trimmed;
+    }
     if (absl::Status synced = Sync(fd_, SegmentPath(directory_, active_base_));
         !synced.ok()) {
       return synced;
@@ -323,46 +329,6 @@ absl::Status MessageLog::WriteWork() {
     work_markers_.pop_front();
     ApplyRetention();
   }
-}
-
-absl::Status MessageLog::WriteChunk(absl::string_view data) {
-  for (size_t done = 0; done < data.size();) {
-    const ssize_t n =
-        ops_.Pwrite(fd_, data.data() + done, data.size() - done,
-                    static_cast<off_t>(active_file_bytes_ + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = n < 0 ? errno : EIO;
-      // Cut the segment back to its last whole record: a retry writes the
-      // same bytes there again, and a crash meanwhile leaves no half record
-      // for recovery to judge.
-      if (ops_.Ftruncate(fd_, static_cast<off_t>(active_file_bytes_)) != 0) {
-        LogWarning(absl::StrCat("cannot cut back ",
-                                SegmentPath(directory_, active_base_), ": ",
-                                std::strerror(errno)));
-      }
-      return absl::UnavailableError(absl::StrCat(
-          "cannot write the message log ",
-          SegmentPath(directory_, active_base_), ": ", std::strerror(error),
-          " (retrying every ", absl::FormatDuration(retry_interval_), ")"));
-    }
-    done += static_cast<size_t>(n);
-  }
-  active_file_bytes_ += data.size();
-  disk_bytes_.fetch_add(data.size(), std::memory_order_relaxed);
-  return absl::OkStatus();
-}
-
-void MessageLog::StartWriteback() {
-  // Nothing else syncs a segment before it is closed, and the kernel starts
-  // writing dirty pages back only once they age or pile up: the fdatasync
-  // at each roll waited for most of 64 MiB (about 30 ms on a virtio disk,
-  // 16 times for 10 M messages), and every confirmation waited behind it.
-  if (active_file_bytes_ - writeback_from_ < kWritebackBytes) return;
-  // Only a hint: a failed writeback is what the next fdatasync reports.
-  ops_.StartWriteback(fd_, static_cast<off_t>(writeback_from_),
-                      static_cast<off_t>(active_file_bytes_ - writeback_from_));
-  writeback_from_ = active_file_bytes_;
 }
 
 absl::Status MessageLog::Sync(int fd, absl::string_view what) {

@@ -5,9 +5,10 @@
 // gathered, and a syncer thread behind it (log_syncer.h) makes it durable
 // with a single fdatasync, then tells the waiters. So a burst of messages
 // from many streams costs one fsync, not one each, and the next group is
-// written while the last one syncs. Positions are offsets: a record's 0-based place in the whole
-// log; Append returns the offset after its last record and WhenDurable
-// waits for every record below an offset.
+// written while the last one syncs; those writes skip the page cache
+// (O_DIRECT, see direct_appender.h). Positions are offsets: a record's 0-based
+// place in the whole log; Append returns the offset after its last record and
+// WhenDurable waits for every record below an offset.
 //
 // Its owner (the producer ledger) rolls it: when ShouldRoll() says the
 // active segment is full, Roll() hands over the producers' state as of the
@@ -48,6 +49,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "consumer_service/direct_appender.h"
 #include "consumer_service/log_file_ops.h"
 #include "consumer_service/log_formats.pb.h"
 #include "consumer_service/log_retention.h"
@@ -130,6 +132,9 @@ struct MessageLogOptions {
   absl::Duration group_delay = absl::Microseconds(200);
   // Null: nobody is told (and the writer reads no clock).
   LogWriteObserver* write_observer = nullptr;
+  // Under group commit, write the active segment with O_DIRECT where its
+  // file system allows, skipping the page cache (see direct_appender.h).
+  bool direct_writes = true;
 };
 
 // What Open found in an existing log.
@@ -208,8 +213,10 @@ class MessageLog : private LogSyncer::Callbacks {
   bool healthy();
   // Closed segments deleted by retention since open.
   uint64_t segments_deleted() const { return segments_deleted_.load(); }
-  // Bytes of the segment files (records written, not those still queued),
-  // and how many there are, the active one included.
+  // Bytes of the records in the segment files (written, not those still
+  // queued; under O_DIRECT the active file also holds the zeros to the end
+  // of its last block), and how many files there are, the active one
+  // included.
   uint64_t disk_bytes() const {
     return disk_bytes_.load(std::memory_order_relaxed);
   }
@@ -260,6 +267,10 @@ class MessageLog : private LogSyncer::Callbacks {
   // failed write (undone, to retry).
   absl::Status WriteWork();
   absl::Status WriteChunk(absl::string_view data);
+  // Switches the active segment to O_DIRECT, if wanted and allowed.
+  void StartDirectWrites();
+  // Under O_DIRECT, cuts the zeros after the segment's last record.
+  absl::Status TrimBlockPadding();
   // A failed sync is fatal (FailForGood).
   absl::Status Sync(int fd, absl::string_view what);
   absl::Status StartSegment(uint64_t base_offset);
@@ -296,6 +307,7 @@ class MessageLog : private LogSyncer::Callbacks {
   const LogRecovery recovery_;
   const int lock_fd_;  // of the directory, locked
   LogWriteObserver* const write_observer_;
+  const bool direct_writes_wanted_;
   std::atomic<uint64_t> segments_deleted_{0};
   // Written by the writer thread only; read by anyone.
   std::atomic<uint64_t> disk_bytes_{0};
@@ -319,9 +331,11 @@ class MessageLog : private LogSyncer::Callbacks {
   // Only the writer thread touches these once it runs.
   int fd_;  // the active segment
   uint64_t active_base_;
-  uint64_t active_file_bytes_;      // whole records in the file
-  uint64_t writeback_from_ = 0;     // what StartWriteback has not yet covered
-  std::vector<uint64_t> segments_;  // base offsets, the active last
+  uint64_t active_file_bytes_;   // whole records in the file
+  uint64_t writeback_from_ = 0;  // what StartWriteback has not yet covered
+  bool direct_writes_ = false;   // fd_ has O_DIRECT, written by direct_
+  DirectAppender direct_;
+  std::vector<uint64_t> segments_;        // base offsets, the active last
   std::vector<uint64_t> kept_snapshots_;  // offsets, ascending
   std::string work_;                      // taken from pending_
   size_t work_done_ = 0;                  // bytes of it written

@@ -122,9 +122,16 @@ absl::StatusOr<uint64_t> ReplaySegment(int fd, const std::string& path,
         absl::StrCat("cannot cut the torn end of ", path, ": ", ErrnoText()));
   }
   recovery->truncated_bytes = size - scan->valid_bytes;
-  LogWarning(
-      absl::StrCat("message log ", path, ": cut ", recovery->truncated_bytes,
-                   " bytes of a torn last record at byte ", scan->valid_bytes));
+  if (verdict->zeros) {
+    // What every crash under O_DIRECT leaves: no record was cut.
+    LogInfo(absl::StrCat(
+        "message log ", path, ": cut ", recovery->truncated_bytes,
+        " bytes of zeros after its last record, at byte ", scan->valid_bytes));
+  } else {
+    LogWarning(absl::StrCat(
+        "message log ", path, ": cut ", recovery->truncated_bytes,
+        " bytes of a torn last record at byte ", scan->valid_bytes));
+  }
   return scan->records;
 }
 

@@ -43,6 +43,7 @@ absl::Status MessageLog::StartSegment(uint64_t base_offset) {
   active_base_ = base_offset;
   active_file_bytes_ = 0;
   writeback_from_ = 0;
+  StartDirectWrites();
   segments_.push_back(base_offset);
   segment_count_.store(segments_.size(), std::memory_order_relaxed);
   return absl::OkStatus();

@@ -134,7 +134,7 @@ TEST_P(WriteErrorTest, IsUndoneRefusesNewAppendsAndRetriesUntilItWorks) {
         OpenLog(directory, &ops, &handler);
     ASSERT_TRUE(log.ok()) << log.status();
     ASSERT_TRUE(Durability(**log, *AppendMessage(**log, 0)).ok());
-    const off_t first_record = ReadAll(SegmentPath(directory, 0)).size();
+    const off_t first_record = RecordBytes(SegmentPath(directory, 0));
 
     ops.write_errno = GetParam();
     absl::StatusOr<uint64_t> queued = AppendMessage(**log, 1);
@@ -275,7 +275,7 @@ TEST(FileSizeLimitTest, AWriteBeyondTheLimitIsUndoneAndRetriedOnceLifted) {
         auto log = OpenLog(directory, nullptr, nullptr);
         if (!log.ok()) std::_Exit(2);
         if (!Durability(**log, *AppendMessage(**log, 0)).ok()) std::_Exit(3);
-        const size_t size = ReadAll(SegmentPath(directory, 0)).size();
+        const size_t size = RecordBytes(SegmentPath(directory, 0));
         rlimit limit;
         getrlimit(RLIMIT_FSIZE, &limit);
         const rlim_t unlimited = limit.rlim_cur;
