@@ -122,6 +122,12 @@ void Acceptor::WhenDurable(const ProducerLedger::Standing& standing,
                     });
 }
 
+bool Acceptor::WhenLogHasRoom(std::shared_ptr<LogRoomWaiter> waiter) {
+  return log_ == nullptr ||
+         log_->WhenQueueHasRoom(
+             [waiter = std::move(waiter)] { waiter->OnLogRoom(); });
+}
+
 void Acceptor::MaybeForgetIdle(absl::Time now) {
   if (producer_state_expiry_ == absl::InfiniteDuration() ||
       now < next_expiry_check_) {

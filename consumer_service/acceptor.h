@@ -59,6 +59,15 @@
 
 namespace messaging {
 
+// Told once that a stream paused for the log may read on
+// (Acceptor::WhenLogHasRoom).
+class LogRoomWaiter {
+ public:
+  virtual ~LogRoomWaiter() = default;
+  // On the log's writer thread; must not block, nor call into the acceptor.
+  virtual void OnLogRoom() = 0;
+};
+
 // Told once that what it waited for (Acceptor::WhenDurable) is durable.
 class DurabilityWaiter {
  public:
@@ -104,6 +113,12 @@ class Acceptor : public LogEventListener {
   // then, so it may outlive whoever registered it.
   void WhenDurable(const ProducerLedger::Standing& standing,
                    std::shared_ptr<DurabilityWaiter> waiter);
+
+  // True when a stream may read on at once after an Accept; otherwise the
+  // log's queue is full (producers outrun the disk) and `waiter` is told
+  // once it has room (MessageLog::WhenQueueHasRoom): the stream pauses, and
+  // gRPC's flow control holds its producer back.
+  bool WhenLogHasRoom(std::shared_ptr<LogRoomWaiter> waiter);
 
   // Has the log write a producer-state snapshot at its current end, for a
   // clean shutdown, so that the next start replays nothing. Call once no

@@ -59,17 +59,18 @@ const ConsumeReactor::Format ConsumeReactor::kMensajeBatch = {
 //
 // Lifetime: the reactor holds the link from its construction; from the
 // FIN on, the log's pending durability callback (Acceptor::WhenDurable)
-// holds it too. That callback ends the call, and gRPC may then run OnDone
-// and delete the reactor on another thread before the callback has
-// returned and let go of the link. So the link is shared and outlives the
-// reactor, and OnDone detaches it: nothing reaches the reactor through the
-// link afterwards. The reaper does not hold the link: it reaches the
-// reactor as an IdleStream, unregistered in OnDone before the reactor is
-// deleted.
-class ConsumeReactor::Link final : public DurabilityWaiter {
+// holds it too, and so does the log while the stream waits for its queue
+// to have room (Acceptor::WhenLogHasRoom), with no read pending. That callback
+// ends the call, and gRPC may then run OnDone and delete the reactor on another
+// thread before the callback has returned and let go of the link. So the link
+// is shared and outlives the reactor, and OnDone detaches it: nothing reaches
+// the reactor through the link afterwards. The reaper does not hold the link:
+// it reaches the reactor as an IdleStream, unregistered in OnDone before the
+// reactor is deleted.
+class ConsumeReactor::Link final : public DurabilityWaiter,
+                                   public LogRoomWaiter {
  public:
-  explicit Link(grpc::ServerReadReactor<grpc::ByteBuffer>* reactor)
-      : reactor_(reactor) {}
+  explicit Link(ConsumeReactor* reactor) : reactor_(reactor) {}
 
   // Ends the call with `status` unless it has ended already. For the
   // reactor's own reads.
@@ -101,6 +102,15 @@ class ConsumeReactor::Link final : public DurabilityWaiter {
     FinishLocked(durable.ok() ? grpc::Status::OK : ToGrpcStatus(durable));
   }
 
+  // The stream paused after a read, for the log; it reads on unless the
+  // call has ended meanwhile. (gRPC runs the read's OnReadDone on a thread
+  // of its own, never inline here.)
+  void OnLogRoom() override {
+    absl::MutexLock lock(&mutex_);
+    if (reactor_ == nullptr || finished_) return;
+    reactor_->StartRead(&reactor_->read_);
+  }
+
   // From OnDone: the reactor is gone. The code the call was finished with;
   // CANCELLED if it never was.
   absl::StatusCode Detach() {
@@ -119,7 +129,7 @@ class ConsumeReactor::Link final : public DurabilityWaiter {
 
   absl::Mutex mutex_;
   // Null once the reactor is done.
-  grpc::ServerReadReactor<grpc::ByteBuffer>* reactor_ ABSL_GUARDED_BY(mutex_);
+  ConsumeReactor* reactor_ ABSL_GUARDED_BY(mutex_);
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
   // Reads are over; the call waits for its messages to be durable.
   bool closing_ ABSL_GUARDED_BY(mutex_) = false;
@@ -156,7 +166,8 @@ void ConsumeReactor::OnReadDone(bool ok) {
     link_->FinishOnce(ToGrpcStatus(taken));
     return;
   }
-  StartRead(&read_);
+  // Otherwise the link reads on once the log has room.
+  if (acceptor_->WhenLogHasRoom(link_)) StartRead(&read_);
 }
 
 void ConsumeReactor::OnCancel() { cancelled_ = true; }

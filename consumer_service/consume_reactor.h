@@ -2,13 +2,15 @@
 // reactor of gRPC's callback API that owns itself, as in gRPC's
 // route_guide callback server. The constructor starts the first read;
 // OnReadDone decodes each read in place (mensaje_decoder.h), hands its
-// messages to the Acceptor and re-arms; at the producer's FIN it answers
+// messages to the Acceptor and re-arms, or, while the log's queue is full,
+// has the log re-arm it once it has room; at the producer's FIN it answers
 // with the stream's ConsumeSummary once its messages are durable; OnDone is
 // its only death. No thread per stream, so one consumer holds thousands.
 //
 // Threads: reads, the FIN and OnDone run on gRPC's callback threads, one at
 // a time per stream. Two others may end the call: the IdleReaper's thread
-// (OnIdle) and the log's writer thread (the durability callback). Both go
+// (OnIdle) and the log's writer thread (the durability callback), which
+// also re-arms a paused stream. Both go
 // through the reactor's link, under its mutex; see consume_reactor.cc.
 //
 // Usage (in a raw callback method of the service):

@@ -100,6 +100,7 @@ MessageLog::MessageLog(const MessageLogOptions& options, OpenedLog opened)
       disk_bytes_(ClosedSegmentBytes(options.directory, opened.segments) +
                   opened.active_bytes),
       segment_count_(opened.segments.size()),
+      max_queued_bytes_(options.max_queued_bytes),
       appended_offset_(opened.recovery.end_offset),
       active_appended_bytes_(opened.active_bytes),
       durable_offset_(opened.recovery.end_offset),
@@ -157,6 +158,13 @@ void MessageLog::WhenDurable(uint64_t offset,
   done(status);
 }
 
+bool MessageLog::WhenQueueHasRoom(std::function<void()> resume) {
+  absl::MutexLock lock(&mutex_);
+  if (pending_.size() < max_queued_bytes_ || !failure_.ok()) return true;
+  room_waiters_.push_back(std::move(resume));
+  return false;
+}
+
 bool MessageLog::ShouldRoll() {
   absl::MutexLock lock(&mutex_);
   return failure_.ok() && active_appended_bytes_ >= segment_bytes_;
@@ -186,6 +194,7 @@ void MessageLog::WriteLoop() {
   while (true) {
     bool final_attempt = false;
     bool check_retention = false;
+    std::vector<std::function<void()>> resume;  // the queue has room now
     {
       absl::MutexLock lock(&mutex_);
       if (fatal_) {
@@ -213,10 +222,12 @@ void MessageLog::WriteLoop() {
           work_.swap(pending_);
           work_markers_.swap(markers_);
           work_end_ = appended_offset_;
+          resume.swap(room_waiters_);
         }
       }
       final_attempt = stopping_;
     }
+    for (auto& reader : resume) reader();
     if (check_retention) {
       ApplyRetention();
       continue;
@@ -383,8 +394,12 @@ void MessageLog::FailWaiters(const absl::Status& error) {
   // Not called back under the lock: `done` may take other locks.
   std::multimap<uint64_t, std::function<void(absl::Status)>> waiting;
   waiting.swap(waiters_);
+  std::vector<std::function<void()>> resume;
+  resume.swap(room_waiters_);
   mutex_.Unlock();
   for (auto& [offset, done] : waiting) done(error);
+  // Rather than wait for the writes to succeed, their Appends fail too.
+  for (auto& reader : resume) reader();
   mutex_.Lock();
 }
 

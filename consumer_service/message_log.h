@@ -132,6 +132,10 @@ struct MessageLogOptions {
   absl::Duration group_delay = absl::Microseconds(200);
   // Null: nobody is told (and the writer reads no clock).
   LogWriteObserver* write_observer = nullptr;
+  // Appended bytes not yet taken by the writer above which
+  // WhenQueueHasRoom makes its callers wait: readers pause, so memory stays
+  // bounded when producers outrun the disk.
+  size_t max_queued_bytes = size_t{4} << 20;
   // Under group commit, write the active segment with O_DIRECT where its
   // file system allows, skipping the page cache (see direct_appender.h).
   bool direct_writes = true;
@@ -196,6 +200,13 @@ class MessageLog : private LogSyncer::Callbacks {
   // it already is; with UNAVAILABLE if writing failed. `done` runs on the
   // writer thread or the caller's, and must not call back into the log.
   void WhenDurable(uint64_t offset, std::function<void(absl::Status)> done);
+
+  // True when fewer than max_queued_bytes wait for the writer (or appends
+  // fail): the caller may append more at once. Otherwise keeps `resume`
+  // and calls it once the writer has taken the queue, or writes fail, on
+  // the writer thread with no lock of the log held; `resume` must not
+  // block or call into the log.
+  bool WhenQueueHasRoom(std::function<void()> resume);
 
   // Whether the active segment is full, so that the next Append should
   // follow a Roll.
@@ -277,7 +288,8 @@ class MessageLog : private LogSyncer::Callbacks {
   void SaveSnapshot(consumer::v1::ProducerStateSnapshot state);
   void ApplyRetention();
   void MarkDurable(uint64_t offset);
-  // Answers every waiter with `error`, unlocking meanwhile.
+  // Answers every waiter with `error`, and resumes those waiting for room
+  // (their next Append fails with it), unlocking meanwhile.
   void FailWaiters(const absl::Status& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Tells the event listener, unlocking meanwhile.
@@ -327,6 +339,8 @@ class MessageLog : private LogSyncer::Callbacks {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::multimap<uint64_t, std::function<void(absl::Status)>> waiters_
       ABSL_GUARDED_BY(mutex_);
+  const size_t max_queued_bytes_;
+  std::vector<std::function<void()>> room_waiters_ ABSL_GUARDED_BY(mutex_);
 
   // Only the writer thread touches these once it runs.
   int fd_;  // the active segment

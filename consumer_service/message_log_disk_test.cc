@@ -15,7 +15,8 @@
 #include "gtest/gtest.h"
 
 // How the log's writer uses the disk: the writeback it starts without group
-// commit, and the syncs it leaves to its syncer with group commit.
+// commit, the syncs it leaves to its syncer with group commit, and the
+// readers it pauses while its queue is full.
 namespace messaging {
 namespace {
 
@@ -46,9 +47,12 @@ void AppendFourMebibytes(MessageLog& log) {
 }
 
 // A new log on `ops`, synced as `sync`; null if it did not open.
-std::unique_ptr<MessageLog> OpenLog(LogFileOps& ops, LogSync sync) {
+std::unique_ptr<MessageLog> OpenLog(
+    LogFileOps& ops, LogSync sync,
+    size_t max_queued_bytes = MessageLogOptions().max_queued_bytes) {
   MessageLogOptions options{NewTestDirectory()};
   options.sync = sync;
+  options.max_queued_bytes = max_queued_bytes;
   options.file_ops = &ops;
   absl::StatusOr<std::unique_ptr<MessageLog>> log =
       MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
@@ -116,8 +120,11 @@ class SlowSyncOps : public LogFileOps {
 
 // Opens a group-commit log on `ops`, appends one small record and returns
 // once its sync has started.
-std::unique_ptr<MessageLog> LogSyncingItsFirstRecord(SlowSyncOps& ops) {
-  std::unique_ptr<MessageLog> log = OpenLog(ops, LogSync::kGroupCommit);
+std::unique_ptr<MessageLog> LogSyncingItsFirstRecord(
+    SlowSyncOps& ops,
+    size_t max_queued_bytes = MessageLogOptions().max_queued_bytes) {
+  std::unique_ptr<MessageLog> log =
+      OpenLog(ops, LogSync::kGroupCommit, max_queued_bytes);
   if (log == nullptr) return nullptr;
   EXPECT_TRUE(log->Append({std::string(100, 'a')}).ok());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
@@ -147,6 +154,27 @@ TEST(MessageLogTest, WithGroupCommitASmallGroupWaitsForTheSyncInProgress) {
   ASSERT_TRUE(AppendDurably(*log, std::string(100, 'c')));
   EXPECT_EQ(ops.writes_during_sync.load(), 0);
   EXPECT_EQ(ops.syncs_started.load(), 2);
+}
+
+TEST(MessageLogTest, AFullQueueResumesItsReaderOnceTheWriterTakesIt) {
+  SlowSyncOps ops;
+  std::unique_ptr<MessageLog> log =
+      LogSyncingItsFirstRecord(ops, /*max_queued_bytes=*/1000);
+  ASSERT_NE(log, nullptr);
+  std::atomic<int> resumed{0};
+  EXPECT_TRUE(log->WhenQueueHasRoom([&] { ++resumed; }));
+  // Queued behind the 100 ms sync, as a small group waits for it.
+  ASSERT_TRUE(log->Append({std::string(2000, 'q')}).ok());
+  EXPECT_FALSE(log->WhenQueueHasRoom([&] { ++resumed; }));
+  EXPECT_EQ(resumed.load(), 0);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (resumed.load() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(resumed.load(), 1);
+  EXPECT_GE(ops.syncs_started.load(), 1);
+  EXPECT_TRUE(log->WhenQueueHasRoom([&] { ++resumed; }));
+  EXPECT_EQ(resumed.load(), 1);  // only the paused reader was called
 }
 
 }  // namespace
