@@ -1,7 +1,7 @@
 // Appends to a log segment through O_DIRECT, which skips the kernel's copy
-// of every record into the page cache: under group commit each record is
-// synced to the disk at once anyway, and that copy was a fifth of the
-// consumer's CPU (copy_folio_from_iter_atomic in perf). O_DIRECT takes only
+// of every record into the page cache: a fifth of the consumer's CPU under
+// group commit (copy_folio_from_iter_atomic in perf), for pages synced to
+// the disk at once anyway. O_DIRECT takes only
 // whole blocks from aligned memory, so each write starts at the block that
 // holds the file's end, repeating the records already in it (the same
 // bytes, so a torn write of that block still holds them), and ends with

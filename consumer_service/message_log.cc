@@ -301,7 +301,7 @@ absl::Status MessageLog::WriteWork() {
         write_observer_->OnGroupWritten(Since(start));
       }
       work_done_ = chunk_end;
-      if (sync_ == LogSync::kNone) StartWriteback();
+      if (sync_ == LogSync::kNone && !direct_writes_) StartWriteback();
     }
     if (!at_marker) {
       if (syncer_ != nullptr) {

@@ -136,8 +136,8 @@ struct MessageLogOptions {
   // WhenQueueHasRoom makes its callers wait: readers pause, so memory stays
   // bounded when producers outrun the disk.
   size_t max_queued_bytes = size_t{4} << 20;
-  // Under group commit, write the active segment with O_DIRECT where its
-  // file system allows, skipping the page cache (see direct_appender.h).
+  // Write the active segment with O_DIRECT where its file system allows,
+  // skipping the page cache (see direct_appender.h).
   bool direct_writes = true;
 };
 
@@ -303,8 +303,9 @@ class MessageLog : private LogSyncer::Callbacks {
   // the writer.
   bool SyncSegment(int fd) override;
   void OnSynced(uint64_t offset) override;
-  // Without group commit: has the kernel start writing back what was
-  // written since the last call, once that is kWritebackBytes or more.
+  // Without group commit or O_DIRECT: has the kernel start writing back
+  // what was written since the last call, once that is kWritebackBytes or
+  // more.
   void StartWriteback();
 
   const std::string directory_;

@@ -1,5 +1,5 @@
-// How the log writes its active segment with O_DIRECT under group commit:
-// where the file system allows it, padded to whole blocks and trimmed back
+// How the log writes its active segment with O_DIRECT: where the file
+// system allows it, padded to whole blocks and trimmed back
 // to the last record before a segment closes or the log does; and a crash
 // leaves only zeros after the last durable record, which reopening cuts.
 #include <fcntl.h>
@@ -76,13 +76,24 @@ void AppendOddSizes(MessageLog& log, uint64_t count) {
   }
 }
 
+// Appends messages 0..count-1 of 1,000-byte payloads, each durable before
+// the next, rolling whenever the segment is full.
+void AppendKibibytesRolling(MessageLog& log, uint64_t count) {
+  for (uint64_t i = 0; i < count; ++i) {
+    if (log.ShouldRoll()) log.Roll({});
+    v1::Mensaje message = DemoMensaje("producer", i);
+    message.set_payload(std::string(1000, 'k'));
+    ASSERT_TRUE(AppendDurably(log, message.SerializeAsString()));
+  }
+}
+
 std::vector<uint64_t> Sequences(uint64_t count) {
   std::vector<uint64_t> sequences;
   for (uint64_t i = 0; i < count; ++i) sequences.push_back(i);
   return sequences;
 }
 
-TEST(DirectWritesTest, OnlyGroupCommitWritesThroughODirect) {
+TEST(DirectWritesTest, BothSyncModesWriteThroughODirectUnlessTold) {
   for (const LogSync sync : {LogSync::kGroupCommit, LogSync::kNone}) {
     for (const bool wanted : {true, false}) {
       MessageLogOptions options{NewTestDirectory()};
@@ -91,8 +102,7 @@ TEST(DirectWritesTest, OnlyGroupCommitWritesThroughODirect) {
       std::unique_ptr<MessageLog> log = Open(options);
       ASSERT_NE(log, nullptr);
       ASSERT_TRUE(AppendDurably(*log, DemoMensaje("p", 0).SerializeAsString()));
-      const bool expected = sync == LogSync::kGroupCommit && wanted &&
-                            TakesODirect(options.directory);
+      const bool expected = wanted && TakesODirect(options.directory);
       EXPECT_EQ(OpenWithODirect(SegmentPath(options.directory, 0)), expected)
           << AbslUnparseFlag(sync) << " wanted " << wanted;
     }
@@ -132,12 +142,7 @@ TEST(DirectWritesTest, ClosedSegmentsEndAtTheirLastRecord) {
   {
     std::unique_ptr<MessageLog> log = Open(options);
     ASSERT_NE(log, nullptr);
-    for (uint64_t i = 0; i < 40; ++i) {
-      if (log->ShouldRoll()) log->Roll({});
-      v1::Mensaje message = DemoMensaje("producer", i);
-      message.set_payload(std::string(1000, 'r'));
-      ASSERT_TRUE(AppendDurably(*log, message.SerializeAsString()));
-    }
+    AppendKibibytesRolling(*log, 40);
     absl::StatusOr<LogDirectory> files = ListLogDirectory(options.directory);
     ASSERT_TRUE(files.ok());
     ASSERT_GE(files->segments.size(), 3u);
@@ -214,12 +219,7 @@ TEST(DirectWritesTest, ASegmentWhoseDirectWritesFailIsWrittenThroughTheCache) {
   {
     std::unique_ptr<MessageLog> log = Open(options);
     ASSERT_NE(log, nullptr);
-    for (uint64_t i = 0; i < 12; ++i) {
-      if (log->ShouldRoll()) log->Roll({});
-      v1::Mensaje message = DemoMensaje("producer", i);
-      message.set_payload(std::string(1000, 'f'));
-      ASSERT_TRUE(AppendDurably(*log, message.SerializeAsString()));
-    }
+    AppendKibibytesRolling(*log, 12);
     EXPECT_EQ(log->write_errors(), 0u);
     segments = log->segment_count();
     EXPECT_EQ(segments, 4u);

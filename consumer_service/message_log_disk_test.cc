@@ -49,10 +49,12 @@ void AppendFourMebibytes(MessageLog& log) {
 // A new log on `ops`, synced as `sync`; null if it did not open.
 std::unique_ptr<MessageLog> OpenLog(
     LogFileOps& ops, LogSync sync,
-    size_t max_queued_bytes = MessageLogOptions().max_queued_bytes) {
+    size_t max_queued_bytes = MessageLogOptions().max_queued_bytes,
+    bool direct_writes = true) {
   MessageLogOptions options{NewTestDirectory()};
   options.sync = sync;
   options.max_queued_bytes = max_queued_bytes;
+  options.direct_writes = direct_writes;
   options.file_ops = &ops;
   absl::StatusOr<std::unique_ptr<MessageLog>> log =
       MessageLog::Open(options, [](const v1::Mensaje&, uint64_t) {});
@@ -60,11 +62,13 @@ std::unique_ptr<MessageLog> OpenLog(
   return log.ok() ? std::move(*log) : nullptr;
 }
 
-// The writeback ranges a log synced as `sync` starts while 4 MiB are
-// appended to it.
-std::vector<std::pair<off_t, off_t>> WritebackOfFourMebibytes(LogSync sync) {
+// The writeback ranges a log synced as `sync`, through the page cache or
+// not, starts while 4 MiB are appended to it.
+std::vector<std::pair<off_t, off_t>> WritebackOfFourMebibytes(
+    LogSync sync, bool direct_writes) {
   WritebackRecordingOps ops;
-  std::unique_ptr<MessageLog> log = OpenLog(ops, sync);
+  std::unique_ptr<MessageLog> log =
+      OpenLog(ops, sync, MessageLogOptions().max_queued_bytes, direct_writes);
   if (log == nullptr) return {};
   AppendFourMebibytes(*log);
   absl::MutexLock lock(&ops.mutex);
@@ -73,7 +77,7 @@ std::vector<std::pair<off_t, off_t>> WritebackOfFourMebibytes(LogSync sync) {
 
 TEST(MessageLogTest, WithoutGroupCommitStartsWritebackOfEachMebibyte) {
   const std::vector<std::pair<off_t, off_t>> ranges =
-      WritebackOfFourMebibytes(LogSync::kNone);
+      WritebackOfFourMebibytes(LogSync::kNone, /*direct_writes=*/false);
   // Back to back from the start of the segment, each at least 1 MiB, so
   // that the sync at the segment's close finds little left to write.
   ASSERT_GE(ranges.size(), 3u);
@@ -87,7 +91,11 @@ TEST(MessageLogTest, WithoutGroupCommitStartsWritebackOfEachMebibyte) {
 }
 
 TEST(MessageLogTest, WithGroupCommitLeavesWritebackToItsSyncs) {
-  EXPECT_TRUE(WritebackOfFourMebibytes(LogSync::kGroupCommit).empty());
+  EXPECT_TRUE(WritebackOfFourMebibytes(LogSync::kGroupCommit, false).empty());
+}
+
+TEST(MessageLogTest, WithODirectLeavesNothingToWriteBack) {
+  EXPECT_TRUE(WritebackOfFourMebibytes(LogSync::kNone, true).empty());
 }
 
 // The real calls, with every fdatasync taking 100 ms more, and a count of

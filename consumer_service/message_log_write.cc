@@ -1,7 +1,7 @@
-// MessageLog's writes to its active segment, on the writer thread: under
-// group commit through O_DIRECT where the file system allows it
-// (direct_appender.h), otherwise through the page cache, whose writeback
-// the writer starts early without group commit.
+// MessageLog's writes to its active segment, on the writer thread: through
+// O_DIRECT where the file system allows it (direct_appender.h), otherwise
+// through the page cache, whose writeback the writer starts early without
+// group commit.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,10 +23,11 @@ constexpr uint64_t kWritebackBytes = 1 << 20;
 }  // namespace
 
 void MessageLog::StartDirectWrites() {
-  // Without group commit the page cache is the point: writes return before
-  // the disk has them.
-  direct_writes_ = sync_ == LogSync::kGroupCommit && direct_writes_wanted_ &&
-                   direct_.Start(fd_, active_file_bytes_);
+  // Without group commit too: the writer has its own thread, so waiting for
+  // the disk costs less than the page cache's copy and writeback (10 M
+  // batched messages: 1.25-1.29 s against 1.51-1.76 s).
+  direct_writes_ =
+      direct_writes_wanted_ && direct_.Start(fd_, active_file_bytes_);
 }
 
 absl::Status MessageLog::TrimBlockPadding() {

@@ -40,6 +40,7 @@ using testing::HasSubstr;
 class FaultyFileOps : public LogFileOps {
  public:
   ssize_t Pwrite(int fd, const void* data, size_t size, off_t offset) override {
+    absl::SleepFor(absl::Milliseconds(write_delay_ms.load()));
     if (const int error = write_errno.load(); error != 0) {
       if (pwrite(fd, data, size / 2, offset) < 0) return -1;
       errno = error;
@@ -64,6 +65,7 @@ class FaultyFileOps : public LogFileOps {
   }
 
   std::atomic<int> write_errno{0};
+  std::atomic<int> write_delay_ms{0};
   std::atomic<int> sync_errno{0};
   std::atomic<int> sync_delay_ms{0};
   std::atomic<off_t> last_truncate{-1};
@@ -111,9 +113,11 @@ absl::StatusOr<uint64_t> AppendMessage(MessageLog& log, uint64_t sequence) {
 // if null) and a failed sync told to `handler` (the default if null).
 absl::StatusOr<std::unique_ptr<MessageLog>> OpenLog(
     const std::string& directory, LogFileOps* ops,
-    LogSyncFailureHandler* handler) {
+    LogSyncFailureHandler* handler,
+    size_t max_queued_bytes = MessageLogOptions().max_queued_bytes) {
   MessageLogOptions options;
   options.directory = directory;
+  options.max_queued_bytes = max_queued_bytes;
   options.file_ops = ops;
   options.sync_failure_handler = handler;
   options.write_retry_interval = absl::Milliseconds(20);
@@ -165,6 +169,28 @@ TEST_P(WriteErrorTest, IsUndoneRefusesNewAppendsAndRetriesUntilItWorks) {
   }
   EXPECT_EQ(LoggedSequences(directory), (std::vector<uint64_t>{0, 1, 2}));
   EXPECT_EQ(handler.calls.load(), 0);
+}
+
+TEST(WriteErrorTest, ReadersPausedForAFullQueueResumeWhenWritesFail) {
+  FaultyFileOps ops;
+  absl::StatusOr<std::unique_ptr<MessageLog>> log =
+      OpenLog(NewTestDirectory(), &ops, nullptr, /*max_queued_bytes=*/1000);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ops.write_delay_ms = 200;
+  ops.write_errno = ENOSPC;  // the write in progress will fail
+  ASSERT_TRUE(AppendMessage(**log, 0).ok());
+  absl::SleepFor(absl::Milliseconds(50));  // the writer took it
+  ASSERT_TRUE((*log)->Append({std::string(2000, 'q')}).ok());
+  absl::Notification resumed;
+  ASSERT_FALSE((*log)->WhenQueueHasRoom([&] { resumed.Notify(); }));
+  // Not left paused until the disk has room: their next Append says why.
+  EXPECT_TRUE(resumed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_FALSE((*log)->healthy());
+  EXPECT_THAT(AppendMessage(**log, 1).status().message(),
+              HasSubstr(std::strerror(ENOSPC)));
+  ops.write_delay_ms = 0;
+  ops.write_errno = 0;
+  EXPECT_TRUE(BecomesHealthy(**log));
 }
 
 TEST(WriteErrorTest, TheAcceptorCountsNothingTheLogRefused) {
