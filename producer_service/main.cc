@@ -43,6 +43,8 @@ ABSL_FLAG(absl::Duration, batch_delay, messaging::ProducerOptions().batch_delay,
           "Longest a message waits for others to share its write; 0: none.");
 ABSL_FLAG(int, streams, messaging::ProducerOptions().streams,
           "Concurrent streams; above 1, stream i is <producer_id>-<i>.");
+ABSL_FLAG(int, channels, messaging::ProducerOptions().channels,
+          "Connections the streams are spread over (at most --streams).");
 ABSL_FLAG(absl::Duration, initial_backoff,
           messaging::ProducerOptions().initial_backoff,
           "First pause before a retry; doubles up to --max_backoff.");
@@ -91,6 +93,7 @@ int main(int argc, char** argv) {
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.batch_delay = absl::GetFlag(FLAGS_batch_delay);
   options.streams = absl::GetFlag(FLAGS_streams);
+  options.channels = absl::GetFlag(FLAGS_channels);
   options.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
   options.max_backoff = absl::GetFlag(FLAGS_max_backoff);
   options.use_tls = absl::GetFlag(FLAGS_tls);

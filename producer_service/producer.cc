@@ -46,10 +46,6 @@ bool IsRetryable(absl::StatusCode code, bool consumer_asked_to_retry) {
 
 namespace {
 
-// How many channels the streams are spread over, round-robin: each one is
-// a connection of its own, and its own share of gRPC's work.
-constexpr int kChannels = 4;
-
 // Below this many unconfirmed messages per stream (8 bytes each in its
 // Production, 8 MiB at 1,000 streams) a stream waits for confirmations
 // more than it sends.
@@ -358,7 +354,7 @@ absl::Status RunProducer(const ProducerOptions& options, std::ostream& out) {
             {{"producer_id", options.producer_id}, {"target", target}});
   }
   std::vector<std::unique_ptr<ConsumerStubs>> channels;
-  for (int i = 0; i < std::min(options.streams, kChannels); ++i) {
+  for (int i = 0; i < std::min(options.streams, options.channels); ++i) {
     channels.push_back(std::make_unique<ConsumerStubs>(
         grpc::CreateCustomChannel(target, *credentials, arguments)));
   }

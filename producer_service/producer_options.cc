@@ -67,6 +67,11 @@ absl::Status ValidateProducerOptions(const ProducerOptions& options) {
         absl::StrCat("--streams=", options.streams,
                      " is out of range; use 1 to ", kMaxStreams));
   }
+  if (options.channels < 1 || options.channels > kMaxStreams) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--channels=", options.channels,
+                     " is out of range; use 1 to ", kMaxStreams));
+  }
   if (options.max_unconfirmed < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max_unconfirmed=", options.max_unconfirmed, " must be at least 1"));

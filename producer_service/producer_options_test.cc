@@ -45,6 +45,7 @@ TEST(ValidateProducerOptionsTest, EachBadValueNamesItsFlag) {
       {"--batch_delay",
        [](ProducerOptions& o) { o.batch_delay = absl::Seconds(-1); }},
       {"--streams", [](ProducerOptions& o) { o.streams = 0; }},
+      {"--channels", [](ProducerOptions& o) { o.channels = 0; }},
       {"--rate", [](ProducerOptions& o) { o.rate = -1; }},
       {"--rate", [](ProducerOptions& o) { o.rate = 100; }},  // and --interval
   };

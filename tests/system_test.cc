@@ -103,6 +103,18 @@ TEST(SystemTest, SeveralStreamsAreSummedUp) {
                         "many-0..many-2, sequences 0..9"));
 }
 
+TEST(SystemTest, StreamsSpreadOverSeveralChannelsAreSummedUp) {
+  ConsumerProcess consumer = ConsumerProcess::Start({"--print_messages=false"});
+  Subprocess producer = Subprocess::Start(
+      {Producer(), "--target=" + consumer.target(), "--producer_id=spread",
+       "--streams=5", "--channels=2", "--count=10", "--interval=0",
+       "--print_messages=false"});
+  ASSERT_EQ(producer.WaitOrKill(absl::Seconds(30)), 0) << producer.Stderr();
+  EXPECT_THAT(producer.Stdout(),
+              HasSubstr("Consumer summary: 50 messages, 450 bytes, producer "
+                        "spread-0..spread-4, sequences 0..9"));
+}
+
 TEST(SystemTest, FixedFlowControlWindowsCarryStreamsFarLargerThanThem) {
   ConsumerProcess consumer = ConsumerProcess::Start(
       {"--print_messages=false", "--adaptive_flow_control=false"});
