@@ -59,14 +59,15 @@ const ConsumeReactor::Format ConsumeReactor::kMensajeBatch = {
 //
 // Lifetime: the reactor holds the link from its construction; from the
 // FIN on, the log's pending durability callback (Acceptor::WhenDurable)
-// holds it too, and so does the log while the stream waits for its queue
-// to have room (Acceptor::WhenLogHasRoom), with no read pending. That callback
-// ends the call, and gRPC may then run OnDone and delete the reactor on another
-// thread before the callback has returned and let go of the link. So the link
-// is shared and outlives the reactor, and OnDone detaches it: nothing reaches
-// the reactor through the link afterwards. The reaper does not hold the link:
-// it reaches the reactor as an IdleStream, unregistered in OnDone before the
-// reactor is deleted.
+// holds it too, and the log holds it while the stream waits for room in
+// its queue (Acceptor::WhenLogHasRoom), with no read pending. The
+// durability callback ends the call, and gRPC may then run OnDone and
+// delete the reactor on another thread before the callback has returned
+// and let go of the link. So the link is shared and outlives the
+// reactor, and OnDone detaches it: nothing reaches the reactor through the
+// link afterwards. The reaper does not hold the link: it reaches the
+// reactor as an IdleStream, unregistered in OnDone before the reactor is
+// deleted.
 class ConsumeReactor::Link final : public DurabilityWaiter,
                                    public LogRoomWaiter {
  public:

@@ -122,7 +122,7 @@ MessageLog::~MessageLog() {
   }
   writer_.join();
   syncer_.reset();  // syncs what the writer wrote last
-  // Left untrimmed, the zeros are cut by the next open, with a warning.
+  // Left untrimmed, the zeros are cut by the next open (an INFO line).
   TrimBlockPadding().IgnoreError();
   close(fd_);
   close(lock_fd_);
