@@ -49,11 +49,14 @@ absl::Status MessageLog::WriteChunk(absl::string_view data) {
                             static_cast<off_t>(at + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EINVAL && direct_writes_) {
-      // The file system took O_DIRECT but not these blocks (a device
-      // whose logical block is larger than ours): do without it.
-      LogWarning(absl::StrCat("message log ", directory_,
+      // The file system took O_DIRECT but not these blocks: a device
+      // whose logical block is larger than ours, or a file size limit that
+      // cut the write to an unaligned length. This segment does without
+      // it; the next one tries again.
+      LogWarning(absl::StrCat("message log ",
+                              SegmentPath(directory_, active_base_),
                               ": O_DIRECT refused a write (", strerror(EINVAL),
-                              "); writing through the page cache"));
+                              "); writing it through the page cache"));
       fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_DIRECT);
       direct_writes_ = false;
       ops_.Ftruncate(fd_, static_cast<off_t>(active_file_bytes_));
