@@ -23,15 +23,40 @@
 namespace messaging {
 namespace {
 
-// Whether the write that takes a stream from `before` to `after` messages
-// is sent rather than held with the buffer hint: when it reaches a multiple
-// of `flush_every`.
-grpc::WriteOptions OptionsOfWrite(int64_t before, int64_t after,
-                                  int flush_every) {
-  grpc::WriteOptions options;
-  if (after / flush_every == before / flush_every) options.set_buffer_hint();
-  return options;
-}
+// Which writes of one stream gRPC may hold unsent (the buffer hint), as the
+// producer's WriteCoalescer decides for writes that follow at once: a write
+// is sent when it reaches a multiple of `flush_every` messages, or once the
+// first write held has waited `flush_delay`.
+class FlushPolicy {
+ public:
+  explicit FlushPolicy(const FloorLoad& load)
+      : flush_every_(load.flush_every), flush_delay_(load.flush_delay) {}
+
+  // The options of the write that takes the stream from `before` to `after`
+  // messages.
+  grpc::WriteOptions OptionsOfWrite(int64_t before, int64_t after) {
+    grpc::WriteOptions options;
+    if (after / flush_every_ != before / flush_every_ || DelayPassed()) {
+      held_since_ = absl::InfiniteFuture();
+      return options;
+    }
+    return options.set_buffer_hint();
+  }
+
+ private:
+  // Whether the first write held has waited the delay; starts the wait if
+  // none is held.
+  bool DelayPassed() {
+    if (flush_delay_ == absl::InfiniteDuration()) return false;
+    const absl::Time now = absl::Now();
+    if (held_since_ == absl::InfiniteFuture()) held_since_ = now;
+    return now - held_since_ >= flush_delay_;
+  }
+
+  const int flush_every_;
+  const absl::Duration flush_delay_;
+  absl::Time held_since_ = absl::InfiniteFuture();
+};
 
 // One Consume stream's writes: each message with its own sequence, text and
 // time, as the producer's.
@@ -40,7 +65,7 @@ class MessageSource {
   using Request = v1::Mensaje;
 
   MessageSource(int64_t messages, const FloorLoad& load)
-      : messages_(messages), flush_every_(load.flush_every) {
+      : messages_(messages), flush_(load) {
     message_.set_producer_id("floor");
     message_.set_payload(std::string(load.payload_bytes, 'x'));
   }
@@ -57,13 +82,13 @@ class MessageSource {
     return message_;
   }
 
-  grpc::WriteOptions Options(int64_t index) const {
-    return OptionsOfWrite(index, index + 1, flush_every_);
+  grpc::WriteOptions Options(int64_t index) {
+    return flush_.OptionsOfWrite(index, index + 1);
   }
 
  private:
   const int64_t messages_;
-  const int flush_every_;
+  FlushPolicy flush_;
   v1::Mensaje message_;
 };
 
@@ -105,7 +130,7 @@ class BatchSource {
   BatchSource(int64_t messages, const FloorLoad& load, BatchBuffers* buffers)
       : messages_(messages),
         batch_size_(load.batch_size),
-        flush_every_(load.flush_every),
+        flush_(load),
         full_writes_(messages / load.batch_size),
         batch_(buffers->Of(load.batch_size)),
         rest_(buffers->Of(messages % load.batch_size)) {}
@@ -119,16 +144,16 @@ class BatchSource {
     return index < full_writes_ ? batch_ : rest_;
   }
 
-  grpc::WriteOptions Options(int64_t index) const {
+  grpc::WriteOptions Options(int64_t index) {
     const int64_t before = index * batch_size_;
-    return OptionsOfWrite(before, std::min(before + batch_size_, messages_),
-                          flush_every_);
+    return flush_.OptionsOfWrite(before,
+                                 std::min(before + batch_size_, messages_));
   }
 
  private:
   const int64_t messages_;
   const int64_t batch_size_;
-  const int flush_every_;
+  FlushPolicy flush_;
   const int64_t full_writes_;
   const grpc::ByteBuffer batch_;
   const grpc::ByteBuffer rest_;

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace messaging {
 
@@ -32,6 +33,12 @@ struct FloorLoad {
   // others carry the buffer hint, as the producer coalesces writes. With
   // batches at least this large, every write is sent.
   int flush_every = 256;
+  // A stream's write is also sent once the first write it holds is this
+  // old, as the producer's --batch_delay bounds how long it holds writes:
+  // at 1,000 streams each stream writes every few milliseconds, and a
+  // count alone held a message for more than a second.
+  // InfiniteDuration: the count alone decides.
+  absl::Duration flush_delay = absl::Microseconds(250);
   // 0: a Mensaje per write on Consume. Otherwise, MensajeBatch of this many
   // on ConsumeBatches; a stream's last batch holds what is left.
   int batch_size = 0;

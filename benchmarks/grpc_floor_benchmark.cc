@@ -49,6 +49,10 @@ ABSL_FLAG(int, flush_every, 256,
           "messages and gives gRPC the buffer hint on the others, as the "
           "producer coalesces writes (with batches at least this large, "
           "every write is sent).");
+ABSL_FLAG(absl::Duration, flush_delay, absl::Microseconds(250),
+          "The client also sends a write once the first write a stream holds "
+          "has waited this long, as the producer's --batch_delay bounds it "
+          "(default the same); inf: --flush_every alone decides.");
 ABSL_FLAG(int, batch_size, 0,
           "0: a Mensaje per write on Consume. N > 0: MensajeBatch of N "
           "messages per write on ConsumeBatches, as the batched rows send.");
@@ -153,6 +157,7 @@ int RunFloorBenchmark() {
   load.messages = absl::GetFlag(FLAGS_messages);
   load.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);
   load.flush_every = absl::GetFlag(FLAGS_flush_every);
+  load.flush_delay = absl::GetFlag(FLAGS_flush_delay);
   load.batch_size = absl::GetFlag(FLAGS_batch_size);
   const int repetitions = absl::GetFlag(FLAGS_repetitions);
   std::vector<int> stream_counts;
@@ -166,17 +171,22 @@ int RunFloorBenchmark() {
     stream_counts.push_back(streams);
   }
   if (load.messages < 1 || repetitions < 1 || stream_counts.empty() ||
-      load.flush_every < 1 || load.payload_bytes < 0 || load.batch_size < 0) {
+      load.flush_every < 1 || load.flush_delay < absl::ZeroDuration() ||
+      load.payload_bytes < 0 || load.batch_size < 0) {
     std::fprintf(stderr,
                  "grpc_floor_benchmark: --messages, --repetitions and "
-                 "--flush_every must be >= 1, --payload_bytes and "
-                 "--batch_size >= 0, and --streams a list of counts from 1 "
-                 "to --messages\n");
+                 "--flush_every must be >= 1, --flush_delay, --payload_bytes "
+                 "and --batch_size >= 0, and --streams a list of counts from "
+                 "1 to --messages\n");
     return 2;
   }
   std::printf("%ld messages of %ld bytes per run, median of %d runs\n",
               static_cast<long>(load.messages),
               static_cast<long>(load.payload_bytes), repetitions);
+  std::printf(
+      "a stream's write is sent every %d messages or once its first "
+      "held write has waited %s\n",
+      load.flush_every, absl::FormatDuration(load.flush_delay).c_str());
   if (load.batch_size > 0) {
     std::printf(
         "batched: MensajeBatch of %d messages per write, on ConsumeBatches "

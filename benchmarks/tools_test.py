@@ -138,6 +138,8 @@ class FloorBenchmarkTest(unittest.TestCase):
                               "--streams=1,2", "--batch_size=100")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("1050 messages of 64 bytes per run, median of 1 runs\n"
+                      "a stream's write is sent every 256 messages or once "
+                      "its first held write has waited 250us\n"
                       "batched: MensajeBatch of 100 messages per write, on "
                       "ConsumeBatches (msgs/s and us/msg per message)\n\n"
                       "| streams | server API | client API | msgs/s |",
@@ -148,17 +150,19 @@ class FloorBenchmarkTest(unittest.TestCase):
         for row in rows:
             self.assertGreater(float(row[3]), 0, row)
 
-    def test_per_message_output_says_no_batch(self):
+    def test_per_message_output_says_no_batch_and_when_writes_are_sent(self):
         done = self.run_floor("--messages=10", "--repetitions=1",
-                              "--streams=1")
+                              "--streams=1", "--flush_every=4",
+                              "--flush_delay=inf")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertTrue(done.stdout.startswith(
-            "10 messages of 64 bytes per run, median of 1 runs\n\n| streams"),
-            done.stdout)
+            "10 messages of 64 bytes per run, median of 1 runs\n"
+            "a stream's write is sent every 4 messages or once its first "
+            "held write has waited inf\n\n| streams"), done.stdout)
 
     def test_refuses_bad_flags(self):
         for flag in ("--messages=0", "--streams=0", "--streams=many",
-                     "--batch_size=-1"):
+                     "--batch_size=-1", "--flush_delay=-1ms"):
             done = self.run_floor(flag)
             self.assertEqual(done.returncode, 2, flag)
             self.assertIn("--streams a list of counts", done.stderr)
