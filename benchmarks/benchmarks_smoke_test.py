@@ -311,6 +311,30 @@ class PacedProbeTest(unittest.TestCase):
                       target["detail"])
 
 
+class FloorRepetitionTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+    def test_runs_the_floor_once_in_each_repetition(self):
+        calls = os.path.join(self.tmp, "floor-calls")
+        floor = write_script(
+            self.tmp, "floor",
+            f'echo "$*" >> {calls}\n'
+            'echo "| 1 | callback | callback | 1000 | 1.0 | 1.0 |"')
+        done = run_harness("--quick", "--scenarios=1x64B", "--repetitions=2",
+                           f"--floor_binary={floor}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(calls) as runs:
+            argvs = runs.read().splitlines()
+        self.assertEqual(len(argvs), 2, argvs)
+        for argv in argvs:
+            self.assertIn("--repetitions=1", argv.split())
+        # Between the two, the row's second run: the floor sits beside it.
+        self.assertRegex(done.stderr, r"(?s)\[1/2\] grpc_floor_benchmark.*"
+                         r"\[2/2\] 1x64B:.*\[2/2\] grpc_floor_benchmark")
+
+
 class FailureTest(unittest.TestCase):
 
     def setUp(self):

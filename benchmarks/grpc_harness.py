@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -316,23 +317,24 @@ def producer_flags(producer):
     return set(re.findall(r"^\s*--(\w+) \(", listing, re.MULTILINE))
 
 
-def run_floor(binary, args, results, progress, streams=1, batch_size=0):
+def run_floor(binary, args, results, progress, streams=1, batch_size=0,
+              label=""):
     """gRPC alone on `streams` streams: {(server API, client API): msgs/s}.
 
     grpc_floor_benchmark runs a bare server and client, as two processes,
-    for each pair of gRPC's APIs: a Mensaje per write on Consume, or, with
-    `batch_size`, MensajeBatch of that many on ConsumeBatches (as many
+    for each pair of gRPC's APIs, once: a Mensaje per write on Consume, or,
+    with `batch_size`, MensajeBatch of that many on ConsumeBatches (as many
     messages as a batched row sends). None, with the failure recorded, if
     it fails.
     """
     messages = args.batched_messages if batch_size else args.messages
-    argv = [binary, f"--messages={messages}",
-            f"--repetitions={args.repetitions}", f"--streams={streams}"]
+    argv = [binary, f"--messages={messages}", "--repetitions=1",
+            f"--streams={streams}"]
     what = f"{streams} stream(s)"
     if batch_size:
         argv.append(f"--batch_size={batch_size}")
         what += f", batches of {batch_size}"
-    progress(f"grpc_floor_benchmark: gRPC alone, {what}")
+    progress(f"{label}grpc_floor_benchmark: gRPC alone, {what}")
     try:
         stdout = run_to_end(argv, args.run_timeout)
     except RunFailed as failure:
@@ -357,13 +359,30 @@ FLOORS = {"grpc_floor": (REFERENCE, 1, False),
           "grpc_floor_batched": ("1x64B-batch", 1, True)}
 
 
-def run_floors(binary, args, results, progress):
-    """The floor of each selected row of FLOORS: {key: run_floor's rates}."""
+def run_floors(binary, args, results, progress, label=""):
+    """One run of the floor of each selected row of FLOORS: {key: run_floor's
+    rates}. The harness makes one in each repetition, beside the rows, so
+    that a noisy spell hits a row and its floor alike."""
     selected = {s.name for s in args.selected}
     return {key: run_floor(binary, args, results, progress, streams,
-                           args.batch_size if batched else 0)
+                           args.batch_size if batched else 0, label)
             for key, (row, streams, batched) in FLOORS.items()
             if row in selected}
+
+
+def median_floors(runs):
+    """run_floors' answers of several repetitions merged: for each key, the
+    median of each pair of APIs over the runs that measured it (None if
+    none did)."""
+    merged = {}
+    for key in {key for run in runs for key in run}:
+        measured = [run[key] for run in runs if run.get(key)]
+        pairs = {pair for rates in measured for pair in rates}
+        merged[key] = {pair: statistics.median(rates[pair]
+                                               for rates in measured
+                                               if pair in rates)
+                       for pair in pairs} or None
+    return merged
 
 
 def run_probed(harness, scenario, messages, rate):

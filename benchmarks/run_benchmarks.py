@@ -12,7 +12,8 @@ run it measures the original demo, a multiprocessing.Queue producer and
 consumer in Python (python_queue_baseline.py), with the same number of
 messages of the same size, and prints the ratio; and, with 1x64B,
 1000x64B or 1x64B-batch, gRPC alone on as many streams and with the same
-batches (grpc_floor_benchmark), the floor under that row. The restart
+batches (grpc_floor_benchmark), the floor under that row, once in each
+repetition beside the rows, so a noisy spell hits both. The restart
 scenarios (restart_benchmark.py) time the consumer's start on a log of
 --restart_messages messages, to serving. The peers (peers.py: NATS
 JetStream, Redis Streams, raw TCP) run beside them, each at the
@@ -41,7 +42,8 @@ import peers
 import report
 import restart_benchmark
 from child_process import RunFailed
-from grpc_harness import FLOORS, Harness, producer_flags, run_floors, run_paced
+from grpc_harness import (FLOORS, Harness, median_floors, producer_flags,
+                          run_floors, run_paced)
 from scenarios import SCENARIOS, format_bytes
 
 WORKSPACE = "grpc_producer_consumer"
@@ -277,9 +279,12 @@ def main(argv=None):
         peer_bench = peers.PeerBench(args, harness.workdir,
                                      find_file(RAW_TCP, args.raw_tcp_binary),
                                      find_file(NATS_PUBLISHER))
+    floor = (find_file(FLOOR, args.floor_binary)
+             if any(s.name in FLOOR_ROWS for s in args.selected) else None)
     results = report.Results()
+    floors = {}
     try:
-        run_all(harness, peer_bench, args, results)
+        floors = run_all(harness, peer_bench, floor, args, results)
         if args.restart_selected:
             restart_benchmark.run_restart(
                 restart_benchmark.RestartBench(consumer, filler,
@@ -287,10 +292,6 @@ def main(argv=None):
                 args, results, progress)
     finally:
         harness.close()
-    floors = {}
-    if any(s.name in FLOOR_ROWS for s in args.selected):
-        floors = run_floors(find_file(FLOOR, args.floor_binary), args,
-                            results, progress)
     print_report(args, results, floors)
     if results.failures:
         print(f"\n{len(results.failures)} run(s) FAILED:", file=sys.stderr)
@@ -377,7 +378,10 @@ def print_report(args, results, floors):
             print(f"Chart: {args.chart}")
 
 
-def run_all(harness, peer_bench, args, results):
+def run_all(harness, peer_bench, floor, args, results):
+    """Runs every selected row, baseline and peer, and with `floor` (the
+    grpc_floor_benchmark binary, or None) the floors of the rows that have
+    one; the floors' medians, as median_floors gives them."""
     flat_out = [s for s in args.selected if not s.paced]
     for s in args.selected:
         results.add_row(s.name, kind="paced" if s.paced else "grpc",
@@ -417,6 +421,7 @@ def run_all(harness, peer_bench, args, results):
         return measured
 
     # Repetitions outermost, so a noisy spell hits every scenario alike.
+    floor_runs = []
     for rep in range(1, args.repetitions + 1):
         for s in flat_out:
             if results.rows[s.name]["status"]:
@@ -434,10 +439,14 @@ def run_all(harness, peer_bench, args, results):
                 continue
             attempt(peer.name, f"[{rep}/{args.repetitions}] {peer.name}",
                     lambda p=peer: peer_bench.run(p, peer_bench.messages(p)))
+        if floor:
+            floor_runs.append(run_floors(floor, args, results, progress,
+                                         f"[{rep}/{args.repetitions}] "))
 
     for s in args.selected:
         if s.paced and not results.rows[s.name]["status"]:
             run_paced(harness, args, results, s, attempt)
+    return median_floors(floor_runs)
 
 
 if __name__ == "__main__":

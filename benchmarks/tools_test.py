@@ -190,6 +190,21 @@ class StatsLoadBenchmarkTest(unittest.TestCase):
             self.assertGreater(int(rate), 0, done.stdout)
 
 
+class MedianFloorsTest(unittest.TestCase):
+
+    def test_each_pair_is_the_median_of_the_runs_that_measured_it(self):
+        median_floors = load_harness("grpc_harness").median_floors
+        pair, other = ("callback", "callback"), ("async", "sync")
+        runs = [{"grpc_floor": {pair: 300.0, other: 10.0},
+                 "grpc_floor_batched": None},
+                {"grpc_floor": {pair: 100.0}, "grpc_floor_batched": None},
+                {"grpc_floor": {pair: 200.0, other: 30.0},
+                 "grpc_floor_batched": None}]
+        self.assertEqual(median_floors(runs),
+                         {"grpc_floor": {pair: 200.0, other: 20.0},
+                          "grpc_floor_batched": None})
+
+
 class ParseDurationTest(unittest.TestCase):
 
     def test_abseil_durations(self):
