@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "benchmarks/flush_policy.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/rpc_method.h"
@@ -23,41 +24,6 @@
 namespace messaging {
 namespace {
 
-// Which writes of one stream gRPC may hold unsent (the buffer hint), as the
-// producer's WriteCoalescer decides for writes that follow at once: a write
-// is sent when it reaches a multiple of `flush_every` messages, or once the
-// first write held has waited `flush_delay`.
-class FlushPolicy {
- public:
-  explicit FlushPolicy(const FloorLoad& load)
-      : flush_every_(load.flush_every), flush_delay_(load.flush_delay) {}
-
-  // The options of the write that takes the stream from `before` to `after`
-  // messages.
-  grpc::WriteOptions OptionsOfWrite(int64_t before, int64_t after) {
-    grpc::WriteOptions options;
-    if (after / flush_every_ != before / flush_every_ || DelayPassed()) {
-      held_since_ = absl::InfiniteFuture();
-      return options;
-    }
-    return options.set_buffer_hint();
-  }
-
- private:
-  // Whether the first write held has waited the delay; starts the wait if
-  // none is held.
-  bool DelayPassed() {
-    if (flush_delay_ == absl::InfiniteDuration()) return false;
-    const absl::Time now = absl::Now();
-    if (held_since_ == absl::InfiniteFuture()) held_since_ = now;
-    return now - held_since_ >= flush_delay_;
-  }
-
-  const int flush_every_;
-  const absl::Duration flush_delay_;
-  absl::Time held_since_ = absl::InfiniteFuture();
-};
-
 // One Consume stream's writes: each message with its own sequence, text and
 // time, as the producer's.
 class MessageSource {
@@ -65,7 +31,7 @@ class MessageSource {
   using Request = v1::Mensaje;
 
   MessageSource(int64_t messages, const FloorLoad& load)
-      : messages_(messages), flush_(load) {
+      : messages_(messages), flush_(load.flush_every, load.flush_delay) {
     message_.set_producer_id("floor");
     message_.set_payload(std::string(load.payload_bytes, 'x'));
   }
@@ -83,7 +49,7 @@ class MessageSource {
   }
 
   grpc::WriteOptions Options(int64_t index) {
-    return flush_.OptionsOfWrite(index, index + 1);
+    return flush_.OptionsOfWrite(index, index + 1, absl::Now());
   }
 
  private:
@@ -130,7 +96,7 @@ class BatchSource {
   BatchSource(int64_t messages, const FloorLoad& load, BatchBuffers* buffers)
       : messages_(messages),
         batch_size_(load.batch_size),
-        flush_(load),
+        flush_(load.flush_every, load.flush_delay),
         full_writes_(messages / load.batch_size),
         batch_(buffers->Of(load.batch_size)),
         rest_(buffers->Of(messages % load.batch_size)) {}
@@ -146,8 +112,8 @@ class BatchSource {
 
   grpc::WriteOptions Options(int64_t index) {
     const int64_t before = index * batch_size_;
-    return flush_.OptionsOfWrite(before,
-                                 std::min(before + batch_size_, messages_));
+    return flush_.OptionsOfWrite(
+        before, std::min(before + batch_size_, messages_), absl::Now());
   }
 
  private:
