@@ -1,13 +1,13 @@
 // Appends to a log segment through O_DIRECT, which skips the kernel's copy
 // of every record into the page cache: a fifth of the consumer's CPU under
 // group commit (copy_folio_from_iter_atomic in perf), for pages synced to
-// the disk at once anyway. O_DIRECT takes only
-// whole blocks from aligned memory, so each write starts at the block that
-// holds the file's end, repeating the records already in it (the same
-// bytes, so a torn write of that block still holds them), and ends with
-// zeros to the block's end, which the next write overwrites. The log trims
-// those zeros before a segment is closed; after a crash, recovery cuts them
-// like any unwritten tail (log_scan.h).
+// the disk at once anyway. O_DIRECT takes only whole blocks from aligned
+// memory, so each write starts at the block that holds the file's end,
+// repeating the records already in it (the same bytes, so a torn write of
+// that block still holds them), and ends with zeros to the block's end,
+// which the next write overwrites. The log trims those zeros before a
+// segment is closed; after a crash, recovery cuts them like any unwritten
+// tail (log_scan.h).
 //
 // Usage:
 //   DirectAppender appender;

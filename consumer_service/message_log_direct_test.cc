@@ -1,7 +1,7 @@
 // How the log writes its active segment with O_DIRECT: where the file
-// system allows it, padded to whole blocks and trimmed back
-// to the last record before a segment closes or the log does; and a crash
-// leaves only zeros after the last durable record, which reopening cuts.
+// system allows it, padded to whole blocks and trimmed back to the last
+// record before a segment closes or the log does; and a crash leaves only
+// zeros after the last durable record, which reopening cuts.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

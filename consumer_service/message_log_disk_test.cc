@@ -91,11 +91,14 @@ TEST(MessageLogTest, WithoutGroupCommitStartsWritebackOfEachMebibyte) {
 }
 
 TEST(MessageLogTest, WithGroupCommitLeavesWritebackToItsSyncs) {
-  EXPECT_TRUE(WritebackOfFourMebibytes(LogSync::kGroupCommit, false).empty());
+  EXPECT_TRUE(WritebackOfFourMebibytes(LogSync::kGroupCommit,
+                                       /*direct_writes=*/false)
+                  .empty());
 }
 
 TEST(MessageLogTest, WithODirectLeavesNothingToWriteBack) {
-  EXPECT_TRUE(WritebackOfFourMebibytes(LogSync::kNone, true).empty());
+  EXPECT_TRUE(
+      WritebackOfFourMebibytes(LogSync::kNone, /*direct_writes=*/true).empty());
 }
 
 // The real calls, with every fdatasync taking 100 ms more, and a count of
